@@ -1,0 +1,259 @@
+// Package bot runs the Discord side of the moderation bot: the disgo client,
+// the command definitions and their handlers, permission checks, and the
+// modlog and DM notices.
+//
+// A Bot is built with New and driven by Run, which connects to the gateway,
+// registers the commands, serves interactions until its context ends, and then
+// shuts down gracefully: it stops taking new interactions, lets those in flight
+// finish, and closes the gateway, all within Options.ShutdownTimeout.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/disgoorg/disgo"
+	disgobot "github.com/disgoorg/disgo/bot"
+	"github.com/disgoorg/disgo/discord"
+	"github.com/disgoorg/disgo/events"
+	"github.com/disgoorg/disgo/gateway"
+	"github.com/disgoorg/disgo/handler"
+	"github.com/disgoorg/disgo/rest"
+	"github.com/disgoorg/snowflake/v2"
+)
+
+// Options configure a Bot. Token is required; everything else has a default.
+type Options struct {
+	// Token is the bot token from the Discord developer portal.
+	Token string
+	// APIURL overrides Discord's REST base URL (https://discord.com/api/v10),
+	// for a REST proxy or a local fake such as discordtest.
+	APIURL string
+	// GatewayURL overrides the gateway URL that Discord returns from GET /gateway.
+	GatewayURL string
+	// GuildIDs, when set, registers the commands to these guilds only, which
+	// takes effect at once; otherwise they are registered globally.
+	GuildIDs []snowflake.ID
+	// ShutdownTimeout bounds a graceful shutdown (default 10s).
+	ShutdownTimeout time.Duration
+	// ReadyTimeout bounds the wait for the gateway's READY at start (default 30s).
+	ReadyTimeout time.Duration
+	// Logger receives the bot's logs and disgo's; it must redact the token.
+	Logger *slog.Logger
+	// Version is shown by /ping.
+	Version string
+	// Now returns the current time; tests may replace it.
+	Now func() time.Time
+}
+
+// Bot is a connected moderation bot. Its methods are safe for concurrent use.
+type Bot struct {
+	opts     Options
+	log      *slog.Logger
+	client   disgobot.Client
+	mux      *handler.Mux
+	commands []Command
+	started  time.Time
+
+	// baseCtx is the parent of every interaction's context; cancelled when a
+	// graceful shutdown runs out of time.
+	baseCtx    context.Context
+	cancelBase context.CancelFunc
+
+	closing  atomic.Bool
+	inflight sync.WaitGroup
+	ready    chan struct{}
+	readyOne sync.Once
+	watchdog *watchdog
+}
+
+// New builds a Bot and its disgo client. It makes one REST call (GET /gateway)
+// but does not connect; Run does.
+func New(opts Options) (*Bot, error) {
+	if opts.Token == "" {
+		return nil, errors.New("no Discord token: set discord.token in the config file or BOT_DISCORD_TOKEN")
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 10 * time.Second
+	}
+	if opts.ReadyTimeout <= 0 {
+		opts.ReadyTimeout = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	b := &Bot{
+		opts:  opts,
+		log:   opts.Logger,
+		mux:   handler.New(),
+		ready: make(chan struct{}),
+	}
+	b.baseCtx, b.cancelBase = context.WithCancel(context.Background())
+	b.watchdog = newWatchdog(b.log, opts.Now)
+	b.commands = b.loadCommands()
+	b.routes()
+
+	restOpts := []rest.ConfigOpt{}
+	if opts.APIURL != "" {
+		restOpts = append(restOpts, rest.WithURL(opts.APIURL))
+	}
+	gwOpts := []gateway.ConfigOpt{
+		gateway.WithIntents(gateway.IntentGuilds),
+		// Text frames keep the gateway traffic readable in debug logs and in
+		// discordtest's recordings; the bot's traffic is small.
+		gateway.WithCompress(false),
+	}
+	if opts.GatewayURL != "" {
+		gwOpts = append(gwOpts, gateway.WithURL(opts.GatewayURL))
+	}
+	client, err := disgo.New(opts.Token,
+		disgobot.WithLogger(b.log),
+		disgobot.WithRestClientConfigOpts(restOpts...),
+		disgobot.WithGatewayConfigOpts(gwOpts...),
+		disgobot.WithEventListenerFunc(b.onInteraction),
+		disgobot.WithEventListenerFunc(b.onReady),
+		disgobot.WithEventListenerFunc(b.watchdog.onAck),
+		disgobot.WithEventListenerFunc(b.watchdog.onResumed),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Discord: %w", err)
+	}
+	b.client = client
+	return b, nil
+}
+
+// Run connects to Discord, registers the commands and serves interactions
+// until ctx is done, then shuts down gracefully. It returns nil after a clean
+// shutdown.
+func (b *Bot) Run(ctx context.Context) error {
+	b.started = b.opts.Now()
+	names := make([]string, 0, len(b.commands))
+	for _, c := range b.commands {
+		names = append(names, "/"+c.Name())
+	}
+	b.log.Info("loaded command modules", slog.Int("count", len(names)), slog.Any("commands", names))
+
+	if err := b.client.OpenGateway(withoutDeadline(ctx)); err != nil {
+		return fmt.Errorf("open the Discord gateway: %w", err)
+	}
+	if err := b.waitReady(ctx); err != nil {
+		b.closeClient()
+		return err
+	}
+	if err := b.syncCommands(ctx); err != nil {
+		b.closeClient()
+		return fmt.Errorf("register slash commands: %w", err)
+	}
+	go b.watchdog.run(ctx, b.client.Gateway())
+	b.log.Info("bot is ready", slog.String("user", b.client.ID().String()))
+
+	<-ctx.Done()
+	return b.shutdown()
+}
+
+func (b *Bot) waitReady(ctx context.Context) error {
+	timer := time.NewTimer(b.opts.ReadyTimeout)
+	defer timer.Stop()
+	select {
+	case <-b.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return fmt.Errorf("no READY from the Discord gateway within %s: check discord.gateway_url and the network", b.opts.ReadyTimeout)
+	}
+}
+
+// Ready reports whether the gateway connection is up.
+func (b *Bot) Ready() bool {
+	select {
+	case <-b.ready:
+	default:
+		return false
+	}
+	if b.watchdog.dead() {
+		return false
+	}
+	st := b.client.Gateway().Status()
+	// disgo never leaves StatusResuming after a successful resume (RESUMED is
+	// not turned into an event), so a resumed connection counts as ready.
+	return st == gateway.StatusReady || st == gateway.StatusResuming
+}
+
+// Client returns the underlying disgo client, for tests and tooling.
+func (b *Bot) Client() disgobot.Client { return b.client }
+
+func (b *Bot) onReady(e *events.Ready) {
+	b.readyOne.Do(func() { close(b.ready) })
+	b.watchdog.reset()
+}
+
+// onInteraction runs each interaction in its own goroutine so one slow
+// command never holds up the gateway, and tracks it for graceful shutdown.
+func (b *Bot) onInteraction(e *events.InteractionCreate) {
+	if b.closing.Load() {
+		b.refuseWhileClosing(e)
+		return
+	}
+	b.inflight.Add(1)
+	go func() {
+		defer b.inflight.Done()
+		b.mux.OnEvent(e)
+	}()
+}
+
+func (b *Bot) refuseWhileClosing(e *events.InteractionCreate) {
+	if e.Type() == discord.InteractionTypeAutocomplete {
+		return
+	}
+	err := e.Respond(discord.InteractionResponseTypeCreateMessage, discord.MessageCreate{
+		Content:         "The bot is restarting; please try again in a minute.",
+		Flags:           discord.MessageFlagEphemeral,
+		AllowedMentions: &discord.AllowedMentions{},
+	}, rest.WithCtx(withoutDeadline(b.baseCtx)))
+	if err != nil {
+		b.log.Debug("could not refuse an interaction during shutdown", slog.Any("err", err))
+	}
+}
+
+// shutdown stops taking interactions, waits for those in flight, and closes
+// the gateway, all within ShutdownTimeout.
+func (b *Bot) shutdown() error {
+	b.log.Info("shutting down", slog.Duration("timeout", b.opts.ShutdownTimeout))
+	b.closing.Store(true)
+	deadline := time.NewTimer(b.opts.ShutdownTimeout)
+	defer deadline.Stop()
+
+	done := make(chan struct{})
+	go func() {
+		b.inflight.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-deadline.C:
+		err = fmt.Errorf("interactions still running after %s; they were cancelled", b.opts.ShutdownTimeout)
+		b.cancelBase()
+	}
+	b.closeClient()
+	b.cancelBase()
+	return err
+}
+
+func (b *Bot) closeClient() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b.client.Close(ctx)
+}

@@ -1,0 +1,207 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/disgoorg/disgo/discord"
+	"github.com/disgoorg/disgo/handler"
+	"github.com/disgoorg/disgo/rest"
+)
+
+// Command is one slash command: its definition as registered with Discord,
+// the permissions the bot itself needs to carry it out, and the function
+// that routes its interactions (the command, its subcommands, buttons and
+// autocomplete) on the mux.
+type Command struct {
+	// Def is the definition sent to Discord.
+	Def discord.SlashCommandCreate
+	// BotPermissions are what the bot needs in the guild to carry it out;
+	// they make up the invite link.
+	BotPermissions discord.Permissions
+	// Route registers the command's handlers.
+	Route func(r handler.Router)
+}
+
+// Name returns the command's name without the slash.
+func (c Command) Name() string { return c.Def.Name }
+
+// loadCommands returns every command module the bot serves. Each command
+// lives in its own file with its definition and handler.
+func (b *Bot) loadCommands() []Command {
+	return []Command{
+		b.pingCommand(),
+	}
+}
+
+// Commands returns the definitions of every command the bot serves.
+func (b *Bot) Commands() []Command { return slices.Clone(b.commands) }
+
+// routes wires every command and the error hook into the mux.
+func (b *Bot) routes() {
+	b.mux.DefaultContext(func() context.Context { return b.baseCtx })
+	b.mux.Error(b.handleError)
+	b.mux.NotFound(b.notFound)
+	for _, c := range b.commands {
+		c.Route(b.mux)
+	}
+}
+
+func (b *Bot) definitions() []discord.ApplicationCommandCreate {
+	defs := make([]discord.ApplicationCommandCreate, 0, len(b.commands))
+	for _, c := range b.commands {
+		defs = append(defs, c.Def)
+	}
+	return defs
+}
+
+// syncCommands registers the commands with Discord, to the configured guilds
+// (which takes effect at once) or globally. It skips the call when Discord
+// already has exactly this set, so restarts do not churn registrations.
+func (b *Bot) syncCommands(ctx context.Context) error {
+	ctx = withoutDeadline(ctx)
+	defs := b.definitions()
+	app := b.client.ApplicationID()
+	r := b.client.Rest()
+	if len(b.opts.GuildIDs) == 0 {
+		have, err := r.GetGlobalCommands(app, false, rest.WithCtx(ctx))
+		if err != nil {
+			return fmt.Errorf("list global commands: %w", err)
+		}
+		if sameCommands(defs, have) {
+			b.log.Info("slash commands already registered globally", slog.Int("count", len(defs)))
+			return nil
+		}
+		if _, err := r.SetGlobalCommands(app, defs, rest.WithCtx(ctx)); err != nil {
+			return err
+		}
+		b.log.Info("registered slash commands globally; Discord may take up to an hour to show changes", slog.Int("count", len(defs)))
+		return nil
+	}
+	for _, g := range b.opts.GuildIDs {
+		have, err := r.GetGuildCommands(app, g, false, rest.WithCtx(ctx))
+		if err != nil {
+			return fmt.Errorf("list commands of guild %s: %w", g, err)
+		}
+		if sameCommands(defs, have) {
+			b.log.Info("slash commands already registered", slog.String("guild", g.String()), slog.Int("count", len(defs)))
+			continue
+		}
+		if _, err := r.SetGuildCommands(app, g, defs, rest.WithCtx(ctx)); err != nil {
+			return fmt.Errorf("guild %s: %w", g, err)
+		}
+		b.log.Info("registered slash commands", slog.String("guild", g.String()), slog.Int("count", len(defs)))
+	}
+	return nil
+}
+
+// serverSetFields are fields Discord adds to a registered command; they say
+// nothing about whether our definition changed.
+var serverSetFields = []string{"id", "application_id", "guild_id", "version", "dm_permission", "nsfw", "integration_types", "name_localized", "description_localized"}
+
+// sameCommands reports whether the registered commands match the wanted
+// definitions. Each wanted command must be registered with every field we
+// set equal, and any extra field Discord reports must hold its zero value
+// (or be one Discord sets itself).
+func sameCommands(want []discord.ApplicationCommandCreate, have []discord.ApplicationCommand) bool {
+	if len(want) != len(have) {
+		return false
+	}
+	byName := make(map[string]any, len(have))
+	for _, h := range have {
+		v, err := toGeneric(h)
+		if err != nil {
+			return false
+		}
+		byName[h.Name()] = v
+	}
+	for _, w := range want {
+		wv, err := toGeneric(w)
+		if err != nil {
+			return false
+		}
+		hv, ok := byName[w.CommandName()]
+		if !ok || !covers(wv, hv, true) {
+			return false
+		}
+	}
+	return true
+}
+
+func toGeneric(v any) (any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	return out, d.Decode(&out)
+}
+
+// covers reports whether have equals want for every field of want, with any
+// other field of have empty. top marks the command object itself, where
+// server-set fields are ignored.
+func covers(want, have any, top bool) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, wv := range w {
+			if !covers(wv, h[k], false) {
+				return false
+			}
+		}
+		for k, hv := range h {
+			if _, ok := w[k]; ok || (top && slices.Contains(serverSetFields, k)) {
+				continue
+			}
+			if !isZero(hv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		h, ok := have.([]any)
+		if !ok || len(h) != len(w) {
+			return len(w) == 0 && isZero(have)
+		}
+		for i := range w {
+			if !covers(w[i], h[i], false) {
+				return false
+			}
+		}
+		return true
+	case nil:
+		return isZero(have)
+	default:
+		if want == have {
+			return true
+		}
+		return fmt.Sprint(want) == fmt.Sprint(have)
+	}
+}
+
+func isZero(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case bool:
+		return !x
+	case string:
+		return x == ""
+	case json.Number:
+		return x.String() == "0"
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
+}

@@ -1,0 +1,74 @@
+package bot
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/disgoorg/disgo/discord"
+	"github.com/disgoorg/disgo/handler"
+	"github.com/disgoorg/disgo/rest"
+)
+
+// UserError is a refusal or a mistake the user can act on. Its message is
+// shown as it is, ephemerally; any other error is logged and the user sees
+// only an error ID.
+type UserError struct{ Msg string }
+
+func (e *UserError) Error() string { return e.Msg }
+
+// noMentions stops every mention in a bot message from pinging anyone,
+// whatever a reason or note contains.
+func noMentions() *discord.AllowedMentions { return &discord.AllowedMentions{} }
+
+// responder is the part of an interaction event that can answer it.
+type responder interface {
+	CreateMessage(discord.MessageCreate, ...rest.RequestOpt) error
+}
+
+// reply answers an interaction with a plain message that pings no one.
+func (b *Bot) reply(e responder, content string, ephemeral bool) error {
+	msg := discord.MessageCreate{Content: content, AllowedMentions: noMentions()}
+	if ephemeral {
+		msg.Flags = discord.MessageFlagEphemeral
+	}
+	return e.CreateMessage(msg, rest.WithCtx(withoutDeadline(b.baseCtx)))
+}
+
+// handleError is the mux's error hook: a UserError is shown to the user, and
+// anything else is logged with an ID that the user's message repeats.
+func (b *Bot) handleError(e *handler.InteractionEvent, err error) {
+	var ue *UserError
+	msg := ""
+	if errors.As(err, &ue) {
+		msg = ue.Msg
+	} else {
+		id := newErrorID()
+		b.log.Error("interaction failed", slog.String("error_id", id), slog.Any("err", err),
+			slog.String("interaction", e.ID().String()), slog.Any("guild", e.GuildID()))
+		msg = fmt.Sprintf("Something went wrong (error ID %s). The bot's owner can find the details in its log.", id)
+	}
+	if e.Type() == discord.InteractionTypeAutocomplete {
+		return
+	}
+	resp := discord.MessageCreate{Content: msg, Flags: discord.MessageFlagEphemeral, AllowedMentions: noMentions()}
+	ctx := rest.WithCtx(withoutDeadline(b.baseCtx))
+	if rerr := e.CreateMessage(resp, ctx); rerr != nil {
+		// Already answered (for example deferred): send it as a follow-up.
+		if _, ferr := e.CreateFollowupMessage(resp, ctx); ferr != nil {
+			b.log.Warn("could not tell the user about an error", slog.Any("err", ferr))
+		}
+	}
+}
+
+func (b *Bot) notFound(e *handler.InteractionEvent) error {
+	return &UserError{"This command is not available in this version of the bot."}
+}
+
+func newErrorID() string {
+	var buf [4]byte
+	_, _ = rand.Read(buf[:])
+	return hex.EncodeToString(buf[:])
+}
