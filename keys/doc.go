@@ -1,0 +1,85 @@
+// Package keys owns the bot's encryption keys: two Tink keysets on disk, the
+// field encryption and blind indexes built on them, an optional master key
+// that encrypts them at rest, and a sentinel that proves keys and data
+// belong together. Tink is used nowhere else; this package knows nothing of
+// SQL.
+//
+// # What is encrypted
+//
+// Anything that identifies or describes a person (user IDs, usernames,
+// reasons, notes) is sealed by the storage package with [Keyring.Seal]:
+// Tink AEAD, AES-256-GCM with a random 96-bit nonce per value. Each
+// ciphertext starts with Tink's 5-byte prefix (0x01 and the key ID), so any
+// key of the keyset can open it after rotations.
+//
+// The associated data of each value names its table, column and row (the
+// caller builds it, for example "cases/reason/42"). It is authenticated but
+// not stored, so a ciphertext copied into another row or column fails to
+// open with [ErrDecrypt] instead of showing one person's record under
+// another's name. Altered bytes fail the same way.
+//
+// # Blind indexes
+//
+// Lookups by user cannot use a ciphertext, which is different every time.
+// [Keyring.BlindIndex] gives a deterministic 32-byte HMAC-SHA256 of the value
+// under a separate PRF keyset, with a domain label ("user", "audit-chain"...)
+// so that indexes made for one use cannot be matched against another. Without
+// the PRF key, an index reveals nothing about the user ID, and indexes from
+// two installations cannot be joined. It does reveal equality: rows with the
+// same index belong to the same user, and how many rows a user has.
+//
+// # Files
+//
+// The keys directory (mode 0700) holds [AEADFile] and [PRFFile], mode 0600,
+// each a small JSON envelope around Tink's JSON keyset, plus each key's
+// creation time (Tink keysets store none). Load refuses a file readable or
+// writable by other users ([ErrPermissions]). Every write goes to a temporary
+// file in the same directory, is synced, renamed over the old file, and the
+// directory is synced: a crash leaves the old keyset or the new one.
+//
+// # Master key
+//
+// Without a master key the keysets are stored in clear and protected only by
+// file permissions: whoever can read the keys directory can read the data.
+// With one (32 random bytes, from a file or BOT_KEYS_MASTER_KEY), each keyset
+// is encrypted with AES-256-GCM under it, with the file name as associated
+// data so that the two files cannot be swapped. The master key is never
+// written to the keys directory, so a copy of the data directory alone, or a
+// backup of it, does not open the data. When a master key is configured, a
+// keyset stored in clear is refused ([ErrClearKeysetWithMasterKey]): it could
+// have been planted by someone who can write the directory but does not know
+// the master key. [ChangeMasterKey] adds, changes or removes it.
+//
+// # Rotation and re-encryption
+//
+// [Keyring.Rotate] adds a new AES-256-GCM key and makes it primary; new values
+// use it, old values still open with their own key. [Keyring.NeedsReencrypt]
+// tells the storage package which values to re-seal, in resumable batches,
+// under the primary. Old keys are kept: removing one would make any value it
+// still seals unreadable, including those in older backups. The PRF keyset is
+// never rotated, since every stored blind index would stop matching.
+//
+// # Sentinel
+//
+// At `bot init` the storage package stores [Keyring.NewSentinel]: a magic
+// string, a random installation ID and its blind index, sealed with the
+// associated data "metadata/sentinel". [Keyring.CheckSentinel] opens it at
+// every start, backup and restore, so that keys from another installation
+// (or a PRF keyset from another installation) give [ErrWrongKeys] up front,
+// never garbage later.
+//
+// # What is not protected
+//
+//   - Guild IDs, channel IDs, case numbers, timestamps, action types, row
+//     counts and the lengths of sealed values are stored in clear.
+//   - Blind indexes reveal which rows belong to the same user.
+//   - Anyone holding the keys (and the master key, if set) and a copy of the
+//     database reads everything. Without a master key, the keys are in the
+//     data directory beside the database: file permissions are then the only
+//     barrier, and a copy of the whole directory is a copy of the data.
+//   - A process running as the bot's user, or as root, can read the keys from
+//     disk or from memory.
+//   - Deleting a row, or restoring an old version of a whole row, is not
+//     detected by AEAD; the hash-chained audit log covers that for audited
+//     actions.
+package keys

@@ -1,0 +1,69 @@
+package keys
+
+import (
+	"strings"
+	"time"
+)
+
+// Status describes the keysets for `bot keys status`. It holds no secret.
+type Status struct {
+	// Dir is the keys directory.
+	Dir string `json:"dir"`
+	// MasterKey is true when a master key encrypts the keysets on disk.
+	MasterKey bool `json:"master_key"`
+	// AEAD is the keyset that seals field values.
+	AEAD KeysetStatus `json:"aead"`
+	// PRF is the keyset behind blind indexes.
+	PRF KeysetStatus `json:"prf"`
+}
+
+// KeysetStatus describes one keyset file.
+type KeysetStatus struct {
+	// Path is the keyset file.
+	Path string `json:"path"`
+	// ID is the keyset's primary key ID, which Tink uses as the keyset's
+	// identity; it changes on rotation.
+	ID uint32 `json:"id"`
+	// Keys lists every key, oldest first as Tink stores them.
+	Keys []KeyStatus `json:"keys"`
+}
+
+// KeyStatus describes one key of a keyset.
+type KeyStatus struct {
+	// ID is the Tink key ID, the one carried in ciphertext prefixes.
+	ID uint32 `json:"id"`
+	// Type is the Tink key type, such as "AesGcmKey" or "HmacPrfKey".
+	Type string `json:"type"`
+	// Status is "enabled", "disabled" or "destroyed".
+	Status string `json:"status"`
+	// Primary is true for the key that seals new values.
+	Primary bool `json:"primary"`
+	// CreatedAt is when the key was made; zero if unknown.
+	CreatedAt time.Time `json:"created_at,omitzero"`
+}
+
+// Status describes the loaded keysets.
+func (k *Keyring) Status() Status {
+	return Status{
+		Dir:       k.dir,
+		MasterKey: k.master != nil,
+		AEAD:      keysetStatus(k.aead.Load().file),
+		PRF:       keysetStatus(k.prf.file),
+	}
+}
+
+func keysetStatus(f *keysetFile) KeysetStatus {
+	info := f.handle.KeysetInfo()
+	s := KeysetStatus{Path: f.path, ID: info.GetPrimaryKeyId()}
+	for _, ki := range info.GetKeyInfo() {
+		url := ki.GetTypeUrl()
+		s.Keys = append(s.Keys, KeyStatus{
+			ID:        ki.GetKeyId(),
+			Type:      url[strings.LastIndex(url, ".")+1:],
+			Status:    strings.ToLower(ki.GetStatus().String()),
+			Primary:   ki.GetKeyId() == info.GetPrimaryKeyId(),
+			CreatedAt: f.createdAt[keyIDString(ki.GetKeyId())],
+		})
+	}
+	return s
+}
