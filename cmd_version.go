@@ -15,6 +15,7 @@ Prints the version, commit, build date and Go version of this binary.
 
 func cmdVersion(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("version")
+	_ = configFlag(fs) // accepted like every command, though version reads no config
 	asJSON := fs.Bool("json", false, "print as JSON")
 	if err := parseFlags(e, fs, versionUsage, args); err != nil {
 		return err

@@ -54,6 +54,8 @@ type env struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	environ []string
+	// workDir resolves relative paths; "" means the process's working directory.
+	workDir string
 	// terminal reports whether stdout and stderr are terminals; tests leave it false.
 	terminal bool
 }
@@ -77,12 +79,18 @@ var errSilent = errors.New("failure already reported")
 
 func commands() []command {
 	return []command{
+		{"invite", "print the link that adds the bot to a server", cmdInvite},
 		{"version", "print the version, commit, build date and Go version", cmdVersion},
 	}
 }
 
 // run executes the command line args and returns the process exit code.
 func run(ctx context.Context, args []string, e *env) int {
+	if len(args) == 0 {
+		printUsage(e.stderr)
+		return exitUsage
+	}
+	args = moveGlobalFlags(args)
 	if len(args) == 0 {
 		printUsage(e.stderr)
 		return exitUsage
@@ -111,6 +119,31 @@ func run(ctx context.Context, args []string, e *env) int {
 	}
 	fmt.Fprintln(e.stderr, "Run 'bot --help' for the list of commands.")
 	return exitUsage
+}
+
+// moveGlobalFlags moves a -c/--config given before the subcommand behind it,
+// where the subcommand's own flag set parses it: `bot -c x.toml run` and
+// `bot run -c x.toml` mean the same.
+func moveGlobalFlags(args []string) []string {
+	var global []string
+	for len(args) > 0 {
+		a := args[0]
+		switch {
+		case (a == "-c" || a == "--config" || a == "-config") && len(args) > 1:
+			global = append(global, a, args[1])
+			args = args[2:]
+			continue
+		case strings.HasPrefix(a, "--config=") || strings.HasPrefix(a, "-c="):
+			global = append(global, a)
+			args = args[1:]
+			continue
+		}
+		break
+	}
+	if len(global) == 0 || len(args) == 0 {
+		return args
+	}
+	return append(append([]string{args[0]}, global...), args[1:]...)
 }
 
 func exitCode(e *env, name string, err error) int {

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/modbot/bot/config"
+	"github.com/modbot/bot/keys"
+)
+
+// configFlag registers -c and --config on fs; both set the same value.
+func configFlag(fs *flag.FlagSet) *string {
+	p := new(string)
+	fs.StringVar(p, "c", "", "config file (default config.toml in the working directory)")
+	fs.StringVar(p, "config", "", "config file (default config.toml in the working directory)")
+	return p
+}
+
+// loadConfig loads the configuration and prints its warnings to stderr.
+func (e *env) loadConfig(path string, flags map[string]string) (*config.Config, error) {
+	cfg, warnings, err := config.Load(config.Source{
+		Path:         path,
+		PathExplicit: path != "",
+		Environ:      e.environ,
+		Flags:        flags,
+		WorkDir:      e.workDir,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w.Message)
+	}
+	return cfg, nil
+}
+
+// logger builds the logger that config asks for, writing to stderr with
+// every secret of cfg redacted.
+func (e *env) logger(cfg *config.Config) (*slog.Logger, error) {
+	return config.NewLogger(e.stderr, e.terminal, cfg.Log, cfg.Secrets()...)
+}
+
+// masterKey returns the master key that cfg names, or nil when none is set.
+func masterKey(cfg *config.Config) ([]byte, error) {
+	switch {
+	case cfg.Keys.MasterKey != "" && cfg.Keys.MasterKeyFile != "":
+		return nil, fmt.Errorf("both keys.master_key and keys.master_key_file are set: keep one")
+	case cfg.Keys.MasterKey != "":
+		k, err := keys.ParseMasterKey(cfg.Keys.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("keys.master_key: %w", err)
+		}
+		return k, nil
+	case cfg.Keys.MasterKeyFile != "":
+		raw, err := os.ReadFile(cfg.Keys.MasterKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("keys.master_key_file: %w", err)
+		}
+		k, err := keys.ParseMasterKey(string(raw))
+		if err != nil {
+			return nil, fmt.Errorf("keys.master_key_file %s: %w", cfg.Keys.MasterKeyFile, err)
+		}
+		return k, nil
+	}
+	return nil, nil
+}
