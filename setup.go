@@ -44,9 +44,8 @@ func (e *env) logger(cfg *config.Config) (*slog.Logger, error) {
 
 // masterKey returns the master key that cfg names, or nil when none is set.
 func masterKey(cfg *config.Config) ([]byte, error) {
+	// config.Load already refuses both being set.
 	switch {
-	case cfg.Keys.MasterKey != "" && cfg.Keys.MasterKeyFile != "":
-		return nil, fmt.Errorf("both keys.master_key and keys.master_key_file are set: keep one")
 	case cfg.Keys.MasterKey != "":
 		k, err := keys.ParseMasterKey(cfg.Keys.MasterKey)
 		if err != nil {

@@ -1,0 +1,312 @@
+// Package config loads the bot's settings from, in rising precedence, built-in
+// defaults, a TOML file, BOT_* environment variables and command-line flags,
+// and checks every value, so that a mistake is reported once, at start-up,
+// naming the setting, where it came from and what would be accepted.
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// DefaultFile is the config file read when Source.Path is empty. It is looked
+// up in the working directory, which is where `bot init` writes it.
+const DefaultFile = "config.toml"
+
+// example is the canonical commented config file. The copy at the top of the
+// repository must match it byte for byte (see TestExampleCopyMatches); embed
+// cannot reach outside this package's directory, so the original lives here.
+//
+//go:embed config.example.toml
+var example []byte
+
+// Example returns the commented example config file: what `bot init` writes.
+// Loading it unchanged gives exactly the defaults.
+func Example() []byte {
+	return append([]byte(nil), example...)
+}
+
+// Config is the loaded and checked configuration. Paths in it are absolute.
+type Config struct {
+	Discord Discord
+	Storage Storage
+	Log     Log
+	HTTP    HTTP
+	Backup  Backup
+	Keys    KeysConfig
+	Run     Run
+
+	// File is the absolute path of the config file that was read, or "" when
+	// none was (the default file was absent).
+	File string
+
+	// origins records where each key's value came from, so that errors found
+	// after Load (RequireToken) can still name the source.
+	origins map[string]origin
+}
+
+// Discord is the [discord] section: how to reach Discord.
+type Discord struct {
+	// Token is the bot token. Secret: never log or print it.
+	Token string
+	// APIURL is the REST base URL without a trailing slash; "" means
+	// Discord's own (https://discord.com/api/v10).
+	APIURL string
+	// GatewayURL is the WebSocket URL without a query string; "" means the
+	// one Discord returns from GET /gateway.
+	GatewayURL string
+	// GuildIDs limits the bot to these guilds (decimal snowflakes); empty
+	// means every guild the bot is in.
+	GuildIDs []string
+}
+
+// Storage is the [storage] section.
+type Storage struct {
+	// DataDir holds the database and keysets; absolute after Load.
+	DataDir string
+}
+
+// Log is the [log] section. It stays strings so the zero value is usable
+// and NewLogger can report its own mistakes when built by hand.
+type Log struct {
+	// Level is one of debug, info, warn, error.
+	Level string
+	// Format is one of auto, text, json.
+	Format string
+}
+
+// HTTP is the [http] section: the health-check listener.
+type HTTP struct {
+	// Listen is host:port; "" disables the listener.
+	Listen string
+}
+
+// Backup is the [backup] section.
+type Backup struct {
+	// Dir receives backups; absolute after Load (default <data_dir>/backups).
+	Dir string
+	// Interval between scheduled backups; 0 disables scheduling.
+	Interval time.Duration
+	// Keep is how many scheduled backups to keep, at least 1.
+	Keep int
+}
+
+// KeysConfig is the [keys] section: the optional master key that encrypts
+// the keysets on disk. It is not named Keys because Keys lists setting names.
+type KeysConfig struct {
+	// MasterKeyFile is the absolute path of a file holding a base64 master
+	// key, or "".
+	MasterKeyFile string
+	// MasterKey is a base64 master key, normally from BOT_KEYS_MASTER_KEY.
+	// Secret: never log or print it.
+	MasterKey string
+}
+
+// Run is the [run] section: settings of `bot run`.
+type Run struct {
+	// ShutdownTimeout bounds how long `bot run` waits for work in flight
+	// after a signal.
+	ShutdownTimeout time.Duration
+}
+
+// Source says where Load reads settings from. The zero value reads
+// config.toml in the working directory, if it exists, and nothing else.
+type Source struct {
+	// Path is the config file; "" means DefaultFile in the working directory.
+	Path string
+	// PathExplicit is true when Path came from -c/--config: a missing file
+	// is then an error. A missing default file just means "use defaults".
+	PathExplicit bool
+	// Environ is the environment in os.Environ form; only BOT_* entries
+	// are read. Load never reads the process environment itself, so nil
+	// means no environment variables at all.
+	Environ []string
+	// Flags maps a key (such as "log.level") to the value of its flag.
+	Flags map[string]string
+	// FlagNames optionally maps a key to the flag as the user typed it
+	// (such as "--log-level"), for error messages; without it a flag's
+	// errors name "command line".
+	FlagNames map[string]string
+	// WorkDir is what a relative Path, and relative paths from the
+	// environment and flags, are relative to; "" means os.Getwd.
+	WorkDir string
+}
+
+// Warning is a problem that does not stop the bot but that the owner should
+// fix, such as a token in a file that others can read.
+type Warning struct {
+	Message string
+}
+
+// Load reads the sources in s, from lowest precedence to highest: defaults,
+// the TOML file, BOT_* environment variables, flags. Every problem found is
+// returned: one as an *Error, several joined with errors.Join (each an
+// *Error). Relative paths from the file (and the defaults) resolve against
+// the file's directory; from the environment and flags, against the working
+// directory, as a shell user expects.
+func Load(s Source) (*Config, []Warning, error) {
+	wd := s.WorkDir
+	if wd == "" {
+		var err error
+		if wd, err = os.Getwd(); err != nil {
+			return nil, nil, fmt.Errorf("config: working directory: %w", err)
+		}
+	}
+	wd, err := filepath.Abs(wd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config: working directory: %w", err)
+	}
+
+	l := newLoader(wd)
+	if err := l.loadFile(s); err != nil {
+		return nil, nil, err
+	}
+	l.loadEnv(s.Environ)
+	l.loadFlags(s.Flags, s.FlagNames)
+	if len(l.errs) > 0 {
+		return nil, nil, joinErrors(l.errs)
+	}
+	c := l.build()
+	if len(l.errs) > 0 {
+		return nil, nil, joinErrors(l.errs)
+	}
+	return c, l.warnings(c), nil
+}
+
+// joinErrors returns one error unwrapped, so callers can type-assert it,
+// and several joined, so the user sees all of them at once.
+func joinErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+// RequireToken reports a missing or malformed discord.token. Only commands
+// that talk to Discord call it, so `bot init` and `bot backup` work without.
+func (c *Config) RequireToken() error {
+	t := c.Discord.Token
+	o := c.origins["discord.token"]
+	e := &Error{Key: "discord.token", Source: o.name, Line: o.line}
+	switch {
+	case t == "":
+		file := "the config file"
+		if c.File != "" {
+			file = c.File
+		}
+		e.Source, e.Line = "", 0 // nothing set it, so no source to blame
+		e.Problem = "not set"
+		e.Accepted = "the bot token from https://discord.com/developers/applications, in BOT_DISCORD_TOKEN or as token under [discord] in " + file
+	case strings.HasPrefix(strings.ToLower(t), "bot "):
+		e.Problem = `the value starts with "Bot "`
+		e.Accepted = "the token alone, without the Bot prefix"
+	case strings.TrimSpace(t) != t || strings.ContainsAny(t, " \t\r\n"):
+		e.Problem = "the value contains spaces or line breaks"
+		e.Accepted = "the token exactly as Discord shows it, with nothing around it"
+	default:
+		return nil
+	}
+	return e
+}
+
+// Secrets returns the non-empty secret values, for NewRedactingHandler.
+func (c *Config) Secrets() []string {
+	var out []string
+	for _, s := range []string{c.Discord.Token, c.Keys.MasterKey} {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// warnings reports risky but legal setups: secrets in files that other
+// users of the machine can read, and secrets on the command line, which
+// shows in `ps`.
+func (l *loader) warnings(c *Config) []Warning {
+	var ws []Warning
+	var inFile []string
+	for _, k := range []string{"discord.token", "keys.master_key"} {
+		o := l.origins[k]
+		switch {
+		case o.kind == fromFile && l.fileKoanf.String(k) != "":
+			inFile = append(inFile, k)
+		case o.kind == fromFlag:
+			ws = append(ws, Warning{Message: fmt.Sprintf(
+				"%s was given on the command line, where other users can see it (ps); use %s instead",
+				k, envName(k))})
+		}
+	}
+	if len(inFile) > 0 && groupOrOtherReadable(c.File) {
+		ws = append(ws, Warning{Message: fmt.Sprintf(
+			"%s holds %s and can be read by other users; run: chmod 600 %s",
+			l.fileShown, strings.Join(inFile, " and "), shellQuote(c.File))})
+	}
+	if f := c.Keys.MasterKeyFile; f != "" && groupOrOtherReadable(f) {
+		ws = append(ws, Warning{Message: fmt.Sprintf(
+			"keys.master_key_file %s can be read by other users; run: chmod 600 %s",
+			f, shellQuote(f))})
+	}
+	return ws
+}
+
+// groupOrOtherReadable reports whether path exists and its mode lets group
+// or others read it. Windows has no such bits, so it never warns there.
+func groupOrOtherReadable(path string) bool {
+	if path == "" || runtime.GOOS == "windows" {
+		return false
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	return fi.Mode().Perm()&0o044 != 0
+}
+
+// shellQuote quotes p for copy-pasting into a POSIX shell when it needs it.
+func shellQuote(p string) string {
+	if p != "" && !strings.ContainsFunc(p, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' ||
+			r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) {
+		return p
+	}
+	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
+}
+
+// readConfigFile reads the file named by s. found is false when the default
+// file is absent, which is not an error.
+func readConfigFile(s Source, wd string) (data []byte, abs, shown string, found bool, err error) {
+	shown = s.Path
+	if shown == "" {
+		shown = DefaultFile
+	}
+	abs = shown
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(wd, abs)
+	}
+	data, err = os.ReadFile(abs)
+	switch {
+	case err == nil:
+		return data, abs, shown, true, nil
+	case errors.Is(err, fs.ErrNotExist) && !s.PathExplicit:
+		return nil, "", shown, false, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, "", shown, false, &Error{Source: shown, Problem: "config file not found",
+			Accepted: "an existing file, or run `bot init` to create one", Err: err}
+	default:
+		reason := err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			reason = pe.Err // the path is already in Source
+		}
+		return nil, "", shown, false, &Error{Source: shown, Problem: "cannot read config file: " + reason.Error(), Err: err}
+	}
+}

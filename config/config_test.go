@@ -1,0 +1,352 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeFile writes content to dir/name with mode and returns its path.
+func writeFile(t *testing.T, dir, name, content string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	// WriteFile applies the umask; the tests need the exact mode.
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// mustLoad loads src and fails the test on error.
+func mustLoad(t *testing.T, src Source) (*Config, []Warning) {
+	t.Helper()
+	c, ws, err := Load(src)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return c, ws
+}
+
+// loadError loads src and returns the error text a user would see.
+func loadError(t *testing.T, src Source) string {
+	t.Helper()
+	c, _, err := Load(src)
+	if err == nil {
+		t.Fatalf("Load: got=%+v, want an error", c)
+	}
+	return err.Error()
+}
+
+// plain drops the bookkeeping that differs between equal configs.
+func plain(c *Config) Config {
+	out := *c
+	out.origins = nil
+	return out
+}
+
+func TestPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "config.toml", "[log]\nlevel = \"warn\"\n", 0o600)
+	tests := []struct {
+		name  string
+		src   Source
+		level string
+	}{
+		{"Default", Source{WorkDir: t.TempDir()}, "info"},
+		{"File", Source{Path: file}, "warn"},
+		{"EnvOverFile", Source{Path: file, Environ: []string{"BOT_LOG_LEVEL=error"}}, "error"},
+		{"FlagOverEnv", Source{Path: file, Environ: []string{"BOT_LOG_LEVEL=error"},
+			Flags: map[string]string{"log.level": "debug"}}, "debug"},
+		{"FlagOverFile", Source{Path: file, Flags: map[string]string{"log.level": "debug"}}, "debug"},
+		{"EnvOverDefault", Source{WorkDir: t.TempDir(), Environ: []string{"BOT_LOG_LEVEL=warn"}}, "warn"},
+		{"OtherEnvIgnored", Source{Path: file, Environ: []string{"HOME=/root", "LOG_LEVEL=debug"}}, "warn"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := mustLoad(t, tt.src)
+			if c.Log.Level != tt.level {
+				t.Errorf("log.level got=%q, want %q", c.Log.Level, tt.level)
+			}
+		})
+	}
+}
+
+// allSet returns a Config with every setting away from its default, and
+// the same settings as a TOML file and as an environment.
+func allSet(dir string) (want Config, file string, environ []string) {
+	want = Config{
+		Discord: Discord{Token: "tok-1234567890", APIURL: "http://127.0.0.1:9999/api/v10",
+			GatewayURL: "ws://127.0.0.1:9999/gw", GuildIDs: []string{"111111111111111111", "222222222222222222"}},
+		Storage: Storage{DataDir: filepath.Join(dir, "state")},
+		Log:     Log{Level: "debug", Format: "json"},
+		HTTP:    HTTP{Listen: ":9090"},
+		Backup:  Backup{Dir: filepath.Join(dir, "bk"), Interval: 7 * 24 * time.Hour, Keep: 3},
+		Keys:    KeysConfig{MasterKeyFile: filepath.Join(dir, "mk.b64")},
+		Run:     Run{ShutdownTimeout: 90 * time.Second},
+	}
+	file = `[discord]
+token = "tok-1234567890"
+api_url = "http://127.0.0.1:9999/api/v10"
+gateway_url = "ws://127.0.0.1:9999/gw"
+guild_ids = ["111111111111111111", 222222222222222222]
+[storage]
+data_dir = "state"
+[log]
+level = "debug"
+format = "json"
+[http]
+listen = ":9090"
+[backup]
+dir = "bk"
+interval = "7d"
+keep = 3
+[keys]
+master_key_file = "mk.b64"
+[run]
+shutdown_timeout = "1m30s"
+`
+	environ = []string{
+		"BOT_DISCORD_TOKEN=tok-1234567890",
+		"BOT_DISCORD_API_URL=http://127.0.0.1:9999/api/v10",
+		"BOT_DISCORD_GATEWAY_URL=ws://127.0.0.1:9999/gw",
+		"BOT_DISCORD_GUILD_IDS=111111111111111111, 222222222222222222",
+		"BOT_STORAGE_DATA_DIR=state",
+		"BOT_LOG_LEVEL=debug",
+		"BOT_LOG_FORMAT=json",
+		"BOT_HTTP_LISTEN=:9090",
+		"BOT_BACKUP_DIR=bk",
+		"BOT_BACKUP_INTERVAL=7d",
+		"BOT_BACKUP_KEEP=3",
+		"BOT_KEYS_MASTER_KEY_FILE=mk.b64",
+		"BOT_RUN_SHUTDOWN_TIMEOUT=1m30s",
+	}
+	return want, file, environ
+}
+
+func TestEveryKey(t *testing.T) {
+	t.Run("File", func(t *testing.T) {
+		dir := t.TempDir()
+		want, file, _ := allSet(dir)
+		want.File = writeFile(t, dir, "config.toml", file, 0o600)
+		c, _ := mustLoad(t, Source{Path: want.File, WorkDir: t.TempDir()})
+		if got := plain(c); !reflect.DeepEqual(got, want) {
+			t.Errorf("got=%+v\nwant %+v", got, want)
+		}
+	})
+	t.Run("Env", func(t *testing.T) {
+		dir := t.TempDir()
+		want, _, environ := allSet(dir)
+		c, _ := mustLoad(t, Source{Environ: environ, WorkDir: dir})
+		if got := plain(c); !reflect.DeepEqual(got, want) {
+			t.Errorf("got=%+v\nwant %+v", got, want)
+		}
+	})
+	t.Run("MasterKey", func(t *testing.T) {
+		c, _ := mustLoad(t, Source{WorkDir: t.TempDir(), Environ: []string{"BOT_KEYS_MASTER_KEY=a2V5a2V5a2V5"}})
+		if c.Keys.MasterKey != "a2V5a2V5a2V5" {
+			t.Errorf("keys.master_key got=%q", c.Keys.MasterKey)
+		}
+		if got, want := c.Secrets(), []string{"a2V5a2V5a2V5"}; !slices.Equal(got, want) {
+			t.Errorf("Secrets got=%q, want %q", got, want)
+		}
+	})
+}
+
+func TestGuildIDs(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		want []string
+	}{
+		{"One", "123456789012345678", []string{"123456789012345678"}},
+		{"Several", "1,2, 3 ,", []string{"1", "2", "3"}},
+		{"Duplicates", "5,5", []string{"5"}},
+		{"Empty", "", []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := mustLoad(t, Source{WorkDir: t.TempDir(), Environ: []string{"BOT_DISCORD_GUILD_IDS=" + tt.env}})
+			if !slices.Equal(c.Discord.GuildIDs, tt.want) || c.Discord.GuildIDs == nil {
+				t.Errorf("got=%q, want %q", c.Discord.GuildIDs, tt.want)
+			}
+		})
+	}
+}
+
+func TestPaths(t *testing.T) {
+	root := t.TempDir()
+	etc := filepath.Join(root, "etc")
+	wd := filepath.Join(root, "wd")
+	withDataDir := writeFile(t, etc, "with.toml", "[storage]\ndata_dir = \"state\"\n", 0o600)
+	empty := writeFile(t, etc, "empty.toml", "", 0o600)
+	tests := []struct {
+		name              string
+		src               Source
+		dataDir, backupTo string
+	}{
+		{"FileRelativeToFile", Source{Path: withDataDir, WorkDir: wd},
+			filepath.Join(etc, "state"), filepath.Join(etc, "state", "backups")},
+		{"DefaultRelativeToFile", Source{Path: empty, WorkDir: wd},
+			filepath.Join(etc, "data"), filepath.Join(etc, "data", "backups")},
+		{"DefaultWithoutFile", Source{WorkDir: wd},
+			filepath.Join(wd, "data"), filepath.Join(wd, "data", "backups")},
+		{"EnvRelativeToWorkDir", Source{Path: withDataDir, WorkDir: wd, Environ: []string{"BOT_STORAGE_DATA_DIR=here"}},
+			filepath.Join(wd, "here"), filepath.Join(wd, "here", "backups")},
+		{"FlagAbsolute", Source{Path: withDataDir, Flags: map[string]string{"storage.data_dir": "/srv/bot"}},
+			"/srv/bot", "/srv/bot/backups"},
+		{"RelativeFilePath", Source{Path: "etc/with.toml", WorkDir: root},
+			filepath.Join(etc, "state"), filepath.Join(etc, "state", "backups")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := mustLoad(t, tt.src)
+			if c.Storage.DataDir != tt.dataDir {
+				t.Errorf("storage.data_dir got=%q, want %q", c.Storage.DataDir, tt.dataDir)
+			}
+			if c.Backup.Dir != tt.backupTo {
+				t.Errorf("backup.dir got=%q, want %q", c.Backup.Dir, tt.backupTo)
+			}
+		})
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	t.Run("MissingDefaultOK", func(t *testing.T) {
+		c, ws := mustLoad(t, Source{WorkDir: t.TempDir()})
+		if c.File != "" || len(ws) != 0 {
+			t.Errorf("File got=%q warnings=%v, want none", c.File, ws)
+		}
+	})
+	t.Run("DefaultFileFound", func(t *testing.T) {
+		dir := t.TempDir()
+		p := writeFile(t, dir, "config.toml", "[log]\nformat = \"text\"\n", 0o600)
+		c, _ := mustLoad(t, Source{WorkDir: dir})
+		if c.File != p || c.Log.Format != "text" {
+			t.Errorf("File got=%q format=%q, want %q text", c.File, c.Log.Format, p)
+		}
+	})
+	t.Run("ErrMissingExplicit", func(t *testing.T) {
+		got := loadError(t, Source{Path: "bot.toml", PathExplicit: true, WorkDir: t.TempDir()})
+		want := "bot.toml: config file not found; use an existing file, or run `bot init` to create one"
+		if got != want {
+			t.Errorf("got=%q, want %q", got, want)
+		}
+	})
+	t.Run("ErrMalformed", func(t *testing.T) {
+		dir := t.TempDir()
+		writeFile(t, dir, "config.toml", "[discord]\ntoken = \"abc\n[log]\n", 0o600)
+		got := loadError(t, Source{WorkDir: dir})
+		if want := "config.toml:2: not valid TOML (column "; !strings.HasPrefix(got, want) {
+			t.Errorf("got=%q, want prefix %q", got, want)
+		}
+		if strings.Contains(got, "abc") {
+			t.Errorf("got=%q, must not echo the file's content", got)
+		}
+	})
+}
+
+func TestWarnings(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		mode    os.FileMode
+		environ []string
+		flags   map[string]string
+		want    string // "" for no warning
+	}{
+		{"TokenWorldReadable", "[discord]\ntoken = \"tok-1234567890\"\n", 0o644, nil, nil,
+			"holds discord.token and can be read by other users; run: chmod 600 "},
+		{"TokenGroupReadable", "[discord]\ntoken = \"tok-1234567890\"\n", 0o640, nil, nil, "chmod 600"},
+		{"MasterKeyInFile", "[keys]\nmaster_key = \"a2V5a2V5a2V5\"\n", 0o604, nil, nil, "holds keys.master_key"},
+		{"TokenPrivate", "[discord]\ntoken = \"tok-1234567890\"\n", 0o600, nil, nil, ""},
+		{"NoSecretInFile", "[log]\nlevel = \"info\"\n", 0o644, []string{"BOT_DISCORD_TOKEN=tok-1234567890"}, nil, ""},
+		{"EmptyTokenInFile", "[discord]\ntoken = \"\"\n", 0o644, nil, nil, ""},
+		{"TokenFlag", "", 0o600, nil, map[string]string{"discord.token": "tok-1234567890"},
+			"discord.token was given on the command line, where other users can see it (ps); use BOT_DISCORD_TOKEN instead"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "config.toml", tt.file, tt.mode)
+			_, ws := mustLoad(t, Source{WorkDir: dir, Environ: tt.environ, Flags: tt.flags})
+			switch {
+			case tt.want == "" && len(ws) != 0:
+				t.Errorf("got=%v, want no warning", ws)
+			case tt.want != "" && (len(ws) != 1 || !strings.Contains(ws[0].Message, tt.want)):
+				t.Errorf("got=%v, want one containing %q", ws, tt.want)
+			}
+		})
+	}
+	t.Run("MasterKeyFile", func(t *testing.T) {
+		for _, mode := range []os.FileMode{0o644, 0o600} {
+			dir := t.TempDir()
+			mk := writeFile(t, dir, "master.key", "a2V5a2V5a2V5\n", mode)
+			_, ws := mustLoad(t, Source{WorkDir: dir, Environ: []string{"BOT_KEYS_MASTER_KEY_FILE=master.key"}})
+			wantN := 0
+			if mode&0o044 != 0 {
+				wantN = 1
+			}
+			if len(ws) != wantN || wantN == 1 && !strings.Contains(ws[0].Message, "chmod 600 "+mk) {
+				t.Errorf("mode %o: got=%v, want %d warning(s) naming chmod 600 %s", mode, ws, wantN, mk)
+			}
+		}
+	})
+}
+
+func TestRequireToken(t *testing.T) {
+	tests := []struct {
+		name, file string
+		environ    []string
+		want       string // "" for no error
+	}{
+		{"Set", "", []string{"BOT_DISCORD_TOKEN=tok-1234567890"}, ""},
+		{"Missing", "", nil,
+			"discord.token: not set; use the bot token from https://discord.com/developers/applications, in BOT_DISCORD_TOKEN or as token under [discord] in the config file"},
+		{"BotPrefix", "", []string{"BOT_DISCORD_TOKEN=Bot tok-1234567890"},
+			`BOT_DISCORD_TOKEN: discord.token: the value starts with "Bot "; use the token alone, without the Bot prefix`},
+		{"TrailingNewline", "[discord]\ntoken = \"tok-1234567890\\n\"\n", nil,
+			"config.toml:2: discord.token: the value contains spaces or line breaks; use the token exactly as Discord shows it, with nothing around it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.file != "" {
+				writeFile(t, dir, "config.toml", tt.file, 0o600)
+			}
+			c, _ := mustLoad(t, Source{WorkDir: dir, Environ: tt.environ})
+			err := c.RequireToken()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("got=%v, want nil", err)
+			case tt.want != "" && (err == nil || err.Error() != tt.want):
+				t.Errorf("got=%v\nwant %s", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "tok-1234567890") {
+				t.Errorf("got=%v, must not show the token", err)
+			}
+		})
+	}
+}
+
+func TestKeys(t *testing.T) {
+	got := Keys()
+	want := []string{
+		"backup.dir", "backup.interval", "backup.keep",
+		"discord.api_url", "discord.gateway_url", "discord.guild_ids", "discord.token",
+		"http.listen", "keys.master_key", "keys.master_key_file",
+		"log.format", "log.level", "run.shutdown_timeout", "storage.data_dir",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got=%q\nwant %q", got, want)
+	}
+}

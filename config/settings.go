@@ -1,0 +1,340 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setting describes one key: its default, how to read a raw value (from
+// TOML, where types vary, or from the environment and flags, where
+// everything is a string) and what to tell the user when it is wrong.
+type setting struct {
+	key      string
+	def      any  // as TOML would give it
+	secret   bool // never echo the value in an error
+	path     bool // a relative value resolves against its source's directory
+	accepted string
+	apply    func(c *Config, v any) error // the error text says what is wrong, or is empty
+}
+
+// errNotAccepted is a parse failure with nothing more to say than Accepted.
+var errNotAccepted = errors.New("")
+
+// settings lists every key in the order of config.example.toml, which is
+// also the order errors are reported in.
+var settings = []setting{
+	{key: "discord.token", def: "", secret: true,
+		accepted: "the bot token as a string",
+		apply: func(c *Config, v any) (err error) {
+			c.Discord.Token, err = asString(v)
+			return err
+		}},
+	{key: "discord.api_url", def: "",
+		accepted: `an http(s) URL without a trailing slash, such as "https://discord.com/api/v10", or "" for Discord's`,
+		apply: func(c *Config, v any) (err error) {
+			c.Discord.APIURL, err = asURL(v, "http", "https")
+			return err
+		}},
+	{key: "discord.gateway_url", def: "",
+		accepted: `a ws(s) URL without a query string, such as "wss://gateway.discord.gg", or "" to ask Discord`,
+		apply: func(c *Config, v any) (err error) {
+			c.Discord.GatewayURL, err = asURL(v, "ws", "wss")
+			return err
+		}},
+	{key: "discord.guild_ids", def: []any{},
+		accepted: `a list of guild IDs such as ["123456789012345678"] (in the environment: comma-separated)`,
+		apply: func(c *Config, v any) (err error) {
+			c.Discord.GuildIDs, err = asSnowflakes(v)
+			return err
+		}},
+	{key: "storage.data_dir", def: "data", path: true,
+		accepted: `a directory such as "data" (relative to the config file) or "/var/lib/bot"`,
+		apply: func(c *Config, v any) (err error) {
+			c.Storage.DataDir, err = asString(v)
+			if err == nil && c.Storage.DataDir == "" {
+				err = errors.New("it is empty")
+			}
+			return err
+		}},
+	{key: "log.level", def: "info",
+		accepted: "one of debug, info, warn, error",
+		apply: func(c *Config, v any) (err error) {
+			c.Log.Level, err = asChoice(v, levels)
+			return err
+		}},
+	{key: "log.format", def: "auto",
+		accepted: "one of auto, text, json",
+		apply: func(c *Config, v any) (err error) {
+			c.Log.Format, err = asChoice(v, formats)
+			return err
+		}},
+	{key: "http.listen", def: "127.0.0.1:8081",
+		accepted: `host:port such as "127.0.0.1:8081", or "" to turn the health endpoint off`,
+		apply: func(c *Config, v any) (err error) {
+			c.HTTP.Listen, err = asListen(v)
+			return err
+		}},
+	{key: "backup.dir", def: "", path: true,
+		accepted: `a directory, or "" for <data_dir>/backups`,
+		apply: func(c *Config, v any) (err error) {
+			c.Backup.Dir, err = asString(v)
+			return err
+		}},
+	{key: "backup.interval", def: "",
+		accepted: `a duration such as "12h" or "7d", or "" for no scheduled backups`,
+		apply: func(c *Config, v any) (err error) {
+			c.Backup.Interval, err = asDuration(v, true)
+			return err
+		}},
+	{key: "backup.keep", def: int64(7),
+		accepted: "a whole number, 1 or more",
+		apply: func(c *Config, v any) (err error) {
+			c.Backup.Keep, err = asPositiveInt(v)
+			return err
+		}},
+	{key: "keys.master_key_file", def: "", path: true,
+		accepted: `the path of a file holding a base64 master key, or ""`,
+		apply: func(c *Config, v any) (err error) {
+			c.Keys.MasterKeyFile, err = asString(v)
+			return err
+		}},
+	{key: "keys.master_key", def: "", secret: true,
+		accepted: "a base64 master key as a string",
+		apply: func(c *Config, v any) (err error) {
+			c.Keys.MasterKey, err = asString(v)
+			return err
+		}},
+	{key: "run.shutdown_timeout", def: "10s",
+		accepted: `a duration such as "10s" or "1m"`,
+		apply: func(c *Config, v any) (err error) {
+			c.Run.ShutdownTimeout, err = asDuration(v, false)
+			return err
+		}},
+}
+
+var (
+	levels  = []string{"debug", "info", "warn", "error"}
+	formats = []string{"auto", "text", "json"}
+)
+
+// Keys returns every known key ("section.name"), sorted.
+func Keys() []string {
+	out := make([]string, len(settings))
+	for i, s := range settings {
+		out[i] = s.key
+	}
+	slices.Sort(out)
+	return out
+}
+
+// lookup returns the setting for key, or nil.
+func lookup(key string) *setting {
+	for i := range settings {
+		if settings[i].key == key {
+			return &settings[i]
+		}
+	}
+	return nil
+}
+
+// sections returns the known section names in table order.
+func sections() []string {
+	var out []string
+	for _, s := range settings {
+		sec, _, _ := strings.Cut(s.key, ".")
+		if !slices.Contains(out, sec) {
+			out = append(out, sec)
+		}
+	}
+	return out
+}
+
+// envName is the environment variable that sets key.
+func envName(key string) string {
+	return "BOT_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// envKey is the key an environment variable name maps to: the first
+// underscore after BOT_ separates section from name, so names may
+// themselves hold underscores (BOT_DISCORD_GUILD_IDS → discord.guild_ids).
+func envKey(name string) string {
+	rest := strings.ToLower(strings.TrimPrefix(name, "BOT_"))
+	if sec, n, ok := strings.Cut(rest, "_"); ok {
+		return sec + "." + n
+	}
+	return rest
+}
+
+// kindOf names a TOML value's type the way a user would.
+func kindOf(v any) string {
+	switch v.(type) {
+	case string:
+		return "text"
+	case int64, int:
+		return "a whole number"
+	case float64:
+		return "a number"
+	case bool:
+		return "true or false"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a table"
+	default:
+		return "a date or time"
+	}
+}
+
+func asString(v any) (string, error) {
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	return "", fmt.Errorf("it is %s, not text in quotes", kindOf(v))
+}
+
+func asChoice(v any, choices []string) (string, error) {
+	s, err := asString(v)
+	if err != nil {
+		return "", err
+	}
+	if l := strings.ToLower(strings.TrimSpace(s)); slices.Contains(choices, l) {
+		return l, nil
+	}
+	return "", errNotAccepted
+}
+
+// asURL checks a base URL. The REST client appends paths to it, so a
+// trailing slash would double up; the gateway client appends its own query,
+// so one in the URL would be lost or duplicated.
+func asURL(v any, schemes ...string) (string, error) {
+	s, err := asString(v)
+	if err != nil || s == "" {
+		return s, err
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "", errors.New("it is not a URL")
+	case !slices.Contains(schemes, u.Scheme):
+		return "", fmt.Errorf("it must start with %s://", strings.Join(schemes, ":// or "))
+	case u.Host == "":
+		return "", errors.New("it has no host")
+	case u.RawQuery != "" || u.ForceQuery:
+		return "", errors.New("it has a query string")
+	case u.Fragment != "":
+		return "", errors.New("it has a #fragment")
+	case strings.HasSuffix(s, "/") && u.Scheme != "ws" && u.Scheme != "wss":
+		return "", errors.New("it ends with a slash")
+	}
+	return s, nil
+}
+
+// asSnowflakes accepts a TOML list of strings or integers, or one
+// comma-separated string (the environment and flag form).
+func asSnowflakes(v any) ([]string, error) {
+	var items []any
+	switch x := v.(type) {
+	case []any:
+		items = x
+	case string:
+		for p := range strings.SplitSeq(x, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				items = append(items, p)
+			}
+		}
+	default:
+		return nil, fmt.Errorf("it is %s, not a list", kindOf(v))
+	}
+	out := []string{}
+	for _, it := range items {
+		var s string
+		switch x := it.(type) {
+		case string:
+			s = strings.TrimSpace(x)
+		case int64:
+			s = strconv.FormatInt(x, 10)
+		default:
+			return nil, fmt.Errorf("%v is not a guild ID", it)
+		}
+		if n, err := strconv.ParseUint(s, 10, 64); err != nil || n == 0 {
+			return nil, fmt.Errorf("%q is not a guild ID (a number such as 123456789012345678)", s)
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func asListen(v any) (string, error) {
+	s, err := asString(v)
+	if err != nil || s == "" {
+		return s, err
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", errors.New("it is not host:port")
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return "", fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return s, nil
+}
+
+// asDuration reads a Go duration, or a whole number of days ("7d"), since
+// backup schedules are naturally counted in days and Go has no unit for it.
+func asDuration(v any, emptyIsZero bool) (time.Duration, error) {
+	s, err := asString(v)
+	if err != nil {
+		return 0, err
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		if emptyIsZero {
+			return 0, nil
+		}
+		return 0, errors.New("it is empty")
+	}
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, perr := strconv.ParseUint(days, 10, 16)
+		if perr != nil {
+			return 0, errNotAccepted
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return 0, errNotAccepted
+	}
+	if d < 0 {
+		return 0, errors.New("it is negative")
+	}
+	if d == 0 && !emptyIsZero {
+		return 0, errors.New("it is zero")
+	}
+	return d, nil
+}
+
+func asPositiveInt(v any) (int, error) {
+	var n int64
+	switch x := v.(type) {
+	case int64:
+		n = x
+	case string:
+		var err error
+		if n, err = strconv.ParseInt(strings.TrimSpace(x), 10, 32); err != nil {
+			return 0, errNotAccepted
+		}
+	default:
+		return 0, fmt.Errorf("it is %s", kindOf(v))
+	}
+	if n < 1 || n > 1<<20 {
+		return 0, errNotAccepted
+	}
+	return int(n), nil
+}
