@@ -40,6 +40,6 @@ func cmdInvite(ctx context.Context, e *env, args []string) error {
 	}
 	cmds := bot.Definitions()
 	fmt.Fprintf(e.stdout, "Open this link to add the bot to a server you manage:\n\n  %s\n\n", bot.InviteURL(id, cmds))
-	fmt.Fprintf(e.stdout, "It asks for: %s.\n", bot.DescribePermissions(bot.Permissions(cmds)))
+	fmt.Fprintf(e.stdout, "It asks for: %s.\n", bot.PermissionNames(bot.Permissions(cmds)))
 	return nil
 }

@@ -55,27 +55,3 @@ func Definitions() []Command {
 	b := &Bot{}
 	return b.loadCommands()
 }
-
-// DescribePermissions lists the permissions in p by their names in Discord's
-// settings, for people deciding whether to accept an invite.
-func DescribePermissions(p discord.Permissions) string {
-	var names []string
-	for _, n := range permissionNames {
-		if p.Has(n.perm) {
-			names = append(names, n.name)
-		}
-	}
-	return strings.Join(names, ", ")
-}
-
-var permissionNames = []struct {
-	perm discord.Permissions
-	name string
-}{
-	{discord.PermissionViewChannel, "View Channels"},
-	{discord.PermissionSendMessages, "Send Messages"},
-	{discord.PermissionEmbedLinks, "Embed Links"},
-	{discord.PermissionModerateMembers, "Timeout Members"},
-	{discord.PermissionKickMembers, "Kick Members"},
-	{discord.PermissionBanMembers, "Ban Members"},
-}
