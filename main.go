@@ -79,7 +79,10 @@ var errSilent = errors.New("failure already reported")
 
 func commands() []command {
 	return []command{
+		{"init", "create config.toml, the data directory, database and keys", cmdInit},
 		{"invite", "print the link that adds the bot to a server", cmdInvite},
+		{"keys", "show, rotate and re-encrypt the encryption keys", cmdKeys},
+		{"migrate", "show or apply the database migrations", cmdMigrate},
 		{"version", "print the version, commit, build date and Go version", cmdVersion},
 	}
 }

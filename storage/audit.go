@@ -1,0 +1,244 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// auditChainDomain separates the chain's PRF from user-ID blind indexes.
+const auditChainDomain = "audit-chain"
+
+// hashSize is the length of a BlindIndex output, and so of a chain hash.
+const hashSize = 32
+
+// AuditEntry is one record of the audit log.
+type AuditEntry struct {
+	Seq     int64     // position in the chain, from 1; assigned by Append
+	At      time.Time // stored to the millisecond
+	GuildID string    // "" for installation-wide actions
+	ActorID string    // the user who acted, or a name such as "cli"
+	Action  string    // what happened, e.g. "case.create"; not personal
+	Details string    // free text; sealed
+}
+
+// ChainError reports the first audit entry at which the chain breaks.
+type ChainError struct {
+	Seq    int64
+	Reason string
+}
+
+// Error names the entry and what is wrong with it.
+func (e *ChainError) Error() string {
+	return fmt.Sprintf("audit log entry %d: %s", e.Seq, e.Reason)
+}
+
+// Audit is the append-only, hash-chained audit log. Each entry's hash is a
+// keyed PRF (the Cipher's BlindIndex) over the previous hash and the entry's
+// plaintext fields: without the keys the chain cannot be rebuilt after an
+// edit, and re-encrypting ciphertexts leaves it intact.
+type Audit struct {
+	db *DB
+	c  Cipher
+}
+
+// NewAudit returns the audit log of db, sealing with c.
+func NewAudit(db *DB, c Cipher) *Audit { return &Audit{db: db, c: c} }
+
+// Append adds e at the end of the chain and returns it with Seq set. Appends
+// are serialized by the write transaction, so the chain never forks.
+func (a *Audit) Append(ctx context.Context, e AuditEntry) (_ AuditEntry, err error) {
+	defer wrap(&err, "append audit entry")
+	if e.Action == "" || e.ActorID == "" {
+		return AuditEntry{}, fmt.Errorf("%w: an audit entry needs an actor and an action", ErrInvalid)
+	}
+	tx, err := a.db.beginWrite(ctx)
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	defer tx.Rollback()
+	if e, err = appendAudit(ctx, tx, a.c, e); err != nil {
+		return AuditEntry{}, err
+	}
+	return e, tx.Commit()
+}
+
+// List returns up to limit entries with Seq greater than afterSeq, oldest
+// first. It does not verify the chain; Verify does.
+func (a *Audit) List(ctx context.Context, afterSeq int64, limit int) (_ []AuditEntry, err error) {
+	defer wrap(&err, "list audit log")
+	tx, err := a.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT seq, at, guild_id, actor, action, details
+		FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		e, _, err := scanAudit(rows, a.c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Verify walks the whole chain and returns the number of entries checked.
+// If an entry was edited, deleted, moved or reordered, it returns the count
+// of good entries before it and a *ChainError naming it.
+func (a *Audit) Verify(ctx context.Context) (_ int, err error) {
+	defer wrap(&err, "verify audit log")
+	tx, err := a.db.beginRead(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT seq, at, guild_id, actor, action, details, hash
+		FROM audit_log ORDER BY seq`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var (
+		count int
+		seq   int64
+		prev  = make([]byte, hashSize)
+	)
+	for rows.Next() {
+		var r auditRow
+		if err := rows.Scan(&r.seq, &r.at, &r.guild, &r.actor, &r.action, &r.details, &r.hash); err != nil {
+			return count, err
+		}
+		if r.seq != seq+1 {
+			return count, &ChainError{Seq: seq + 1, Reason: fmt.Sprintf("missing: deleted (the next entry is %d)", r.seq)}
+		}
+		e, err := r.entry(a.c)
+		if err != nil {
+			return count, &ChainError{Seq: r.seq, Reason: "does not decrypt: edited, or moved from another position"}
+		}
+		want := chainHash(a.c, prev, e)
+		if !bytes.Equal(want, r.hash) {
+			return count, &ChainError{Seq: r.seq, Reason: "hash mismatch: edited, or reordered"}
+		}
+		prev, seq = want, r.seq
+		count++
+	}
+	if err := rows.Err(); err != nil {
+		return count, err
+	}
+	return count, checkHead(ctx, tx, a.c, seq, prev)
+}
+
+// appendAudit adds e after the current last entry, inside tx, and moves the
+// sealed head. Services that change records call it in their own transaction,
+// so an action and its audit entry commit together.
+func appendAudit(ctx context.Context, tx *sql.Tx, c Cipher, e AuditEntry) (AuditEntry, error) {
+	var last int64
+	prev := make([]byte, hashSize)
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return AuditEntry{}, err
+	}
+	e.Seq = last + 1
+	e.At = time.UnixMilli(e.At.UnixMilli()).UTC()
+	actor, err := seal(c, e.ActorID, adAudit("actor", e.Seq))
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	details, err := seal(c, e.Details, adAudit("details", e.Seq))
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	hash := chainHash(c, prev, e)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (seq, at, guild_id, actor, action, details, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.Seq, e.At.UnixMilli(), e.GuildID, actor, e.Action, details, hash); err != nil {
+		return AuditEntry{}, err
+	}
+	// The head is sealed, so deleting the newest entries (which the chain
+	// alone cannot reveal) shows up as a head that points past the end.
+	head, err := c.Seal(binary.BigEndian.AppendUint64(hash, uint64(e.Seq)), adMeta(metaAuditHead))
+	if err != nil {
+		return AuditEntry{}, fmt.Errorf("seal audit head: %w", err)
+	}
+	return e, putMeta(ctx, tx, metaAuditHead, head)
+}
+
+// checkHead compares the end of the chain with the sealed head.
+func checkHead(ctx context.Context, tx *sql.Tx, c Cipher, seq int64, hash []byte) error {
+	sealed, err := getMeta(ctx, tx, metaAuditHead)
+	if errors.Is(err, sql.ErrNoRows) {
+		if seq == 0 {
+			return nil
+		}
+		return &ChainError{Seq: seq, Reason: "the chain's sealed head is missing"}
+	}
+	if err != nil {
+		return err
+	}
+	head, err := c.Open(sealed, adMeta(metaAuditHead))
+	if err != nil || len(head) != hashSize+8 {
+		return &ChainError{Seq: seq, Reason: "the chain's sealed head does not decrypt"}
+	}
+	headSeq := int64(binary.BigEndian.Uint64(head[hashSize:]))
+	if headSeq != seq {
+		return &ChainError{Seq: seq + 1, Reason: fmt.Sprintf("missing: the log ends at %d but its head names %d", seq, headSeq)}
+	}
+	if !bytes.Equal(head[:hashSize], hash) {
+		return &ChainError{Seq: seq, Reason: "does not match the chain's sealed head"}
+	}
+	return nil
+}
+
+// chainHash is BlindIndex("audit-chain", prev || canonical(e)). Fixed-width
+// integers and length-prefixed strings make the encoding unambiguous, and
+// Seq is in it, so an entry cannot be moved to another position.
+func chainHash(c Cipher, prev []byte, e AuditEntry) []byte {
+	b := make([]byte, 0, len(prev)+64+len(e.Details))
+	b = append(b, prev...)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Seq))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.At.UnixMilli()))
+	for _, s := range []string{e.GuildID, e.ActorID, e.Action, e.Details} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
+	}
+	return c.BlindIndex(auditChainDomain, b)
+}
+
+// auditRow is an audit_log row as stored.
+type auditRow struct {
+	seq, at        int64
+	guild, action  string
+	actor, details []byte
+	hash           []byte
+}
+
+func (r auditRow) entry(c Cipher) (AuditEntry, error) {
+	e := AuditEntry{Seq: r.seq, At: time.UnixMilli(r.at).UTC(), GuildID: r.guild, Action: r.action}
+	var err error
+	if e.ActorID, err = open(c, r.actor, adAudit("actor", r.seq)); err != nil {
+		return AuditEntry{}, err
+	}
+	if e.Details, err = open(c, r.details, adAudit("details", r.seq)); err != nil {
+		return AuditEntry{}, err
+	}
+	return e, nil
+}
+
+func scanAudit(rows *sql.Rows, c Cipher) (AuditEntry, auditRow, error) {
+	var r auditRow
+	if err := rows.Scan(&r.seq, &r.at, &r.guild, &r.actor, &r.action, &r.details); err != nil {
+		return AuditEntry{}, r, err
+	}
+	e, err := r.entry(c)
+	return e, r, err
+}

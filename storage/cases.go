@@ -1,0 +1,451 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// CaseKind is what a case records.
+type CaseKind string
+
+// The kinds of case.
+const (
+	CaseWarning   CaseKind = "warning"
+	CaseNote      CaseKind = "note"
+	CaseTimeout   CaseKind = "timeout"
+	CaseUntimeout CaseKind = "untimeout"
+	CaseKick      CaseKind = "kick"
+	CaseBan       CaseKind = "ban"
+	CaseUnban     CaseKind = "unban"
+)
+
+// Valid reports whether k is one of the kinds above (the schema's CHECK).
+func (k CaseKind) Valid() bool {
+	switch k {
+	case CaseWarning, CaseNote, CaseTimeout, CaseUntimeout, CaseKick, CaseBan, CaseUnban:
+		return true
+	}
+	return false
+}
+
+// Case is one moderation record. User IDs are Discord snowflakes as strings.
+type Case struct {
+	GuildID       string
+	Number        int64 // per guild, from 1, never reused
+	Kind          CaseKind
+	TargetID      string
+	TargetName    string // the target's username when the case was made
+	ModeratorID   string
+	ModeratorName string
+	Reason        string
+	Points        int
+	Duration      time.Duration // of a timeout or temporary ban; 0 otherwise
+	CreatedAt     time.Time
+	ExpiresAt     time.Time   // when the case stops counting; zero: never
+	Revoked       *Revocation // nil while not revoked
+	LinkedCase    int64       // the case that caused this one (0: none)
+}
+
+// Active reports whether the case counts at time at: not revoked and not
+// expired.
+func (c Case) Active(at time.Time) bool {
+	return c.Revoked == nil && (c.ExpiresAt.IsZero() || c.ExpiresAt.After(at))
+}
+
+// Revocation records who revoked a case, when and why.
+type Revocation struct {
+	At     time.Time
+	ByID   string
+	Reason string
+}
+
+// NewCase is the input of Cases.Create.
+type NewCase struct {
+	GuildID       string
+	Kind          CaseKind
+	TargetID      string
+	TargetName    string
+	ModeratorID   string
+	ModeratorName string
+	Reason        string
+	Points        int
+	Duration      time.Duration
+	CreatedAt     time.Time // zero: now
+	ExpiresAt     time.Time // zero: never
+	LinkedCase    int64     // number of a case in the same guild; 0: none
+}
+
+// Cases is the repository of moderation cases. Each change appends an audit
+// entry in the same transaction.
+type Cases struct {
+	db *DB
+	c  Cipher
+}
+
+// NewCases returns the case repository of db, sealing with c.
+func NewCases(db *DB, c Cipher) *Cases { return &Cases{db: db, c: c} }
+
+// Create stores a new case under the guild's next number and returns it. It
+// returns ErrInvalid for a bad kind, missing IDs or negative points, and
+// ErrNotFound if LinkedCase names no case of the guild.
+func (s *Cases) Create(ctx context.Context, n NewCase) (_ Case, err error) {
+	defer wrap(&err, "create case")
+	if err := n.validate(); err != nil {
+		return Case{}, err
+	}
+	if n.CreatedAt.IsZero() {
+		n.CreatedAt = time.Now()
+	}
+	tx, err := s.db.beginWrite(ctx)
+	if err != nil {
+		return Case{}, err
+	}
+	defer tx.Rollback()
+	number, err := nextCaseNumber(ctx, tx, n.GuildID)
+	if err != nil {
+		return Case{}, err
+	}
+	if err := insertCase(ctx, tx, s.c, number, n); err != nil {
+		return Case{}, err
+	}
+	if _, err := appendAudit(ctx, tx, s.c, AuditEntry{
+		At: n.CreatedAt, GuildID: n.GuildID, ActorID: n.ModeratorID, Action: "case.create",
+		Details: fmt.Sprintf("case %d (%s)", number, n.Kind),
+	}); err != nil {
+		return Case{}, err
+	}
+	c, err := getCase(ctx, tx, s.c, n.GuildID, number)
+	if err != nil {
+		return Case{}, err
+	}
+	return c, tx.Commit()
+}
+
+// Get returns case number of the guild, or ErrNotFound.
+func (s *Cases) Get(ctx context.Context, guildID string, number int64) (_ Case, err error) {
+	defer wrap(&err, fmt.Sprintf("get case %d", number))
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return Case{}, err
+	}
+	defer tx.Rollback()
+	return getCase(ctx, tx, s.c, guildID, number)
+}
+
+// ListForUser returns the cases of userID in a guild, oldest first; only
+// those active at at unless includeInactive.
+func (s *Cases) ListForUser(ctx context.Context, guildID, userID string, includeInactive bool, at time.Time) (_ []Case, err error) {
+	defer wrap(&err, "list cases of user")
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	where := `c.guild_id = ? AND c.target_index = ?`
+	args := []any{guildID, userIndex(s.c, userID)}
+	if !includeInactive {
+		where += ` AND ` + activeCase
+		args = append(args, at.UnixMilli())
+	}
+	return queryCases(ctx, tx, s.c, where+` ORDER BY c.number`, args...)
+}
+
+// ActivePoints returns the sum of points of userID's cases in a guild that
+// are active at at.
+func (s *Cases) ActivePoints(ctx context.Context, guildID, userID string, at time.Time) (_ int, err error) {
+	defer wrap(&err, "sum active points")
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var total int
+	err = tx.QueryRowContext(ctx, `SELECT coalesce(sum(c.points), 0) FROM cases c
+		WHERE c.guild_id = ? AND c.target_index = ? AND `+activeCase,
+		guildID, userIndex(s.c, userID), at.UnixMilli()).Scan(&total)
+	return total, err
+}
+
+// RecentActive returns up to limit of a guild's cases active at at, newest
+// first (for autocompletion).
+func (s *Cases) RecentActive(ctx context.Context, guildID string, limit int, at time.Time) (_ []Case, err error) {
+	defer wrap(&err, "list recent cases")
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return queryCases(ctx, tx, s.c, `c.guild_id = ? AND `+activeCase+` ORDER BY c.number DESC LIMIT ?`,
+		guildID, at.UnixMilli(), limit)
+}
+
+// AllForUser returns every case whose target is userID, in every guild,
+// ordered by guild and number (for a data export).
+func (s *Cases) AllForUser(ctx context.Context, userID string) (_ []Case, err error) {
+	defer wrap(&err, "list all cases of user")
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return queryCases(ctx, tx, s.c, `c.target_index = ? ORDER BY c.guild_id, c.number`, userIndex(s.c, userID))
+}
+
+// activeCase is the SQL of Case.Active; its one parameter is the time.
+const activeCase = `c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ?)`
+
+// caseSelect reads a case and the number of its linked case.
+const caseSelect = `SELECT c.guild_id, c.number, c.kind, c.target_id, c.target_name, c.moderator_id,
+	c.moderator_name, c.reason, c.points, c.duration_ms, c.created_at, c.expires_at, c.revoked_at,
+	c.revoked_by, c.revoke_reason, l.number
+	FROM cases c LEFT JOIN cases l ON l.id = c.linked_case_id WHERE `
+
+func (n NewCase) validate() error {
+	switch {
+	case n.GuildID == "":
+		return fmt.Errorf("%w: a case needs a guild", ErrInvalid)
+	case !n.Kind.Valid():
+		return fmt.Errorf("%w: unknown case kind %q", ErrInvalid, n.Kind)
+	case n.TargetID == "" || n.ModeratorID == "":
+		return fmt.Errorf("%w: a case needs a target and a moderator", ErrInvalid)
+	case n.Points < 0 || n.Duration < 0:
+		return fmt.Errorf("%w: points and duration must not be negative", ErrInvalid)
+	}
+	return nil
+}
+
+// nextCaseNumber takes the guild's next case number. The counter row is
+// updated inside the caller's write transaction, so numbers are handed out
+// one at a time and a deleted case's number is never handed out again.
+func nextCaseNumber(ctx context.Context, tx *sql.Tx, guildID string) (int64, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO case_counters (guild_id, last_number) VALUES (?, 1)
+		ON CONFLICT (guild_id) DO UPDATE SET last_number = last_number + 1
+		RETURNING last_number`, guildID).Scan(&n)
+	return n, err
+}
+
+func insertCase(ctx context.Context, tx *sql.Tx, c Cipher, number int64, n NewCase) error {
+	var link sql.NullInt64
+	if n.LinkedCase != 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM cases WHERE guild_id = ? AND number = ?`,
+			n.GuildID, n.LinkedCase).Scan(&link); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: the linked case %d does not exist", ErrNotFound, n.LinkedCase)
+		} else if err != nil {
+			return err
+		}
+	}
+	s := sealer{c: c}
+	ad := func(col string) []byte { return adCase(col, n.GuildID, number) }
+	targetID := s.seal(n.TargetID, ad("target_id"))
+	targetName := s.seal(n.TargetName, ad("target_name"))
+	modID := s.seal(n.ModeratorID, ad("moderator_id"))
+	modName := s.seal(n.ModeratorName, ad("moderator_name"))
+	reason := s.seal(n.Reason, ad("reason"))
+	if s.err != nil {
+		return s.err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO cases (guild_id, number, kind, target_index, target_id,
+		target_name, moderator_index, moderator_id, moderator_name, reason, points, duration_ms,
+		created_at, expires_at, linked_case_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		n.GuildID, number, string(n.Kind), userIndex(c, n.TargetID), targetID, targetName,
+		userIndex(c, n.ModeratorID), modID, modName, reason, n.Points, n.Duration.Milliseconds(),
+		n.CreatedAt.UnixMilli(), nullTime(n.ExpiresAt), link)
+	return err
+}
+
+func getCase(ctx context.Context, tx *sql.Tx, c Cipher, guildID string, number int64) (Case, error) {
+	return scanCase(tx.QueryRowContext(ctx, caseSelect+`c.guild_id = ? AND c.number = ?`, guildID, number), c)
+}
+
+func queryCases(ctx context.Context, tx *sql.Tx, c Cipher, where string, args ...any) ([]Case, error) {
+	rows, err := tx.QueryContext(ctx, caseSelect+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Case
+	for rows.Next() {
+		cs, err := scanCase(rows, c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs)
+	}
+	return out, rows.Err()
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanCase(row scanner, c Cipher) (Case, error) {
+	var (
+		cs                                   Case
+		kind                                 string
+		targetID, targetName, modID, modName []byte
+		reason, revokedBy, revokeReason      []byte
+		durationMs, createdAt                int64
+		expiresAt, revokedAt, linked         sql.NullInt64
+	)
+	if err := row.Scan(&cs.GuildID, &cs.Number, &kind, &targetID, &targetName, &modID, &modName,
+		&reason, &cs.Points, &durationMs, &createdAt, &expiresAt, &revokedAt, &revokedBy,
+		&revokeReason, &linked); err != nil {
+		return Case{}, err
+	}
+	cs.Kind = CaseKind(kind)
+	cs.Duration = time.Duration(durationMs) * time.Millisecond
+	cs.CreatedAt = time.UnixMilli(createdAt).UTC()
+	cs.ExpiresAt = fromNullTime(expiresAt)
+	cs.LinkedCase = linked.Int64
+	o := opener{c: c}
+	ad := func(col string) []byte { return adCase(col, cs.GuildID, cs.Number) }
+	cs.TargetID = o.open(targetID, ad("target_id"))
+	cs.TargetName = o.open(targetName, ad("target_name"))
+	cs.ModeratorID = o.open(modID, ad("moderator_id"))
+	cs.ModeratorName = o.open(modName, ad("moderator_name"))
+	cs.Reason = o.open(reason, ad("reason"))
+	if revokedAt.Valid {
+		cs.Revoked = &Revocation{
+			At:     fromNullTime(revokedAt),
+			ByID:   o.open(revokedBy, ad("revoked_by")),
+			Reason: o.openNull(revokeReason, ad("revoke_reason")),
+		}
+	}
+	return cs, o.err
+}
+
+// sealer seals several values and keeps the first error, so a row's columns
+// can be sealed in a straight line.
+type sealer struct {
+	c   Cipher
+	err error
+}
+
+func (s *sealer) seal(plaintext string, ad []byte) []byte {
+	if s.err != nil {
+		return nil
+	}
+	ct, err := seal(s.c, plaintext, ad)
+	s.err = err
+	return ct
+}
+
+// opener is the reading counterpart of sealer.
+type opener struct {
+	c   Cipher
+	err error
+}
+
+func (o *opener) open(ciphertext, ad []byte) string {
+	if o.err != nil {
+		return ""
+	}
+	pt, err := open(o.c, ciphertext, ad)
+	o.err = err
+	return pt
+}
+
+func (o *opener) openNull(ciphertext, ad []byte) string {
+	if ciphertext == nil {
+		return ""
+	}
+	return o.open(ciphertext, ad)
+}
+
+func nullTime(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+func fromNullTime(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(n.Int64).UTC()
+}
+
+// Revoke marks a case revoked by byID at at, with a reason, and returns it.
+// It returns ErrNotFound if there is no such case and ErrConflict if it is
+// already revoked.
+func (s *Cases) Revoke(ctx context.Context, guildID string, number int64, byID, reason string, at time.Time) (_ Case, err error) {
+	defer wrap(&err, fmt.Sprintf("revoke case %d", number))
+	if byID == "" {
+		return Case{}, fmt.Errorf("%w: revoking needs a moderator", ErrInvalid)
+	}
+	tx, err := s.db.beginWrite(ctx)
+	if err != nil {
+		return Case{}, err
+	}
+	defer tx.Rollback()
+	cur, err := getCase(ctx, tx, s.c, guildID, number)
+	if err != nil {
+		return Case{}, err
+	}
+	if cur.Revoked != nil {
+		return Case{}, fmt.Errorf("%w: case %d is already revoked", ErrConflict, number)
+	}
+	if err := revokeCase(ctx, tx, s.c, guildID, number, byID, reason, at); err != nil {
+		return Case{}, err
+	}
+	if _, err := appendAudit(ctx, tx, s.c, AuditEntry{
+		At: at, GuildID: guildID, ActorID: byID, Action: "case.revoke", Details: fmt.Sprintf("case %d", number),
+	}); err != nil {
+		return Case{}, err
+	}
+	c, err := getCase(ctx, tx, s.c, guildID, number)
+	if err != nil {
+		return Case{}, err
+	}
+	return c, tx.Commit()
+}
+
+// DeleteUserData erases every case whose target is userID, in every guild,
+// with their history and the scheduled actions aimed at the user, and
+// returns how many cases it erased. Cases the user made as a moderator stay:
+// they are other members' records. The audit entry it appends names neither
+// the user nor the erased cases' contents.
+func (s *Cases) DeleteUserData(ctx context.Context, userID, actorID string, at time.Time) (_ int, err error) {
+	defer wrap(&err, "delete user data")
+	tx, err := s.db.beginWrite(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	idx := userIndex(s.c, userID)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM scheduled_actions WHERE target_index = ?`, idx); err != nil {
+		return 0, err
+	}
+	// case_history rows go with their case (ON DELETE CASCADE); links from
+	// other cases become NULL (ON DELETE SET NULL).
+	res, err := tx.ExecContext(ctx, `DELETE FROM cases WHERE target_index = ?`, idx)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := appendAudit(ctx, tx, s.c, AuditEntry{
+		At: at, ActorID: actorID, Action: "user.delete", Details: fmt.Sprintf("%d cases erased", n),
+	}); err != nil {
+		return 0, err
+	}
+	return int(n), tx.Commit()
+}
+
+func revokeCase(ctx context.Context, tx *sql.Tx, c Cipher, guildID string, number int64, byID, reason string, at time.Time) error {
+	s := sealer{c: c}
+	by := s.seal(byID, adCase("revoked_by", guildID, number))
+	why := s.seal(reason, adCase("revoke_reason", guildID, number))
+	if s.err != nil {
+		return s.err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE cases SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
+		WHERE guild_id = ? AND number = ?`, at.UnixMilli(), by, why, guildID, number)
+	return err
+}

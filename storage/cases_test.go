@@ -1,0 +1,258 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	alice = "412345678901234567"
+	bob   = "498765432109876543"
+)
+
+func TestCasesCreate(t *testing.T) {
+	ctx := context.Background()
+	cs := NewCases(newTestDB(t), newTestKeys(t))
+	t.Run("OK", func(t *testing.T) {
+		n := warning(alice, "spam")
+		n.ExpiresAt = t0.Add(time.Hour)
+		n.Duration = 90 * time.Minute
+		got := mustCreateCase(t, cs, n)
+		want := Case{
+			GuildID: testGuild, Number: 1, Kind: CaseWarning, TargetID: alice, TargetName: "name-" + alice,
+			ModeratorID: n.ModeratorID, ModeratorName: "mod", Reason: "spam", Points: 1,
+			Duration: 90 * time.Minute, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour),
+		}
+		if got != want {
+			t.Errorf("got=%+v, want %+v", got, want)
+		}
+		if again, err := cs.Get(ctx, testGuild, 1); err != nil || again != want {
+			t.Errorf("Get: got=%+v, %v; want %+v", again, err, want)
+		}
+	})
+	t.Run("NumbersPerGuild", func(t *testing.T) {
+		if c := mustCreateCase(t, cs, warning(bob, "")); c.Number != 2 {
+			t.Errorf("second case of the guild: got=%d, want 2", c.Number)
+		}
+		other := warning(bob, "")
+		other.GuildID = "999"
+		if c := mustCreateCase(t, cs, other); c.Number != 1 {
+			t.Errorf("first case of another guild: got=%d, want 1", c.Number)
+		}
+	})
+	t.Run("Link", func(t *testing.T) {
+		n := warning(alice, "escalation")
+		n.Kind, n.Points, n.LinkedCase = CaseTimeout, 0, 1
+		if c := mustCreateCase(t, cs, n); c.LinkedCase != 1 {
+			t.Errorf("LinkedCase: got=%d, want 1", c.LinkedCase)
+		}
+	})
+	for _, tt := range []struct {
+		name   string
+		edit   func(*NewCase)
+		target error
+	}{
+		{"ErrInvalidKind", func(n *NewCase) { n.Kind = "smite" }, ErrInvalid},
+		{"ErrInvalidNoGuild", func(n *NewCase) { n.GuildID = "" }, ErrInvalid},
+		{"ErrInvalidNoTarget", func(n *NewCase) { n.TargetID = "" }, ErrInvalid},
+		{"ErrInvalidNegativePoints", func(n *NewCase) { n.Points = -1 }, ErrInvalid},
+		{"ErrNotFoundLink", func(n *NewCase) { n.LinkedCase = 404 }, ErrNotFound},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n := warning(alice, "x")
+			tt.edit(&n)
+			if _, err := cs.Create(ctx, n); !errors.Is(err, tt.target) {
+				t.Errorf("got=%v, want %v", err, tt.target)
+			}
+		})
+	}
+	t.Run("ErrNotFound", func(t *testing.T) {
+		if _, err := cs.Get(ctx, testGuild, 404); !errors.Is(err, ErrNotFound) {
+			t.Errorf("got=%v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestCasesConcurrentNumbers creates cases from 20 goroutines at once: every
+// number from 1 to 20 is handed out exactly once.
+func TestCasesConcurrentNumbers(t *testing.T) {
+	cs := NewCases(newTestDB(t), newTestKeys(t))
+	const n = 20
+	numbers := make(chan int64, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			c, err := cs.Create(context.Background(), warning(alice, "concurrent"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			numbers <- c.Number
+		})
+	}
+	wg.Wait()
+	close(numbers)
+	var got []int64
+	for num := range numbers {
+		got = append(got, num)
+	}
+	slices.Sort(got)
+	for i, num := range got {
+		if num != int64(i+1) {
+			t.Fatalf("got=%v, want 1..%d each once", got, n)
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("got %d numbers, want %d", len(got), n)
+	}
+}
+
+func TestCasesQueries(t *testing.T) {
+	ctx := context.Background()
+	cs := NewCases(newTestDB(t), newTestKeys(t))
+	expired := warning(alice, "old")
+	expired.ExpiresAt = t0.Add(-time.Minute)
+	mustCreateCase(t, cs, expired)                        // 1: expired
+	mustCreateCase(t, cs, warning(alice, "a"))            // 2: active
+	mustCreateCase(t, cs, warning(bob, "b"))              // 3: another user
+	revoked := mustCreateCase(t, cs, warning(alice, "r")) // 4: revoked below
+	three := warning(alice, "big")
+	three.Points = 3
+	mustCreateCase(t, cs, three) // 5: active, 3 points
+	elsewhere := warning(alice, "elsewhere")
+	elsewhere.GuildID = "999"
+	mustCreateCase(t, cs, elsewhere)
+	if _, err := cs.Revoke(ctx, testGuild, revoked.Number, bob, "mistake", t0); err != nil {
+		t.Fatal(err)
+	}
+
+	numbers := func(list []Case) []int64 {
+		var out []int64
+		for _, c := range list {
+			out = append(out, c.Number)
+		}
+		return out
+	}
+	t.Run("ListForUser", func(t *testing.T) {
+		for _, tt := range []struct {
+			name     string
+			inactive bool
+			want     []int64
+		}{
+			{"Active", false, []int64{2, 5}},
+			{"All", true, []int64{1, 2, 4, 5}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := cs.ListForUser(ctx, testGuild, alice, tt.inactive, t0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(numbers(got), tt.want) {
+					t.Errorf("got=%v, want %v", numbers(got), tt.want)
+				}
+			})
+		}
+	})
+	t.Run("ActivePoints", func(t *testing.T) {
+		for _, tt := range []struct {
+			name string
+			at   time.Time
+			want int
+		}{
+			{"Now", t0, 4},
+			{"BeforeExpiry", t0.Add(-2 * time.Minute), 5},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				if got, err := cs.ActivePoints(ctx, testGuild, alice, tt.at); err != nil || got != tt.want {
+					t.Errorf("got=%d, %v; want %d", got, err, tt.want)
+				}
+			})
+		}
+	})
+	t.Run("RecentActive", func(t *testing.T) {
+		got, err := cs.RecentActive(ctx, testGuild, 2, t0)
+		if err != nil || !slices.Equal(numbers(got), []int64{5, 3}) {
+			t.Errorf("got=%v, %v; want [5 3]", numbers(got), err)
+		}
+	})
+	t.Run("AllForUser", func(t *testing.T) {
+		got, err := cs.AllForUser(ctx, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 5 || got[0].GuildID != testGuild || got[4].GuildID != "999" {
+			t.Errorf("got %d cases %+v, want 4 in %s then 1 in 999", len(got), got, testGuild)
+		}
+	})
+}
+
+func TestCasesRevoke(t *testing.T) {
+	ctx := context.Background()
+	cs := NewCases(newTestDB(t), newTestKeys(t))
+	c := mustCreateCase(t, cs, warning(alice, "spam"))
+	t.Run("OK", func(t *testing.T) {
+		got, err := cs.Revoke(ctx, testGuild, c.Number, bob, "appeal accepted", t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Revocation{At: t0.Add(time.Hour), ByID: bob, Reason: "appeal accepted"}
+		if got.Revoked == nil || *got.Revoked != want || got.Active(t0) {
+			t.Errorf("got=%+v, want revoked %+v", got.Revoked, want)
+		}
+	})
+	t.Run("ErrConflict", func(t *testing.T) {
+		if _, err := cs.Revoke(ctx, testGuild, c.Number, bob, "again", t0); !errors.Is(err, ErrConflict) {
+			t.Errorf("got=%v, want ErrConflict", err)
+		}
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		if _, err := cs.Revoke(ctx, testGuild, 404, bob, "", t0); !errors.Is(err, ErrNotFound) {
+			t.Errorf("got=%v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestCasesDeleteUserData(t *testing.T) {
+	ctx := context.Background()
+	db := newTestDB(t)
+	k := newTestKeys(t)
+	cs := NewCases(db, k)
+	w := mustCreateCase(t, cs, warning(alice, "spam"))
+	if _, err := cs.UpdateReason(ctx, testGuild, w.Number, bob, "spam, edited", t0); err != nil {
+		t.Fatal(err)
+	}
+	kept := warning(bob, "linked to alice's case")
+	kept.LinkedCase = w.Number
+	keptCase := mustCreateCase(t, cs, kept)
+	if _, err := NewSchedule(db, k).Add(ctx, NewScheduledAction{
+		GuildID: testGuild, Kind: ActionUnban, TargetID: alice, DueAt: t0, CaseNumber: w.Number,
+	}, t0); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := cs.DeleteUserData(ctx, alice, "cli", t0)
+	if err != nil || n != 1 {
+		t.Fatalf("got=%d, %v; want 1 case erased", n, err)
+	}
+	if got, err := cs.AllForUser(ctx, alice); err != nil || len(got) != 0 {
+		t.Errorf("AllForUser after delete: got=%v, %v", got, err)
+	}
+	got, err := cs.Get(ctx, testGuild, keptCase.Number)
+	if err != nil || got.LinkedCase != 0 {
+		t.Errorf("other user's case: got=%+v, %v; want kept with no link", got, err)
+	}
+	var left int
+	if err := db.read.QueryRow(`SELECT (SELECT count(*) FROM case_history) + (SELECT count(*) FROM scheduled_actions)`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("history and scheduled rows left: %d (%v)", left, err)
+	}
+	if next := mustCreateCase(t, cs, warning(bob, "after")); next.Number != 3 {
+		t.Errorf("number after deletion: got=%d, want 3 (numbers are never reused)", next.Number)
+	}
+	if _, err := NewAudit(db, k).Verify(ctx); err != nil {
+		t.Errorf("audit chain after deletion: %v", err)
+	}
+}
