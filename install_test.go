@@ -16,7 +16,7 @@ import (
 func initDir(t *testing.T, environ ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	code, out, errOut := runBot(t, dir, environ, "init")
+	code, out, errOut := runCLI(t, dir, environ, "init")
 	if code != exitOK {
 		t.Fatalf("bot init: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
@@ -52,7 +52,7 @@ func addCase(t *testing.T, dir string, environ ...string) {
 func TestInit(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		dir := t.TempDir()
-		code, out, errOut := runBot(t, dir, nil, "init")
+		code, out, errOut := runCLI(t, dir, nil, "init")
 		if code != exitOK {
 			t.Fatalf("exit got=%d, want 0: %s", code, errOut)
 		}
@@ -74,7 +74,7 @@ func TestInit(t *testing.T) {
 	t.Run("TwiceChangesNothing", func(t *testing.T) {
 		dir := initDir(t)
 		before := snapshot(t, dir)
-		code, out, _ := runBot(t, dir, nil, "init")
+		code, out, _ := runCLI(t, dir, nil, "init")
 		if code != exitOK || !strings.Contains(out, "Nothing to do") {
 			t.Fatalf("second init: exit %d, output %q", code, out)
 		}
@@ -88,7 +88,7 @@ func TestInit(t *testing.T) {
 		if err := os.RemoveAll(filepath.Join(dir, "data", "keys")); err != nil {
 			t.Fatal(err)
 		}
-		code, _, errOut := runBot(t, dir, nil, "init")
+		code, _, errOut := runCLI(t, dir, nil, "init")
 		if code != exitFailure || !strings.Contains(errOut, "holds encrypted records but there are no keys") {
 			t.Fatalf("got exit %d, stderr %q; want a refusal naming the missing keys", code, errOut)
 		}
@@ -148,7 +148,7 @@ func TestStartErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := initDir(t)
 			environ := tt.setup(t, dir)
-			code, _, errOut := runBot(t, dir, environ, "keys", "status")
+			code, _, errOut := runCLI(t, dir, environ, "keys", "status")
 			if code != exitFailure {
 				t.Fatalf("exit got=%d, want 1 (stderr %q)", code, errOut)
 			}
@@ -171,7 +171,7 @@ func TestUnwritableDataDirectory(t *testing.T) {
 		f.Close()
 		t.Skip("running with privileges that ignore directory permissions")
 	}
-	code, _, errOut := runBot(t, dir, []string{"BOT_STORAGE_DATA_DIR=" + filepath.Join(ro, "data")}, "init")
+	code, _, errOut := runCLI(t, dir, []string{"BOT_STORAGE_DATA_DIR=" + filepath.Join(ro, "data")}, "init")
 	if code != exitFailure || !strings.Contains(errOut, "permission denied") {
 		t.Fatalf("got exit %d, stderr %q; want a permission error", code, errOut)
 	}
@@ -180,10 +180,10 @@ func TestUnwritableDataDirectory(t *testing.T) {
 func TestKeysRotateAndReencrypt(t *testing.T) {
 	dir := initDir(t)
 	addCase(t, dir)
-	if code, out, errOut := runBot(t, dir, nil, "keys", "rotate"); code != exitOK || !strings.Contains(out, "as the primary encryption key") {
+	if code, out, errOut := runCLI(t, dir, nil, "keys", "rotate"); code != exitOK || !strings.Contains(out, "as the primary encryption key") {
 		t.Fatalf("rotate: exit %d, %q %q", code, out, errOut)
 	}
-	code, out, errOut := runBot(t, dir, nil, "keys", "reencrypt", "--batch", "1")
+	code, out, errOut := runCLI(t, dir, nil, "keys", "reencrypt", "--batch", "1")
 	if code != exitOK || !strings.Contains(out, "Re-encrypted") {
 		t.Fatalf("reencrypt: exit %d, %q %q", code, out, errOut)
 	}
@@ -191,7 +191,7 @@ func TestKeysRotateAndReencrypt(t *testing.T) {
 		t.Errorf("reencrypt rewrote nothing after a rotation: %q", out)
 	}
 	// Everything still opens, and a second run finds nothing left.
-	code, out, _ = runBot(t, dir, nil, "keys", "reencrypt")
+	code, out, _ = runCLI(t, dir, nil, "keys", "reencrypt")
 	if code != exitOK || !strings.Contains(out, "Re-encrypted 0 values") {
 		t.Errorf("second reencrypt: exit %d, %q; want 0 values", code, out)
 	}
@@ -199,7 +199,7 @@ func TestKeysRotateAndReencrypt(t *testing.T) {
 
 func TestMigrateStatus(t *testing.T) {
 	dir := initDir(t)
-	code, out, errOut := runBot(t, dir, nil, "migrate", "status")
+	code, out, errOut := runCLI(t, dir, nil, "migrate", "status")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -260,21 +260,21 @@ func TestChangeMasterKey(t *testing.T) {
 	if err := os.WriteFile(mkFile, []byte(mk+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, errOut := runBot(t, dir, nil, "keys", "change-master-key", "--new-file", mkFile); code != exitOK {
+	if code, _, errOut := runCLI(t, dir, nil, "keys", "change-master-key", "--new-file", mkFile); code != exitOK {
 		t.Fatalf("change-master-key: exit %d: %s", code, errOut)
 	}
 	// Without the master key the keys no longer load; with it they do.
-	if code, _, errOut := runBot(t, dir, nil, "keys", "status"); code != exitFailure || !strings.Contains(errOut, "no master key is configured") {
+	if code, _, errOut := runCLI(t, dir, nil, "keys", "status"); code != exitFailure || !strings.Contains(errOut, "no master key is configured") {
 		t.Errorf("without the master key: exit %d, stderr %q", code, errOut)
 	}
 	withKey := []string{"BOT_KEYS_MASTER_KEY_FILE=" + mkFile}
-	if code, out, errOut := runBot(t, dir, withKey, "keys", "status"); code != exitOK || !strings.Contains(out, "a master key encrypts the keysets") {
+	if code, out, errOut := runCLI(t, dir, withKey, "keys", "status"); code != exitOK || !strings.Contains(out, "a master key encrypts the keysets") {
 		t.Errorf("with the master key: exit %d, %q %q", code, out, errOut)
 	}
-	if code, _, errOut := runBot(t, dir, withKey, "keys", "change-master-key", "--remove"); code != exitOK {
+	if code, _, errOut := runCLI(t, dir, withKey, "keys", "change-master-key", "--remove"); code != exitOK {
 		t.Fatalf("remove: exit %d: %s", code, errOut)
 	}
-	if code, _, errOut := runBot(t, dir, nil, "keys", "status"); code != exitOK {
+	if code, _, errOut := runCLI(t, dir, nil, "keys", "status"); code != exitOK {
 		t.Errorf("after removing the master key: exit %d: %s", code, errOut)
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/modbot/bot/config"
 )
 
 // Set at build time with -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
@@ -42,6 +44,8 @@ func main() {
 		stdout:  os.Stdout,
 		stderr:  os.Stderr,
 		environ: os.Environ(),
+		// Only stderr matters: it is where logs go, in colour on a terminal.
+		terminal: config.IsTerminal(os.Stderr),
 	})
 	stop()
 	os.Exit(code)
@@ -83,6 +87,7 @@ func commands() []command {
 		{"invite", "print the link that adds the bot to a server", cmdInvite},
 		{"keys", "show, rotate and re-encrypt the encryption keys", cmdKeys},
 		{"migrate", "show or apply the database migrations", cmdMigrate},
+		{"run", "connect to Discord and serve the slash commands", cmdRun},
 		{"version", "print the version, commit, build date and Go version", cmdVersion},
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 // runBot runs the command line in-process with dir as the working directory
 // and returns its exit code and output.
-func runBot(t *testing.T, dir string, environ []string, args ...string) (code int, stdout, stderr string) {
+func runCLI(t *testing.T, dir string, environ []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code = run(context.Background(), args, &env{
@@ -43,7 +43,7 @@ func TestUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errOut := runBot(t, t.TempDir(), nil, tt.args...)
+			code, out, errOut := runCLI(t, t.TempDir(), nil, tt.args...)
 			if code != tt.wantCode {
 				t.Errorf("exit code got=%d, want %d (stderr %q)", code, tt.wantCode, errOut)
 			}

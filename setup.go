@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/modbot/bot/config"
 	"github.com/modbot/bot/keys"
@@ -37,9 +38,16 @@ func (e *env) loadConfig(path string, flags map[string]string) (*config.Config, 
 }
 
 // logger builds the logger that config asks for, writing to stderr with
-// every secret of cfg redacted.
+// every secret redacted: the token, and the master key whether it comes
+// from the environment or from its file.
 func (e *env) logger(cfg *config.Config) (*slog.Logger, error) {
-	return config.NewLogger(e.stderr, e.terminal, cfg.Log, cfg.Secrets()...)
+	secrets := cfg.Secrets()
+	if cfg.Keys.MasterKeyFile != "" {
+		if raw, err := os.ReadFile(cfg.Keys.MasterKeyFile); err == nil {
+			secrets = append(secrets, strings.TrimSpace(string(raw)))
+		}
+	}
+	return config.NewLogger(e.stderr, e.terminal, cfg.Log, secrets...)
 }
 
 // masterKey returns the master key that cfg names, or nil when none is set.

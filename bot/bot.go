@@ -19,10 +19,12 @@ import (
 
 	"github.com/disgoorg/disgo"
 	disgobot "github.com/disgoorg/disgo/bot"
+	"github.com/disgoorg/disgo/cache"
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/disgo/events"
 	"github.com/disgoorg/disgo/gateway"
 	"github.com/disgoorg/disgo/handler"
+	"github.com/disgoorg/disgo/handlers"
 	"github.com/disgoorg/disgo/rest"
 	"github.com/disgoorg/snowflake/v2"
 )
@@ -49,6 +51,8 @@ type Options struct {
 	Version string
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+	// Stores is where the commands keep their records.
+	Stores Stores
 }
 
 // Bot is a connected moderation bot. Its methods are safe for concurrent use.
@@ -69,12 +73,14 @@ type Bot struct {
 	inflight sync.WaitGroup
 	ready    chan struct{}
 	readyOne sync.Once
-	watchdog *watchdog
+	gw       *gatewayConn
 }
 
-// New builds a Bot and its disgo client. It makes one REST call (GET /gateway)
-// but does not connect; Run does.
+// New builds a Bot and its disgo client. It does not connect; Run does.
 func New(opts Options) (*Bot, error) {
+	if opts.Stores.Cases == nil || opts.Stores.Settings == nil {
+		return nil, errors.New("bot.New: Options.Stores is incomplete")
+	}
 	if opts.Token == "" {
 		return nil, errors.New("no Discord token: set discord.token in the config file or BOT_DISCORD_TOKEN")
 	}
@@ -100,7 +106,6 @@ func New(opts Options) (*Bot, error) {
 		ready: make(chan struct{}),
 	}
 	b.baseCtx, b.cancelBase = context.WithCancel(context.Background())
-	b.watchdog = newWatchdog(b.log, opts.Now)
 	b.commands = b.loadCommands()
 	b.routes()
 
@@ -108,27 +113,22 @@ func New(opts Options) (*Bot, error) {
 	if opts.APIURL != "" {
 		restOpts = append(restOpts, rest.WithURL(opts.APIURL))
 	}
-	gwOpts := []gateway.ConfigOpt{
-		gateway.WithIntents(gateway.IntentGuilds),
-		// Text frames keep the gateway traffic readable in debug logs and in
-		// discordtest's recordings; the bot's traffic is small.
-		gateway.WithCompress(false),
-	}
-	if opts.GatewayURL != "" {
-		gwOpts = append(gwOpts, gateway.WithURL(opts.GatewayURL))
-	}
+	// Guild events carry the roles and owners that permission checks need.
+	b.gw = newGatewayConn(opts.Token, opts.GatewayURL, gateway.IntentGuilds, b.log)
 	client, err := disgo.New(opts.Token,
+		disgobot.WithGateway(b.gw),
 		disgobot.WithLogger(b.log),
+		// Guilds and roles come with GUILD_CREATE; the permission checks read
+		// owner and role positions from here instead of asking REST each time.
+		disgobot.WithCacheConfigOpts(cache.WithCaches(cache.FlagGuilds|cache.FlagRoles|cache.FlagMembers)),
 		disgobot.WithRestClientConfigOpts(restOpts...),
-		disgobot.WithGatewayConfigOpts(gwOpts...),
 		disgobot.WithEventListenerFunc(b.onInteraction),
 		disgobot.WithEventListenerFunc(b.onReady),
-		disgobot.WithEventListenerFunc(b.watchdog.onAck),
-		disgobot.WithEventListenerFunc(b.watchdog.onResumed),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("connect to Discord: %w", err)
+		return nil, fmt.Errorf("set up the Discord client: %w", err)
 	}
+	b.gw.handler = handlers.DefaultGatewayEventHandlerFunc(client)
 	b.client = client
 	return b, nil
 }
@@ -144,8 +144,15 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	b.log.Info("loaded command modules", slog.Int("count", len(names)), slog.Any("commands", names))
 
-	if err := b.client.OpenGateway(withoutDeadline(ctx)); err != nil {
-		return fmt.Errorf("open the Discord gateway: %w", err)
+	if b.gw.url == "" {
+		gw, err := b.client.Rest().GetGateway(rest.WithCtx(withoutDeadline(ctx)))
+		if err != nil {
+			return fmt.Errorf("ask Discord for the gateway URL: %w", err)
+		}
+		b.gw.url = gw.URL
+	}
+	if err := b.gw.Open(ctx); err != nil {
+		return err
 	}
 	if err := b.waitReady(ctx); err != nil {
 		b.closeClient()
@@ -155,11 +162,15 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.closeClient()
 		return fmt.Errorf("register slash commands: %w", err)
 	}
-	go b.watchdog.run(ctx, b.client.Gateway())
 	b.log.Info("bot is ready", slog.String("user", b.client.ID().String()))
 
-	<-ctx.Done()
-	return b.shutdown()
+	select {
+	case <-ctx.Done():
+		return b.shutdown()
+	case err := <-b.gw.fatal:
+		b.shutdown()
+		return err
+	}
 }
 
 func (b *Bot) waitReady(ctx context.Context) error {
@@ -170,6 +181,8 @@ func (b *Bot) waitReady(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case err := <-b.gw.fatal:
+		return err
 	case <-timer.C:
 		return fmt.Errorf("no READY from the Discord gateway within %s: check discord.gateway_url and the network", b.opts.ReadyTimeout)
 	}
@@ -182,13 +195,7 @@ func (b *Bot) Ready() bool {
 	default:
 		return false
 	}
-	if b.watchdog.dead() {
-		return false
-	}
-	st := b.client.Gateway().Status()
-	// disgo never leaves StatusResuming after a successful resume (RESUMED is
-	// not turned into an event), so a resumed connection counts as ready.
-	return st == gateway.StatusReady || st == gateway.StatusResuming
+	return b.gw.Status() == gateway.StatusReady
 }
 
 // Client returns the underlying disgo client, for tests and tooling.
@@ -196,7 +203,6 @@ func (b *Bot) Client() disgobot.Client { return b.client }
 
 func (b *Bot) onReady(e *events.Ready) {
 	b.readyOne.Do(func() { close(b.ready) })
-	b.watchdog.reset()
 }
 
 // onInteraction runs each interaction in its own goroutine so one slow

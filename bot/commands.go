@@ -35,6 +35,13 @@ func (c Command) Name() string { return c.Def.Name }
 func (b *Bot) loadCommands() []Command {
 	return []Command{
 		b.pingCommand(),
+		b.warnCommand(),
+		b.warningsCommand(),
+		b.unwarnCommand(),
+		b.caseCommand(),
+		b.noteCommand(),
+		b.mywarningsCommand(),
+		b.configCommand(),
 	}
 }
 
@@ -68,7 +75,7 @@ func (b *Bot) syncCommands(ctx context.Context) error {
 	app := b.client.ApplicationID()
 	r := b.client.Rest()
 	if len(b.opts.GuildIDs) == 0 {
-		have, err := r.GetGlobalCommands(app, false, rest.WithCtx(ctx))
+		have, err := b.registered(ctx, rest.GetGlobalCommands.Compile(nil, app))
 		if err != nil {
 			return fmt.Errorf("list global commands: %w", err)
 		}
@@ -83,7 +90,7 @@ func (b *Bot) syncCommands(ctx context.Context) error {
 		return nil
 	}
 	for _, g := range b.opts.GuildIDs {
-		have, err := r.GetGuildCommands(app, g, false, rest.WithCtx(ctx))
+		have, err := b.registered(ctx, rest.GetGuildCommands.Compile(nil, app, g))
 		if err != nil {
 			return fmt.Errorf("list commands of guild %s: %w", g, err)
 		}
@@ -99,6 +106,15 @@ func (b *Bot) syncCommands(ctx context.Context) error {
 	return nil
 }
 
+// registered fetches the commands Discord has, as raw JSON: decoding them
+// into disgo's types would turn a null default_member_permissions (everyone)
+// into "0" (administrators only), and the comparison needs the difference.
+func (b *Bot) registered(ctx context.Context, ep *rest.CompiledEndpoint) ([]json.RawMessage, error) {
+	var have []json.RawMessage
+	err := b.client.Rest().Do(ep, nil, &have, rest.WithCtx(ctx))
+	return have, err
+}
+
 // serverSetFields are fields Discord adds to a registered command; they say
 // nothing about whether our definition changed.
 var serverSetFields = []string{"id", "application_id", "guild_id", "version", "dm_permission", "nsfw", "integration_types", "name_localized", "description_localized"}
@@ -107,7 +123,7 @@ var serverSetFields = []string{"id", "application_id", "guild_id", "version", "d
 // definitions. Each wanted command must be registered with every field we
 // set equal, and any extra field Discord reports must hold its zero value
 // (or be one Discord sets itself).
-func sameCommands(want []discord.ApplicationCommandCreate, have []discord.ApplicationCommand) bool {
+func sameCommands(want []discord.ApplicationCommandCreate, have []json.RawMessage) bool {
 	if len(want) != len(have) {
 		return false
 	}
@@ -117,7 +133,12 @@ func sameCommands(want []discord.ApplicationCommandCreate, have []discord.Applic
 		if err != nil {
 			return false
 		}
-		byName[h.Name()] = v
+		m, ok := v.(map[string]any)
+		if !ok {
+			return false
+		}
+		name, _ := m["name"].(string)
+		byName[name] = v
 	}
 	for _, w := range want {
 		wv, err := toGeneric(w)
@@ -133,9 +154,12 @@ func sameCommands(want []discord.ApplicationCommandCreate, have []discord.Applic
 }
 
 func toGeneric(v any) (any, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
+	raw, ok := v.(json.RawMessage)
+	if !ok {
+		var err error
+		if raw, err = json.Marshal(v); err != nil {
+			return nil, err
+		}
 	}
 	var out any
 	d := json.NewDecoder(bytes.NewReader(raw))

@@ -55,11 +55,17 @@ func (b *Bot) handleError(e *handler.InteractionEvent, err error) {
 	}
 	resp := discord.MessageCreate{Content: msg, Flags: discord.MessageFlagEphemeral, AllowedMentions: noMentions()}
 	ctx := rest.WithCtx(withoutDeadline(b.baseCtx))
-	if rerr := e.CreateMessage(resp, ctx); rerr != nil {
-		// Already answered (for example deferred): send it as a follow-up.
-		if _, ferr := e.CreateFollowupMessage(resp, ctx); ferr != nil {
-			b.log.Warn("could not tell the user about an error", slog.Any("err", ferr))
+	rerr := e.CreateMessage(resp, ctx)
+	if rerr == nil || discordCode(rerr) != codeAlreadyAnswered {
+		if rerr != nil {
+			b.log.Warn("could not tell the user about an error", slog.Any("err", rerr))
 		}
+		return
+	}
+	// Already answered, by a deferral: the error replaces the "thinking" message.
+	upd := discord.MessageUpdate{Content: &msg, AllowedMentions: noMentions(), Embeds: &[]discord.Embed{}, Components: &[]discord.ContainerComponent{}}
+	if _, uerr := e.UpdateInteractionResponse(upd, ctx); uerr != nil {
+		b.log.Warn("could not tell the user about an error", slog.Any("err", uerr))
 	}
 }
 

@@ -1,0 +1,49 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+)
+
+// Checkpoint copies every committed page from the WAL into the main file
+// and truncates the WAL to zero bytes. The bot calls it before closing at
+// shutdown, so that the database is one self-contained file afterwards. It
+// returns an error if readers kept part of the WAL from being copied.
+func (db *DB) Checkpoint(ctx context.Context) (err error) {
+	defer wrap(&err, "checkpoint")
+	var busy, logFrames, checkpointed int
+	row := db.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	if err := row.Scan(&busy, &logFrames, &checkpointed); err != nil {
+		return err
+	}
+	if busy != 0 {
+		return fmt.Errorf("%w: readers held the WAL (%d of %d frames copied)", ErrBusy, checkpointed, logFrames)
+	}
+	return nil
+}
+
+// IntegrityCheck runs SQLite's full integrity check and returns nil if it
+// reports "ok", or an error wrapping ErrCorrupt with its first findings.
+func (db *DB) IntegrityCheck(ctx context.Context) (err error) {
+	defer wrap(&err, "integrity check")
+	rows, err := db.read.QueryContext(ctx, "PRAGMA integrity_check(10)")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		problems = append(problems, s)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(problems) == 1 && problems[0] == "ok" {
+		return nil
+	}
+	return fmt.Errorf("%w: %v", ErrCorrupt, problems)
+}

@@ -1,0 +1,31 @@
+package storage
+
+import (
+	"context"
+	"os"
+	"testing"
+)
+
+func TestCheckpointEmptiesWAL(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	if _, err := db.write.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES ('checkpoint-test', x'01')"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(db.Path() + "-wal"); err != nil || st.Size() == 0 {
+		t.Fatalf("expected a non-empty WAL before the checkpoint: %v", err)
+	}
+	if err := db.Checkpoint(ctx); err != nil {
+		t.Fatalf("Checkpoint: %v", err)
+	}
+	st, err := os.Stat(db.Path() + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() != 0 {
+		t.Errorf("WAL size after checkpoint got=%d, want 0", st.Size())
+	}
+	if err := db.IntegrityCheck(ctx); err != nil {
+		t.Errorf("IntegrityCheck: %v", err)
+	}
+}
