@@ -109,7 +109,18 @@ func New(opts Options) (*Bot, error) {
 	b.commands = b.loadCommands()
 	b.routes()
 
-	restOpts := []rest.ConfigOpt{}
+	restOpts := []rest.ConfigOpt{
+		rest.WithRateLimiterConfigOpts(
+			// disgo starts the limiter's cleanup goroutine before the client
+			// resets the limiter's fields, unsynchronised; an hourly cleanup
+			// keeps that first tick far from construction. Expired buckets
+			// (one per interaction token) are small.
+			rest.WithCleanupInterval(time.Hour),
+			// A 429 without a bucket header is retried at once, without
+			// waiting; a few tries are enough to ride out a blip.
+			rest.WithMaxRetries(3),
+		),
+	}
 	if opts.APIURL != "" {
 		restOpts = append(restOpts, rest.WithURL(opts.APIURL))
 	}

@@ -40,9 +40,9 @@ type harness struct {
 type harnessOption func(*harnessConfig)
 
 type harnessConfig struct {
-	srvOpts []discordtest.Option
-	botOpts func(*Options)
-	noSpec  bool
+	srvOpts     []discordtest.Option
+	botOpts     func(*Options)
+	beforeStart func(*Bot)
 }
 
 func withServerOptions(o ...discordtest.Option) harnessOption {
@@ -51,6 +51,11 @@ func withServerOptions(o ...discordtest.Option) harnessOption {
 
 func withBotOptions(f func(*Options)) harnessOption {
 	return func(c *harnessConfig) { c.botOpts = f }
+}
+
+// beforeStart lets a test adjust the bot after New and before Run.
+func beforeStart(f func(*Bot)) harnessOption {
+	return func(c *harnessConfig) { c.beforeStart = f }
 }
 
 // newHarness starts discordtest, a guild, storage in t.TempDir() and the
@@ -114,6 +119,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	h.bot = b
+	if hc.beforeStart != nil {
+		hc.beforeStart(b)
+	}
 	h.start()
 	t.Cleanup(func() {
 		h.stop()

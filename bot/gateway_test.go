@@ -1,0 +1,216 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/disgoorg/disgo/rest"
+
+	"github.com/modbot/bot/discordtest"
+)
+
+// Gateway opcodes as the fake records them.
+const (
+	opHeartbeat = 1
+	opIdentify  = 2
+	opResume    = 6
+)
+
+// countInbound counts the frames with op that the bot sent.
+func countInbound(srv *discordtest.Server, op int) int {
+	n := 0
+	for _, m := range srv.GatewayMessages() {
+		if m.Inbound && m.Op == op {
+			n++
+		}
+	}
+	return n
+}
+
+// waitUntil polls cond for up to 10 seconds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func pingOK(t *testing.T, h *harness) {
+	t.Helper()
+	in := h.slash(h.member, "ping", nil)
+	if !strings.HasPrefix(in.Content, "Pong!") {
+		t.Fatalf("/ping got=%q, want a Pong", in.Content)
+	}
+}
+
+// TestResumeAfterDrop: an interaction created while the connection is down
+// is replayed on RESUME and answered.
+func TestResumeAfterDrop(t *testing.T) {
+	h := newHarness(t)
+	h.srv.DropGateway()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		pingOK(t, h)
+	}()
+	wg.Wait()
+	waitUntil(t, "the bot resumed", func() bool { return countInbound(h.srv, opResume) == 1 })
+	if n := countInbound(h.srv, opIdentify); n != 1 {
+		t.Errorf("IDENTIFY count got=%d, want 1 (the session was resumed, not replaced)", n)
+	}
+	waitUntil(t, "the bot is ready again", h.bot.Ready)
+	pingOK(t, h)
+}
+
+func TestReconnectRequest(t *testing.T) {
+	h := newHarness(t)
+	h.srv.SendReconnect()
+	waitUntil(t, "the bot resumed", func() bool { return countInbound(h.srv, opResume) == 1 })
+	waitUntil(t, "the bot is ready again", h.bot.Ready)
+	pingOK(t, h)
+}
+
+// TestReidentifyAfterInvalidSession: a session Discord will not resume is
+// replaced by a new IDENTIFY.
+func TestReidentifyAfterInvalidSession(t *testing.T) {
+	h := newHarness(t, beforeStart(func(b *Bot) {
+		b.gw.invalidSessionDelay = func() time.Duration { return 10 * time.Millisecond }
+	}))
+	h.srv.InvalidateSession(false)
+	waitUntil(t, "the bot identified again", func() bool { return countInbound(h.srv, opIdentify) == 2 })
+	waitUntil(t, "the bot is ready again", h.bot.Ready)
+	if n := countInbound(h.srv, opResume); n != 0 {
+		t.Errorf("RESUME count got=%d, want 0 after a non-resumable invalid session", n)
+	}
+	pingOK(t, h)
+}
+
+// TestZombieConnection: when heartbeats stop being acknowledged the bot
+// reconnects and resumes, having sent at most one unanswered heartbeat (so
+// it noticed within two heartbeat intervals).
+func TestZombieConnection(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	h := newHarness(t, withServerOptions(discordtest.WithHeartbeatInterval(interval)))
+	waitUntil(t, "a heartbeat was acknowledged", func() bool { return countInbound(h.srv, opHeartbeat) >= 2 })
+	h.srv.StopHeartbeatACKs(true)
+	before := countInbound(h.srv, opHeartbeat)
+	waitUntil(t, "the bot reconnected", func() bool { return countInbound(h.srv, opResume) == 1 })
+	h.srv.StopHeartbeatACKs(false)
+	// One heartbeat may have been in flight when ACKs stopped; the next one
+	// goes unanswered; the tick after that reconnects instead of beating.
+	var unanswered int
+	for _, m := range h.srv.GatewayMessages() {
+		if m.Inbound && m.Op == opResume {
+			break
+		}
+		if m.Inbound && m.Op == opHeartbeat {
+			unanswered++
+		}
+	}
+	if unanswered-before > 2 {
+		t.Errorf("heartbeats sent after ACKs stopped got=%d, want at most 2", unanswered-before)
+	}
+	waitUntil(t, "the bot is ready again", h.bot.Ready)
+	pingOK(t, h)
+}
+
+func TestFatalCloseStopsRun(t *testing.T) {
+	h := newHarness(t)
+	h.srv.CloseGateway(4004, "Authentication failed.")
+	select {
+	case err := <-h.done:
+		h.cancel = nil
+		if err == nil || !strings.Contains(err.Error(), "rejected the token") {
+			t.Errorf("Run error got=%v, want one about the token", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run kept going after a fatal close code")
+	}
+}
+
+// TestRateLimitRetried: a 429 with Retry-After is waited out and retried.
+func TestRateLimitRetried(t *testing.T) {
+	h := newHarness(t)
+	// A limit of 0 answers the first call with 429 and Retry-After: 1.
+	h.srv.RateLimit("GET", "/users/@me", 0, time.Second)
+	if _, err := h.bot.client.Rest().GetCurrentUser("", rest.WithCtx(withoutDeadline(context.Background()))); err != nil {
+		t.Fatalf("the call failed instead of waiting out the 429: %v", err)
+	}
+	var statuses []int
+	for _, req := range h.srv.RequestsTo("GET", "/users/@me") {
+		statuses = append(statuses, req.Status)
+	}
+	if len(statuses) < 2 || statuses[0] != 429 || statuses[len(statuses)-1] != 200 {
+		t.Errorf("statuses got=%v, want 429, then 200", statuses)
+	}
+	saw429 := false
+	for _, s := range statuses {
+		saw429 = saw429 || s == 429
+	}
+	if !saw429 {
+		t.Errorf("statuses got=%v, want a 429 that was retried", statuses)
+	}
+}
+
+// TestShortDeadlineKeepsBucketUsable covers disgo v0.18.15's rate limiter
+// trap: a call whose deadline ends while its route's bucket is locked leaves
+// the bucket locked for good. withoutDeadline turns the deadline into a
+// cancellation, which the limiter handles, so the route recovers.
+func TestShortDeadlineKeepsBucketUsable(t *testing.T) {
+	exhaust := func(t *testing.T) (*harness, rest.Rest) {
+		h := newHarness(t)
+		h.srv.RateLimit("GET", "/users/@me", 1, 2*time.Second)
+		r := h.bot.client.Rest()
+		if _, err := r.GetCurrentUser("", rest.WithCtx(withoutDeadline(context.Background()))); err != nil {
+			t.Fatal(err)
+		}
+		return h, r
+	}
+	short := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), 100*time.Millisecond)
+	}
+	// later makes a normal call, giving up after 4 seconds (the limit
+	// resets after 2).
+	later := func(r rest.Rest) error {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		t := time.AfterFunc(4*time.Second, cancel)
+		defer t.Stop()
+		_, err := r.GetCurrentUser("", rest.WithCtx(withoutDeadline(ctx)))
+		return err
+	}
+
+	t.Run("WithoutDeadline", func(t *testing.T) {
+		_, r := exhaust(t)
+		ctx, cancel := short()
+		defer cancel()
+		if _, err := r.GetCurrentUser("", rest.WithCtx(withoutDeadline(ctx))); err == nil {
+			t.Fatal("the short call succeeded; want it cancelled while the bucket is exhausted")
+		}
+		if err := later(r); err != nil {
+			t.Errorf("a normal call after the reset failed: %v", err)
+		}
+	})
+	t.Run("PlainDeadlineLocksTheRoute", func(t *testing.T) {
+		// The trap itself, so that this test fails if the guard stops
+		// mattering (for example after a disgo upgrade fixes it).
+		_, r := exhaust(t)
+		ctx, cancel := short()
+		defer cancel()
+		if _, err := r.GetCurrentUser("", rest.WithCtx(ctx)); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("short call error got=%v, want DeadlineExceeded", err)
+		}
+		if err := later(r); err == nil {
+			t.Error("the route recovered after a plain deadline; the withoutDeadline guard may no longer be needed")
+		}
+	})
+}
