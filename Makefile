@@ -37,8 +37,9 @@ tools:
 run: build
 	./$(BIN) run
 
+# The whole bot against a local, in-process Discord: no token, no network.
 demo: build
-	./$(BIN) version
+	./$(BIN) demo
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

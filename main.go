@@ -83,6 +83,8 @@ var errSilent = errors.New("failure already reported")
 
 func commands() []command {
 	return []command{
+		{"audit", "verify that the audit log was not edited", cmdAudit},
+		{"demo", "play a moderation session against a local Discord (no token needed)", cmdDemo},
 		{"init", "create config.toml, the data directory, database and keys", cmdInit},
 		{"invite", "print the link that adds the bot to a server", cmdInvite},
 		{"keys", "show, rotate and re-encrypt the encryption keys", cmdKeys},

@@ -74,6 +74,13 @@ type Bot struct {
 	ready    chan struct{}
 	readyOne sync.Once
 	gw       *gatewayConn
+
+	// settingsLocks holds a *sync.Mutex per guild ID. A settings change
+	// reads, edits and saves the whole settings row; without the lock two
+	// admins adding moderator roles at once would each save a list missing
+	// the other's role. One process serves a database (storage locks the
+	// data directory), so a lock in memory is enough.
+	settingsLocks sync.Map
 }
 
 // New builds a Bot and its disgo client. It does not connect; Run does.

@@ -33,20 +33,3 @@ func (b *Bot) guildFacts(ctx context.Context, guildID snowflake.ID, settings sto
 	}
 	return guildFactsFrom(g.OwnerID, b.client.ID(), g.Roles, mods), nil
 }
-
-// botFacts returns the bot's own permissions (from the interaction, which
-// includes channel overwrites) and roles in the guild.
-func (b *Bot) botFacts(ctx context.Context, guildID snowflake.ID, appPerms *discord.Permissions) (BotFacts, error) {
-	var perms discord.Permissions
-	if appPerms != nil {
-		perms = *appPerms
-	}
-	if m, ok := b.client.Caches().SelfMember(guildID); ok {
-		return botFactsFrom(perms, m), nil
-	}
-	m, err := b.client.Rest().GetMember(guildID, b.client.ID(), rest.WithCtx(withoutDeadline(ctx)))
-	if err != nil {
-		return BotFacts{}, fmt.Errorf("fetch the bot's own member in guild %s: %w", guildID, err)
-	}
-	return botFactsFrom(perms, *m), nil
-}

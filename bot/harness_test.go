@@ -49,10 +49,6 @@ func withServerOptions(o ...discordtest.Option) harnessOption {
 	return func(c *harnessConfig) { c.srvOpts = append(c.srvOpts, o...) }
 }
 
-func withBotOptions(f func(*Options)) harnessOption {
-	return func(c *harnessConfig) { c.botOpts = f }
-}
-
 // beforeStart lets a test adjust the bot after New and before Run.
 func beforeStart(f func(*Bot)) harnessOption {
 	return func(c *harnessConfig) { c.beforeStart = f }

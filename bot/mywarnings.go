@@ -1,18 +1,73 @@
 package bot
 
 import (
+	"fmt"
+	"slices"
+
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/disgo/handler"
+	"github.com/disgoorg/disgo/rest"
+
+	"github.com/modbot/bot/storage"
 )
 
-// mywarningsCommand defines /mywarnings. Not implemented yet: it registers the definition only.
+// myWarningsShown caps the warnings /mywarnings lists. Ten entries of at most
+// about 600 characters each (no revocations here) stay under the 6,000 an
+// embed may hold; a member with more is told how many are left out.
+const myWarningsShown = 10
+
+// mywarningsCommand defines /mywarnings: any member's view of their own
+// active warnings. Notes are moderators' private records and never show
+// here, and moderators stay anonymous unless the server chose otherwise
+// (/config moderator-names).
 func (b *Bot) mywarningsCommand() Command {
 	return Command{
 		Def: discord.SlashCommandCreate{
 			Name:        "mywarnings",
-			Description: "See your own active warnings",
+			Description: "See your own active warnings in this server",
 			Contexts:    []discord.InteractionContextType{discord.InteractionContextTypeGuild},
 		},
-		Route: func(r handler.Router) {},
+		Route: func(r handler.Router) {
+			r.SlashCommand("/mywarnings", b.handleMyWarnings)
+		},
 	}
+}
+
+func (b *Bot) handleMyWarnings(_ discord.SlashCommandInteractionData, e *handler.CommandEvent) error {
+	mc, err := b.guildContext(e.Ctx, e)
+	if err != nil {
+		return err
+	}
+	me := mc.actor.UserID.String()
+	cases, err := b.opts.Stores.Cases.ListForUser(e.Ctx, mc.guild, me, false, mc.now)
+	if err != nil {
+		return err
+	}
+	warnings := onlyWarnings(cases)
+	slices.Reverse(warnings)
+	points, err := b.opts.Stores.Cases.ActivePoints(e.Ctx, mc.guild, me, mc.now)
+	if err != nil {
+		return err
+	}
+
+	embed := discord.Embed{Title: "Your active warnings", Color: kindColor(storage.CaseWarning)}
+	if len(warnings) == 0 {
+		embed.Description = "You have no active warnings in this server."
+	} else {
+		embed.Description = fmt.Sprintf("You have %s in this server, worth %s in total.",
+			plural(int64(len(warnings)), "active warning"), plural(int64(points), "point"))
+	}
+	if len(warnings) > myWarningsShown {
+		embed.Description += fmt.Sprintf("\nShowing the %d most recent; %d older ones are not listed.",
+			myWarningsShown, len(warnings)-myWarningsShown)
+		warnings = warnings[:myWarningsShown]
+	}
+	for _, c := range warnings {
+		embed.Fields = append(embed.Fields, caseField(c, mc.now, mc.settings.ShowModeratorNames))
+	}
+	return e.CreateMessage(discord.MessageCreate{
+		Embeds:          []discord.Embed{embed},
+		Flags:           discord.MessageFlagEphemeral,
+		AllowedMentions: noMentions(),
+	}, rest.WithCtx(withoutDeadline(b.baseCtx)))
 }

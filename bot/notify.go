@@ -80,8 +80,11 @@ func (r DMResult) String() string {
 
 // sendDM sends msg to a user's DMs and reports the outcome. It never fails
 // the command: the record is already stored.
-func (b *Bot) sendDM(ctx context.Context, userID snowflake.ID, msg discord.MessageCreate) DMResult {
+func (b *Bot) sendDM(ctx context.Context, log *slog.Logger, userID snowflake.ID, msg discord.MessageCreate) DMResult {
 	msg.AllowedMentions = noMentions()
+	for i := range msg.Embeds {
+		msg.Embeds[i] = fitEmbed(msg.Embeds[i])
+	}
 	err := bounded(ctx, notifyTimeout, func(ctx context.Context) error {
 		ch, err := b.client.Rest().CreateDMChannel(userID, rest.WithCtx(ctx))
 		if err != nil {
@@ -96,14 +99,16 @@ func (b *Bot) sendDM(ctx context.Context, userID snowflake.ID, msg discord.Messa
 	case discordCode(err) == codeCannotDM:
 		return DMClosed
 	default:
-		b.log.Warn("could not send a DM", slog.String("user", userID.String()), slog.Any("err", err))
+		// The user's ID stays out of the log: IDs are personal data, and the
+		// interaction ID on log's lines leads to the case.
+		log.Warn("could not send a DM", slog.Any("err", err))
 		return DMFailed
 	}
 }
 
 // postModlog posts an embed to the guild's modlog channel, if it has one.
 // It returns a note for the moderator when the post failed, or "".
-func (b *Bot) postModlog(ctx context.Context, s storage.GuildSettings, embed discord.Embed) string {
+func (b *Bot) postModlog(ctx context.Context, log *slog.Logger, s storage.GuildSettings, embed discord.Embed) string {
 	if s.ModlogChannelID == "" {
 		return ""
 	}
@@ -113,7 +118,7 @@ func (b *Bot) postModlog(ctx context.Context, s storage.GuildSettings, embed dis
 	}
 	err = bounded(ctx, notifyTimeout, func(ctx context.Context) error {
 		_, err := b.client.Rest().CreateMessage(ch, discord.MessageCreate{
-			Embeds:          []discord.Embed{embed},
+			Embeds:          []discord.Embed{fitEmbed(embed)},
 			AllowedMentions: noMentions(),
 		}, rest.WithCtx(ctx))
 		return err
@@ -121,7 +126,7 @@ func (b *Bot) postModlog(ctx context.Context, s storage.GuildSettings, embed dis
 	if err == nil {
 		return ""
 	}
-	b.log.Warn("could not post to the modlog", slog.String("guild", s.GuildID), slog.String("channel", s.ModlogChannelID), slog.Any("err", err))
+	log.Warn("could not post to the modlog", slog.String("channel", s.ModlogChannelID), slog.Any("err", err))
 	switch discordCode(err) {
 	case codeUnknownChannel:
 		return "The modlog channel no longer exists; set a new one with /config modlog."

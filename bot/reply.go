@@ -3,8 +3,6 @@ package bot
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/disgoorg/disgo/discord"
@@ -40,16 +38,7 @@ func (b *Bot) reply(e responder, content string, ephemeral bool) error {
 // handleError is the mux's error hook: a UserError is shown to the user, and
 // anything else is logged with an ID that the user's message repeats.
 func (b *Bot) handleError(e *handler.InteractionEvent, err error) {
-	var ue *UserError
-	msg := ""
-	if errors.As(err, &ue) {
-		msg = ue.Msg
-	} else {
-		id := newErrorID()
-		b.log.Error("interaction failed", slog.String("error_id", id), slog.Any("err", err),
-			slog.String("interaction", e.ID().String()), slog.Any("guild", e.GuildID()))
-		msg = fmt.Sprintf("Something went wrong (error ID %s). The bot's owner can find the details in its log.", id)
-	}
+	msg := b.failureText(b.interactionLog(e.GuildID(), e.ID(), ""), err)
 	if e.Type() == discord.InteractionTypeAutocomplete {
 		return
 	}
@@ -62,7 +51,8 @@ func (b *Bot) handleError(e *handler.InteractionEvent, err error) {
 		}
 		return
 	}
-	// Already answered, by a deferral: the error replaces the "thinking" message.
+	// Already answered by a deferral (handlers that defer should use
+	// b.deferred, which shows errors itself): replace the "thinking" message.
 	upd := discord.MessageUpdate{Content: &msg, AllowedMentions: noMentions(), Embeds: &[]discord.Embed{}, Components: &[]discord.ContainerComponent{}}
 	if _, uerr := e.UpdateInteractionResponse(upd, ctx); uerr != nil {
 		b.log.Warn("could not tell the user about an error", slog.Any("err", uerr))

@@ -1,18 +1,189 @@
 package bot
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/disgo/handler"
+	"github.com/disgoorg/disgo/rest"
+
+	"github.com/modbot/bot/storage"
 )
 
-// unwarnCommand defines /unwarn. Not implemented yet: it registers the definition only.
+// Autocomplete limits: Discord shows at most 25 choices of at most 100
+// characters. The bot scans more recent cases than it shows, since most
+// of them may be notes or actions, which /unwarn cannot revoke.
+const (
+	maxChoices       = 25
+	maxChoiceName    = 100
+	autocompleteScan = 200
+)
+
+// unwarnCommand defines /unwarn: a moderator revokes a warning. The case
+// stays in the history, marked revoked with who, when and why, and stops
+// counting towards the member's points.
 func (b *Bot) unwarnCommand() Command {
 	return Command{
 		Def: discord.SlashCommandCreate{
 			Name:        "unwarn",
-			Description: "Revoke a warning",
+			Description: "Revoke a warning: it stays in the history but no longer counts",
 			Contexts:    []discord.InteractionContextType{discord.InteractionContextTypeGuild},
+			Options: []discord.ApplicationCommandOption{
+				discord.ApplicationCommandOptionInt{Name: "case", Description: "The warning's case number",
+					Required: true, Autocomplete: true, MinValue: new(1)},
+				discord.ApplicationCommandOptionString{Name: "reason", Description: "Why it is revoked",
+					Required: true, MinLength: new(1), MaxLength: new(maxReason)},
+			},
 		},
-		Route: func(r handler.Router) {},
+		BotPermissions: discord.PermissionSendMessages | discord.PermissionEmbedLinks,
+		Route: func(r handler.Router) {
+			r.SlashCommand("/unwarn", b.deferred("unwarn", b.handleUnwarn))
+			r.Autocomplete("/unwarn", b.unwarnAutocomplete)
+		},
 	}
+}
+
+func (b *Bot) handleUnwarn(ctx context.Context, data discord.SlashCommandInteractionData, e *handler.CommandEvent, log *slog.Logger) (string, []discord.Embed, error) {
+	mc, err := b.moderatorContext(ctx, e, "unwarn")
+	if err != nil {
+		return "", nil, err
+	}
+	number, err := caseNumber(data, "case")
+	if err != nil {
+		return "", nil, err
+	}
+	reason, err := CleanText(data.String("reason"), "reason", 1, maxReason)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := b.findCase(ctx, mc, number)
+	if err != nil {
+		return "", nil, err
+	}
+	switch {
+	case c.Kind != storage.CaseWarning:
+		return "", nil, userErrorf("Case #%d is %s, not a warning: only warnings can be revoked.", c.Number, kindNoun(c.Kind))
+	case c.Revoked != nil:
+		return "", nil, alreadyRevoked(c)
+	}
+	// The same rules as for warning: no one revokes their own warning, nor
+	// one of someone ranked at or above them.
+	target, err := b.caseTarget(ctx, mc, c)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := CheckTarget(mc.actor, target, mc.facts, "revoke a warning of"); err != nil {
+		return "", nil, err
+	}
+
+	c, err = b.opts.Stores.Cases.Revoke(ctx, mc.guild, number, mc.actor.UserID.String(), reason, mc.now)
+	switch {
+	case errors.Is(err, storage.ErrConflict):
+		// Another moderator revoked it since we looked.
+		if cur, gerr := b.findCase(ctx, mc, number); gerr == nil && cur.Revoked != nil {
+			return "", nil, alreadyRevoked(cur)
+		}
+		return "", nil, userErrorf("Case #%d was revoked a moment ago by someone else.", number)
+	case err != nil:
+		return "", nil, fmt.Errorf("revoke case %d: %w", number, err)
+	}
+	log.Info("warning revoked", slog.Int64("case", c.Number))
+
+	embed := caseEmbed(c)
+	embed.Title = fmt.Sprintf("Case #%d · Warning revoked", c.Number)
+	modlog := b.postModlog(ctx, log, mc.settings, embed)
+	head := fmt.Sprintf("Revoked case #%d, the warning of <@%s> (%s). It stays in their history but no longer counts (%s).",
+		c.Number, c.TargetID, escapeMarkdown(c.TargetName), plural(int64(c.Points), "point"))
+	return joinLines(head, modlog), nil, nil
+}
+
+func alreadyRevoked(c storage.Case) error {
+	return userErrorf("Case #%d was already revoked %s by <@%s>.", c.Number, discordTime(c.Revoked.At), c.Revoked.ByID)
+}
+
+// unwarnAutocomplete offers the guild's recent active warnings, newest
+// first, filtered by what the moderator typed: a case number's digits, or
+// any part of the name or reason. Members who are not moderators get no
+// choices, since the labels show other members' names and reasons.
+func (b *Bot) unwarnAutocomplete(e *handler.AutocompleteEvent) error {
+	ctx := e.Ctx
+	choices := []discord.AutocompleteChoice{}
+	ok, err := b.isModerator(ctx, e)
+	if err != nil {
+		return err
+	}
+	if ok {
+		cases, err := b.opts.Stores.Cases.RecentActive(ctx, e.GuildID().String(), autocompleteScan, b.opts.Now())
+		if err != nil {
+			return err
+		}
+		query := typedQuery(e.Data.Focused().Value)
+		for _, c := range cases {
+			if len(choices) == maxChoices {
+				break
+			}
+			if c.Kind == storage.CaseWarning && matchesQuery(c, query) {
+				choices = append(choices, discord.AutocompleteChoiceInt{Name: caseChoiceLabel(c), Value: int(c.Number)})
+			}
+		}
+	}
+	return e.AutocompleteResult(choices, rest.WithCtx(withoutDeadline(b.baseCtx)))
+}
+
+// isModerator applies the moderator rule of moderatorContext to an
+// autocomplete interaction.
+func (b *Bot) isModerator(ctx context.Context, e *handler.AutocompleteEvent) (bool, error) {
+	gid, m := e.GuildID(), e.Member()
+	if gid == nil || m == nil {
+		return false, nil
+	}
+	s, err := b.opts.Stores.Settings.Get(ctx, gid.String())
+	if err != nil {
+		return false, err
+	}
+	facts, err := b.guildFacts(ctx, *gid, s)
+	if err != nil {
+		return false, err
+	}
+	return IsModerator(actorFrom(*m), facts), nil
+}
+
+// caseChoiceLabel is "#12 · warning · username · reason", cut to fit.
+func caseChoiceLabel(c storage.Case) string {
+	return clipRunes(oneLine(fmt.Sprintf("#%d · %s · %s · %s", c.Number, c.Kind, c.TargetName, c.Reason)), maxChoiceName)
+}
+
+// typedQuery reads the focused option's partial input. Discord sends it as
+// a string even for an integer option, since it may not be a number yet;
+// a number is accepted too.
+func typedQuery(raw json.RawMessage) string {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		var n json.Number
+		if json.Unmarshal(raw, &n) != nil {
+			return ""
+		}
+		s = n.String()
+	}
+	return strings.ToLower(strings.TrimPrefix(strings.TrimSpace(s), "#"))
+}
+
+// matchesQuery reports whether a case fits what the moderator typed: digits
+// match case numbers that start with them; other text matches anywhere in
+// the member's name or the reason.
+func matchesQuery(c storage.Case, query string) bool {
+	if query == "" {
+		return true
+	}
+	if _, err := strconv.ParseUint(query, 10, 64); err == nil {
+		return strings.HasPrefix(strconv.FormatInt(c.Number, 10), query)
+	}
+	return strings.Contains(strings.ToLower(c.TargetName), query) ||
+		strings.Contains(strings.ToLower(oneLine(c.Reason)), query)
 }

@@ -1,18 +1,170 @@
 package bot
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/disgo/handler"
+
+	"github.com/modbot/bot/storage"
 )
 
-// warnCommand defines /warn. Not implemented yet: it registers the definition only.
+// Limits of /warn's points option.
+const (
+	minWarnPoints = 1
+	maxWarnPoints = 100
+)
+
+// warnCommand defines /warn: a moderator records a warning against a member,
+// who is told by DM, and the modlog gets an embed.
 func (b *Bot) warnCommand() Command {
 	return Command{
 		Def: discord.SlashCommandCreate{
 			Name:        "warn",
-			Description: "Warn a member",
+			Description: "Warn a member: records a case, DMs them and posts to the modlog",
 			Contexts:    []discord.InteractionContextType{discord.InteractionContextTypeGuild},
+			Options: []discord.ApplicationCommandOption{
+				discord.ApplicationCommandOptionUser{Name: "user", Description: "The member to warn", Required: true},
+				discord.ApplicationCommandOptionString{Name: "reason", Description: "Why; the member sees this",
+					Required: true, MinLength: new(1), MaxLength: new(maxReason)},
+				discord.ApplicationCommandOptionInt{Name: "points", Description: "How much the warning counts (default 1)",
+					MinValue: new(minWarnPoints), MaxValue: new(maxWarnPoints)},
+				discord.ApplicationCommandOptionString{Name: "expires",
+					Description: "When it stops counting, such as 30d or 12h, or never (default: the server's setting)", MaxLength: new(40)},
+			},
 		},
-		Route: func(r handler.Router) {},
+		BotPermissions: discord.PermissionSendMessages | discord.PermissionEmbedLinks,
+		Route: func(r handler.Router) {
+			r.SlashCommand("/warn", b.deferred("warn", b.handleWarn))
+		},
 	}
+}
+
+// warnInput is /warn's options, checked.
+type warnInput struct {
+	user      discord.User
+	member    *discord.ResolvedMember
+	reason    string
+	points    int
+	expiresAt time.Time // zero: never
+}
+
+func (b *Bot) handleWarn(ctx context.Context, data discord.SlashCommandInteractionData, e *handler.CommandEvent, log *slog.Logger) (string, []discord.Embed, error) {
+	mc, err := b.moderatorContext(ctx, e, "warn")
+	if err != nil {
+		return "", nil, err
+	}
+	in, err := readWarnInput(data, mc)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := CheckTarget(mc.actor, targetFrom(in.user.ID, in.member), mc.facts, "warn"); err != nil {
+		return "", nil, err
+	}
+	// A warning is a step towards removing a member, and it is DMed; for
+	// someone who left or never joined, neither makes sense. A note keeps
+	// the record without pretending they were told.
+	if in.member == nil {
+		return "", nil, &UserError{"They are not a member of this server. To keep a record anyway, use /note."}
+	}
+
+	c, err := b.opts.Stores.Cases.Create(ctx, storage.NewCase{
+		GuildID:       mc.guild,
+		Kind:          storage.CaseWarning,
+		TargetID:      in.user.ID.String(),
+		TargetName:    in.user.Username,
+		ModeratorID:   mc.actor.UserID.String(),
+		ModeratorName: invokerName(e),
+		Reason:        in.reason,
+		Points:        in.points,
+		CreatedAt:     mc.now,
+		ExpiresAt:     in.expiresAt,
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("store the warning: %w", err)
+	}
+	log.Info("warning recorded", slog.Int64("case", c.Number), slog.Int("points", c.Points))
+
+	// The case is stored: from here on, failures only add a note to the reply.
+	dm := DMDisabled
+	if mc.settings.DMEnabled {
+		dm = b.sendDM(ctx, log, in.user.ID, b.warnDM(ctx, mc, c, invokerName(e)))
+	}
+	modlog := b.postModlog(ctx, log, mc.settings, caseEmbed(c))
+
+	total := ""
+	if n, err := b.opts.Stores.Cases.ActivePoints(ctx, mc.guild, c.TargetID, mc.now); err != nil {
+		log.Warn("could not sum active points", slog.Any("err", err))
+	} else {
+		total = fmt.Sprintf("They now have %s active.", plural(int64(n), "point"))
+	}
+	head := fmt.Sprintf("Warned <@%s> (%s): case #%d, %s, %s.",
+		c.TargetID, escapeMarkdown(c.TargetName), c.Number, plural(int64(c.Points), "point"), expiryText(c))
+	return joinLines(head, total, dm.String(), modlog), nil, nil
+}
+
+// readWarnInput checks /warn's options and works out the expiry: the
+// option if given ("never" included), else the guild's default, where 0
+// means never.
+func readWarnInput(data discord.SlashCommandInteractionData, mc *modContext) (warnInput, error) {
+	var in warnInput
+	var err error
+	if in.user, in.member, err = userOption(data, "user"); err != nil {
+		return in, err
+	}
+	reason, err := CleanText(data.String("reason"), "reason", 1, maxReason)
+	if err != nil {
+		return in, err
+	}
+	in.reason = reason
+	in.points = 1
+	if p, ok := data.OptInt("points"); ok {
+		if p < minWarnPoints || p > maxWarnPoints {
+			return in, userErrorf("Points must be %d to %d.", minWarnPoints, maxWarnPoints)
+		}
+		in.points = p
+	}
+	if s, ok := data.OptString("expires"); ok {
+		d, never, err := ParseDuration(s)
+		if err != nil {
+			return in, err
+		}
+		if !never {
+			in.expiresAt = mc.now.Add(d)
+		}
+	} else if mc.settings.WarningExpiry > 0 {
+		in.expiresAt = mc.now.Add(mc.settings.WarningExpiry)
+	}
+	return in, nil
+}
+
+// warnDM is the message that tells a member about their warning. It names
+// the moderator only where the server chose to show names, since a named
+// moderator can become a target of harassment.
+func (b *Bot) warnDM(ctx context.Context, mc *modContext, c storage.Case, moderator string) discord.MessageCreate {
+	by := "a moderator"
+	if mc.settings.ShowModeratorNames {
+		by = escapeMarkdown(moderator)
+	}
+	expires := "Never"
+	if !c.ExpiresAt.IsZero() {
+		expires = discordTime(c.ExpiresAt)
+	}
+	embed := discord.Embed{
+		Title:       "You received a warning in " + escapeMarkdown(b.guildName(ctx, mc.guildID)),
+		Description: "**Reason:** " + escapeMarkdown(c.Reason),
+		Color:       kindColor(c.Kind),
+		Timestamp:   &c.CreatedAt,
+		Fields: []discord.EmbedField{
+			{Name: "Case", Value: fmt.Sprintf("#%d", c.Number), Inline: boolPtr(true)},
+			{Name: "Points", Value: fmt.Sprint(c.Points), Inline: boolPtr(true)},
+			{Name: "Expires", Value: expires, Inline: boolPtr(true)},
+			{Name: "Warned by", Value: by, Inline: boolPtr(true)},
+		},
+		Footer: &discord.EmbedFooter{Text: "Use /mywarnings in the server to see your warnings."},
+	}
+	return discord.MessageCreate{Embeds: []discord.Embed{fitEmbed(embed)}}
 }

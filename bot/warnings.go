@@ -1,18 +1,242 @@
 package bot
 
 import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/disgo/handler"
+	"github.com/disgoorg/disgo/rest"
+	"github.com/disgoorg/snowflake/v2"
+
+	"github.com/modbot/bot/storage"
 )
 
-// warningsCommand defines /warnings. Not implemented yet: it registers the definition only.
+const (
+	// warningsPerPage keeps a page of /warnings far inside Discord's embed
+	// limits: an entry is at most about 900 characters (see caseField), so a
+	// page stays under 6,000 whatever the reasons hold.
+	warningsPerPage = 5
+	// reasonPreview is how much of a reason a list shows; /case shows it all.
+	reasonPreview = 200
+	// revokePreview is how much of a revocation's reason a list shows.
+	revokePreview = 100
+	// warningsPageRoute prefixes the custom IDs of the page buttons.
+	warningsPageRoute = "/warnings-page"
+)
+
+// warningsCommand defines /warnings: a moderator's paginated view of a
+// member's warnings, or with all:true of every case about them.
+//
+// It sets no default member permissions: members who moderate through one
+// of the server's moderator roles lack Timeout Members, and Discord would
+// hide the command from them. The handler checks instead.
 func (b *Bot) warningsCommand() Command {
 	return Command{
 		Def: discord.SlashCommandCreate{
 			Name:        "warnings",
-			Description: "List a member's warnings",
+			Description: "List a member's warnings (moderators only)",
 			Contexts:    []discord.InteractionContextType{discord.InteractionContextTypeGuild},
+			Options: []discord.ApplicationCommandOption{
+				discord.ApplicationCommandOptionUser{Name: "user", Description: "The member whose warnings to list", Required: true},
+				discord.ApplicationCommandOptionBool{Name: "all", Description: "Also show revoked and expired warnings, notes and actions"},
+			},
 		},
-		Route: func(r handler.Router) {},
+		Route: func(r handler.Router) {
+			r.SlashCommand("/warnings", b.handleWarnings)
+			r.ButtonComponent(warningsPageRoute+"/{invoker}/{target}/{page}/{all}", b.handleWarningsPage)
+		},
 	}
+}
+
+// warningsPage is what a page button carries in its custom ID, so a click
+// needs no state on the bot's side and survives a restart.
+type warningsPage struct {
+	invoker, target snowflake.ID
+	page            int // from 1
+	all             bool
+}
+
+// customID encodes p as a route of the mux, well under Discord's 100
+// characters (two snowflakes of at most 20 digits each).
+func (p warningsPage) customID() string {
+	all := "0"
+	if p.all {
+		all = "1"
+	}
+	return fmt.Sprintf("%s/%s/%s/%d/%s", warningsPageRoute, p.invoker, p.target, p.page, all)
+}
+
+// parseWarningsPage reads the variables of a page button's route.
+func parseWarningsPage(vars map[string]string) (warningsPage, error) {
+	invoker, err1 := snowflake.Parse(vars["invoker"])
+	target, err2 := snowflake.Parse(vars["target"])
+	page, err3 := strconv.Atoi(vars["page"])
+	if err1 != nil || err2 != nil || err3 != nil {
+		return warningsPage{}, fmt.Errorf("malformed /warnings page button %v", vars)
+	}
+	return warningsPage{invoker: invoker, target: target, page: page, all: vars["all"] == "1"}, nil
+}
+
+func (b *Bot) handleWarnings(data discord.SlashCommandInteractionData, e *handler.CommandEvent) error {
+	mc, err := b.moderatorContext(e.Ctx, e, "warnings")
+	if err != nil {
+		return err
+	}
+	p := warningsPage{invoker: mc.actor.UserID, target: data.User("user").ID, page: 1, all: data.Bool("all")}
+	embed, buttons, err := b.renderWarnings(e.Ctx, mc.guild, p, mc.now)
+	if err != nil {
+		return err
+	}
+	return e.CreateMessage(discord.MessageCreate{
+		Embeds:          []discord.Embed{embed},
+		Components:      buttons,
+		Flags:           discord.MessageFlagEphemeral,
+		AllowedMentions: noMentions(),
+	}, rest.WithCtx(withoutDeadline(b.baseCtx)))
+}
+
+// handleWarningsPage turns a page. Only the moderator who ran /warnings may,
+// and only while still a moderator: the button outlives the permission.
+// The page is read afresh, so a warning given or revoked meanwhile shows.
+func (b *Bot) handleWarningsPage(_ discord.ButtonInteractionData, e *handler.ComponentEvent) error {
+	p, err := parseWarningsPage(e.Vars)
+	if err != nil {
+		return err
+	}
+	if e.User().ID != p.invoker {
+		return userErrorf("Only <@%s> can turn these pages.", p.invoker)
+	}
+	gid, m := e.GuildID(), e.Member()
+	if gid == nil || m == nil {
+		return &UserError{"This command works only in a server."}
+	}
+	s, err := b.opts.Stores.Settings.Get(e.Ctx, gid.String())
+	if err != nil {
+		return err
+	}
+	facts, err := b.guildFacts(e.Ctx, *gid, s)
+	if err != nil {
+		return err
+	}
+	if !IsModerator(actorFrom(*m), facts) {
+		return &UserError{"Only moderators can use /warnings: it needs the Timeout Members permission or one of this server's moderator roles."}
+	}
+	embed, buttons, err := b.renderWarnings(e.Ctx, gid.String(), p, b.opts.Now())
+	if err != nil {
+		return err
+	}
+	if buttons == nil {
+		buttons = []discord.ContainerComponent{} // the list shrank to one page: drop the buttons
+	}
+	return e.UpdateMessage(discord.MessageUpdate{
+		Embeds:          &[]discord.Embed{embed},
+		Components:      &buttons,
+		AllowedMentions: noMentions(),
+	}, rest.WithCtx(withoutDeadline(b.baseCtx)))
+}
+
+// renderWarnings builds one page of /warnings, newest case first, and its
+// buttons (nil when everything fits on one page). A page number beyond the
+// end shows the last page.
+func (b *Bot) renderWarnings(ctx context.Context, guild string, p warningsPage, now time.Time) (discord.Embed, []discord.ContainerComponent, error) {
+	cases, err := b.opts.Stores.Cases.ListForUser(ctx, guild, p.target.String(), p.all, now)
+	if err != nil {
+		return discord.Embed{}, nil, err
+	}
+	if !p.all {
+		cases = onlyWarnings(cases)
+	}
+	slices.Reverse(cases)
+	points, err := b.opts.Stores.Cases.ActivePoints(ctx, guild, p.target.String(), now)
+	if err != nil {
+		return discord.Embed{}, nil, err
+	}
+
+	pages := max(1, (len(cases)+warningsPerPage-1)/warningsPerPage)
+	p.page = min(max(p.page, 1), pages)
+	first := (p.page - 1) * warningsPerPage
+	shown := cases[first:min(first+warningsPerPage, len(cases))]
+
+	title, noun, none := "Active warnings", "active warning", "No active warnings."
+	if p.all {
+		title, noun, none = "Moderation history", "case", "No cases."
+	}
+	desc := fmt.Sprintf("Member: <@%s>\nActive points: **%d**", p.target, points)
+	if len(cases) == 0 {
+		desc += "\n\n" + none
+	}
+	embed := discord.Embed{
+		Title:       title,
+		Description: desc,
+		Color:       kindColor(storage.CaseWarning),
+		Footer:      &discord.EmbedFooter{Text: fmt.Sprintf("Page %d of %d · %s", p.page, pages, plural(int64(len(cases)), noun))},
+	}
+	for _, c := range shown {
+		embed.Fields = append(embed.Fields, caseField(c, now, true))
+	}
+	if pages == 1 {
+		return embed, nil, nil
+	}
+	prev, next := p, p
+	prev.page, next.page = p.page-1, p.page+1
+	row := discord.NewActionRow(
+		discord.NewSecondaryButton("◀", prev.customID()).WithDisabled(p.page == 1),
+		discord.NewSecondaryButton("▶", next.customID()).WithDisabled(p.page == pages),
+	)
+	return embed, []discord.ContainerComponent{row}, nil
+}
+
+// onlyWarnings keeps the warnings of cases, dropping notes and actions.
+func onlyWarnings(cases []storage.Case) []storage.Case {
+	return slices.DeleteFunc(cases, func(c storage.Case) bool { return c.Kind != storage.CaseWarning })
+}
+
+// caseField renders a case as one embed field for the lists of /warnings
+// and /mywarnings. Reasons are cut to reasonPreview characters before
+// escaping, which at most doubles them, so a field stays under 1,000
+// characters. showModerator false writes "a moderator" instead of a mention.
+func caseField(c storage.Case, now time.Time, showModerator bool) discord.EmbedField {
+	name := fmt.Sprintf("#%d · %s", c.Number, kindTitle(c.Kind))
+	if c.Kind == storage.CaseWarning || c.Points > 0 {
+		name += " · " + plural(int64(c.Points), "point")
+	}
+	switch {
+	case c.Revoked != nil:
+		name += " · revoked"
+	case !c.Active(now):
+		name += " · expired"
+	}
+
+	reason := "*No reason given.*"
+	if strings.TrimSpace(c.Reason) != "" {
+		reason = escapeMarkdown(clipRunes(oneLine(c.Reason), reasonPreview))
+	}
+	by := "a moderator"
+	if showModerator {
+		by = fmt.Sprintf("<@%s>", c.ModeratorID)
+	}
+	lines := []string{reason, fmt.Sprintf("By %s on %s", by, discordTime(c.CreatedAt))}
+	if c.Duration > 0 {
+		lines[1] += " · for " + FormatDuration(c.Duration)
+	}
+	if !c.ExpiresAt.IsZero() {
+		verb := "expires"
+		if !c.ExpiresAt.After(now) {
+			verb = "expired"
+		}
+		lines[1] += fmt.Sprintf(" · %s %s", verb, discordTime(c.ExpiresAt))
+	}
+	if r := c.Revoked; r != nil {
+		line := fmt.Sprintf("Revoked on %s by <@%s>", discordTime(r.At), r.ByID)
+		if strings.TrimSpace(r.Reason) != "" {
+			line += ": " + escapeMarkdown(clipRunes(oneLine(r.Reason), revokePreview))
+		}
+		lines = append(lines, line)
+	}
+	return discord.EmbedField{Name: name, Value: strings.Join(lines, "\n")}
 }

@@ -47,3 +47,24 @@ func (db *DB) IntegrityCheck(ctx context.Context) (err error) {
 	}
 	return fmt.Errorf("%w: %v", ErrCorrupt, problems)
 }
+
+// QuickCheck runs SQLite's quick_check, a cheaper integrity check that
+// skips index consistency, and returns nil if it reports "ok".
+func (db *DB) QuickCheck(ctx context.Context) (err error) {
+	defer wrap(&err, "quick check")
+	var s string
+	if err := db.read.QueryRowContext(ctx, "PRAGMA quick_check(1)").Scan(&s); err != nil {
+		return err
+	}
+	if s != "ok" {
+		return fmt.Errorf("%w: %s", ErrCorrupt, s)
+	}
+	return nil
+}
+
+// Ping checks that the database answers a query, for readiness probes.
+func (db *DB) Ping(ctx context.Context) (err error) {
+	defer wrap(&err, "ping")
+	var one int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}

@@ -29,3 +29,18 @@ func TestCheckpointEmptiesWAL(t *testing.T) {
 		t.Errorf("IntegrityCheck: %v", err)
 	}
 }
+
+func TestQuickCheckAndPing(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	if err := db.QuickCheck(ctx); err != nil {
+		t.Errorf("QuickCheck: %v", err)
+	}
+	if err := db.Ping(ctx); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+	db.Close()
+	if err := db.Ping(ctx); err == nil {
+		t.Error("Ping on a closed database succeeded")
+	}
+}

@@ -1,0 +1,31 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/disgoorg/disgo/rest"
+)
+
+// CheckToken asks Discord (or the REST proxy at apiURL, "" for Discord's
+// own) who the token belongs to, and returns the bot's username. It is how
+// `bot health` proves the token is accepted without opening a gateway
+// connection. ctx's deadline is turned into a cancellation (see
+// withoutDeadline).
+func CheckToken(ctx context.Context, apiURL, token string) (string, error) {
+	var opts []rest.ConfigOpt
+	if apiURL != "" {
+		opts = append(opts, rest.WithURL(apiURL))
+	}
+	c := rest.New(rest.NewClient(token, opts...))
+	u, err := c.GetCurrentUser("", rest.WithCtx(withoutDeadline(ctx)))
+	if err != nil {
+		var re rest.Error
+		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == 401 {
+			return "", errors.New("the token was rejected by Discord: copy it again from the Bot page of the developer portal")
+		}
+		return "", fmt.Errorf("ask Discord who the token belongs to: %w", err)
+	}
+	return u.Username, nil
+}
