@@ -62,8 +62,10 @@ type demo struct {
 	guild        *discordtest.Guild
 	modlog       *discordtest.Channel
 	owner        *discordtest.Member
-	alice, bob   *discordtest.Member // a moderator and a member
-	carol        *discordtest.Member // a member without rights
+	alice, bob   *discordtest.Member   // a moderator and a member
+	carol        *discordtest.Member   // a member without rights
+	dave         *discordtest.Member   // a spammer
+	people       []*discordtest.Member // everyone, including those kicked or banned later
 	names        map[snowflake.ID]string
 	seenMessages map[snowflake.ID]int
 	seenDMs      map[snowflake.ID]int
@@ -107,9 +109,11 @@ func newDemo(ctx context.Context, e *env, verbose bool) (*demo, error) {
 	d.alice = d.guild.AddMember(discordtest.MemberOptions{Username: "alice", Roles: []*discordtest.Role{mods}})
 	d.bob = d.guild.AddMember(discordtest.MemberOptions{Username: "bob", Roles: []*discordtest.Role{members}})
 	d.carol = d.guild.AddMember(discordtest.MemberOptions{Username: "carol", Roles: []*discordtest.Role{members}})
+	d.dave = d.guild.AddMember(discordtest.MemberOptions{Username: "dave", Roles: []*discordtest.Role{members}})
 	d.modlog = d.guild.AddTextChannel("modlog")
 	d.names = map[snowflake.ID]string{d.srv.BotUserID(): "bot"}
-	for _, m := range d.guild.Members() {
+	d.people = d.guild.Members()
+	for _, m := range d.people {
 		d.names[m.ID] = m.Username
 	}
 
@@ -194,7 +198,7 @@ type step struct {
 func (d *demo) play(ctx context.Context) error {
 	w := d.e.stdout
 	fmt.Fprintf(w, "A moderation session on %q, run by the real bot against a local Discord.\n", d.guild.Name)
-	fmt.Fprintf(w, "People: olivia (owner), alice (moderator), bob and carol (members).\n")
+	fmt.Fprintf(w, "People: olivia (owner), alice (moderator), bob, carol and dave (members).\n")
 	for _, s := range d.script() {
 		if err := d.run(ctx, s); err != nil {
 			return err
@@ -216,6 +220,7 @@ func (d *demo) script() []step {
 	return []step{
 		{who: d.bob, command: "ping", note: "Anyone can check the bot is alive."},
 		{who: d.owner, command: "config modlog", options: discordtest.Options{"channel": d.modlog}, note: "The owner picks the modlog channel."},
+		{who: d.owner, command: "config escalation add", options: discordtest.Options{"points": 3, "action": "timeout", "duration": "1h"}, note: "The owner adds an escalation rule: 3 active warning points time a member out for an hour."},
 		{who: d.alice, command: "warn", options: discordtest.Options{"user": d.bob, "reason": "spamming invites in #general @everyone", "points": 2}, note: "A moderator warns bob. The reason mentions @everyone, which pings nobody."},
 		{who: d.carol, command: "warn", options: discordtest.Options{"user": d.bob, "reason": "I don't like him"}, note: "carol has no moderator rights, so she is refused."},
 		{who: d.alice, command: "note", options: discordtest.Options{"user": d.bob, "text": "Said sorry in DMs; keep an eye on him."}, note: "A private note: never DMed, never counted."},
@@ -223,7 +228,13 @@ func (d *demo) script() []step {
 		{who: d.bob, command: "mywarnings", note: "bob sees his own active warnings, moderators anonymous."},
 		{who: d.alice, command: "case reason", options: discordtest.Options{"number": 1, "reason": "spamming invite links in #general"}, note: "The moderator corrects the reason; the old one stays in the history."},
 		{who: d.alice, command: "case view", options: discordtest.Options{"number": 1}, note: "One case in full, with its history."},
+		{who: d.alice, command: "warn", options: discordtest.Options{"user": d.bob, "reason": "posted the invite again"}, note: "A second warning takes bob to 3 points: the rule times him out at once, as a case by the bot."},
+		{who: d.alice, command: "untimeout", options: discordtest.Options{"user": d.bob, "reason": "apologised in #general"}, note: "The moderator lifts the timeout early."},
 		{who: d.alice, command: "unwarn", options: discordtest.Options{"case": 1, "reason": "appeal accepted"}, note: "The warning is revoked, kept in history."},
+		{who: d.alice, command: "timeout", options: discordtest.Options{"user": d.carol, "duration": "10m", "reason": "arguing with everyone"}, note: "A timeout by hand; Discord lifts it by itself."},
+		{who: d.alice, command: "ban", options: discordtest.Options{"user": d.dave, "reason": "crypto scam links", "delete_messages": "1d", "duration": "7d"}, note: "A temporary ban: dave is DMed first, his last day of messages goes, and the bot lifts the ban in 7 days."},
+		{who: d.alice, command: "unban", options: discordtest.Options{"user": d.dave.ID.String(), "reason": "account was hacked; he is back in control"}, note: "Lifted early by ID, since dave is no longer in the server; the scheduled end is cancelled."},
+		{who: d.alice, command: "kick", options: discordtest.Options{"user": d.carol, "reason": "kept arguing after the timeout"}, note: "A kick: carol is DMed before she leaves."},
 		{who: d.owner, command: "config show", note: "The owner reviews the server's settings."},
 	}
 }
@@ -257,7 +268,9 @@ func (d *demo) printNew(w io.Writer) {
 		}
 		d.seenMessages[ch.ID] = len(msgs)
 	}
-	for _, m := range d.guild.Members() {
+	// d.people, not the guild's members: a kicked or banned member was
+	// DMed just before leaving.
+	for _, m := range d.people {
 		dms := d.srv.DMs(m.ID)
 		for _, msg := range dms[min(d.seenDMs[m.ID], len(dms)):] {
 			fmt.Fprintf(w, "  bot sent %s a DM: %s\n", m.Username, d.render(msg.Content, msg.Embeds, "    "))

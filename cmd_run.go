@@ -22,6 +22,10 @@ SIGINT or SIGTERM. It applies pending database migrations first, holds the
 data directory's lock while it runs (a second 'bot run' or a 'bot restore'
 on the same data is refused), and on a signal finishes the commands in
 flight, closes the connection and the database within run.shutdown_timeout.
+
+When http.listen is set (default 127.0.0.1:8081), it serves /healthz (the
+process is alive) and /readyz (the database answers and the gateway is
+connected) for 'bot health', Docker and systemd.
 `
 
 func cmdRun(ctx context.Context, e *env, args []string) error {
@@ -99,6 +103,24 @@ func runBot(ctx context.Context, cfg *config.Config, log *slog.Logger, ver strin
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.HTTP.Listen != "" {
+		stop, err := serveHealth(cfg.HTTP.Listen, in.db, b, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if cfg.Backup.Interval > 0 {
+		backupCtx, stopBackups := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			scheduleBackups(backupCtx, cfg, in, log)
+		}()
+		// Stop the schedule, and wait for a backup under way, before the
+		// database closes.
+		defer func() { stopBackups(); <-done }()
 	}
 	log.Info("starting", slog.String("version", ver), slog.String("data_dir", cfg.Storage.DataDir))
 	err = b.Run(ctx)

@@ -84,11 +84,14 @@ var errSilent = errors.New("failure already reported")
 func commands() []command {
 	return []command{
 		{"audit", "verify that the audit log was not edited", cmdAudit},
+		{"backup", "write a verified copy of the database, while the bot runs", cmdBackup},
 		{"demo", "play a moderation session against a local Discord (no token needed)", cmdDemo},
+		{"health", "check the installation and the running bot", cmdHealth},
 		{"init", "create config.toml, the data directory, database and keys", cmdInit},
 		{"invite", "print the link that adds the bot to a server", cmdInvite},
 		{"keys", "show, rotate and re-encrypt the encryption keys", cmdKeys},
 		{"migrate", "show or apply the database migrations", cmdMigrate},
+		{"restore", "verify a backup and put it in place of the database", cmdRestore},
 		{"run", "connect to Discord and serve the slash commands", cmdRun},
 		{"version", "print the version, commit, build date and Go version", cmdVersion},
 	}

@@ -3,11 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 )
 
-// runBot runs the command line in-process with dir as the working directory
+// childEnv makes the test binary act as the bot itself, so tests can run
+// `bot run` as a real process without building it again.
+const childEnv = "MODBOT_TEST_AS_BOT"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// runCLI runs the command line in-process with dir as the working directory
 // and returns its exit code and output.
 func runCLI(t *testing.T, dir string, environ []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()

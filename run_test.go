@@ -153,3 +153,22 @@ func TestRunRequiresToken(t *testing.T) {
 		t.Errorf("got exit %d, stderr %q; want an error naming BOT_DISCORD_TOKEN", code, errOut)
 	}
 }
+
+// withEnv returns environ with each KEY=value of set replacing any earlier
+// setting of KEY.
+func withEnv(environ []string, set ...string) []string {
+	out := make([]string, 0, len(environ)+len(set))
+	for _, kv := range environ {
+		key, _, _ := strings.Cut(kv, "=")
+		replaced := false
+		for _, s := range set {
+			if k, _, _ := strings.Cut(s, "="); k == key {
+				replaced = true
+			}
+		}
+		if !replaced {
+			out = append(out, kv)
+		}
+	}
+	return append(out, set...)
+}

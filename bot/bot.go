@@ -53,6 +53,10 @@ type Options struct {
 	Now func() time.Time
 	// Stores is where the commands keep their records.
 	Stores Stores
+	// SchedulerInterval is how often the scheduler looks for due actions,
+	// such as the end of a temporary ban (default 5s). Adding an action
+	// wakes it at once, so this bounds only how late an action can run.
+	SchedulerInterval time.Duration
 }
 
 // Bot is a connected moderation bot. Its methods are safe for concurrent use.
@@ -71,6 +75,7 @@ type Bot struct {
 
 	closing  atomic.Bool
 	inflight sync.WaitGroup
+	running  atomic.Int64 // interactions in flight, for tests and logs
 	ready    chan struct{}
 	readyOne sync.Once
 	gw       *gatewayConn
@@ -81,11 +86,19 @@ type Bot struct {
 	// the other's role. One process serves a database (storage locks the
 	// data directory), so a lock in memory is enough.
 	settingsLocks sync.Map
+
+	// pointsLocks holds a *sync.Mutex per guild and member: /warn reads the
+	// member's points before and after storing a warning under it, so two
+	// warnings at once see disjoint ranges and an escalation rule fires once.
+	pointsLocks sync.Map
+
+	// sched carries out scheduled actions; started by Run.
+	sched *scheduler
 }
 
 // New builds a Bot and its disgo client. It does not connect; Run does.
 func New(opts Options) (*Bot, error) {
-	if opts.Stores.Cases == nil || opts.Stores.Settings == nil {
+	if opts.Stores.Cases == nil || opts.Stores.Settings == nil || opts.Stores.Schedule == nil {
 		return nil, errors.New("bot.New: Options.Stores is incomplete")
 	}
 	if opts.Token == "" {
@@ -106,6 +119,9 @@ func New(opts Options) (*Bot, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
+	if opts.SchedulerInterval <= 0 {
+		opts.SchedulerInterval = 5 * time.Second
+	}
 	b := &Bot{
 		opts:  opts,
 		log:   opts.Logger,
@@ -113,6 +129,7 @@ func New(opts Options) (*Bot, error) {
 		ready: make(chan struct{}),
 	}
 	b.baseCtx, b.cancelBase = context.WithCancel(context.Background())
+	b.sched = newScheduler(b)
 	b.commands = b.loadCommands()
 	b.routes()
 
@@ -181,6 +198,9 @@ func (b *Bot) Run(ctx context.Context) error {
 		return fmt.Errorf("register slash commands: %w", err)
 	}
 	b.log.Info("bot is ready", slog.String("user", b.client.ID().String()))
+	// Started only once the bot is ready: an overdue action from before a
+	// restart runs at once, and its modlog post needs the client.
+	b.sched.start()
 
 	select {
 	case <-ctx.Done():
@@ -231,8 +251,10 @@ func (b *Bot) onInteraction(e *events.InteractionCreate) {
 		return
 	}
 	b.inflight.Add(1)
+	b.running.Add(1)
 	go func() {
 		defer b.inflight.Done()
+		defer b.running.Add(-1)
 		b.mux.OnEvent(e)
 	}()
 }
@@ -251,11 +273,17 @@ func (b *Bot) refuseWhileClosing(e *events.InteractionCreate) {
 	}
 }
 
+// inflightCount returns how many interactions are being handled.
+func (b *Bot) inflightCount() int64 { return b.running.Load() }
+
 // shutdown stops taking interactions, waits for those in flight, and closes
 // the gateway, all within ShutdownTimeout.
 func (b *Bot) shutdown() error {
 	b.log.Info("shutting down", slog.Duration("timeout", b.opts.ShutdownTimeout))
 	b.closing.Store(true)
+	// The scheduler stops first: an action cut short stays claimed and is
+	// requeued at the next start, so stopping loses nothing.
+	b.sched.stop()
 	deadline := time.NewTimer(b.opts.ShutdownTimeout)
 	defer deadline.Stop()
 

@@ -40,6 +40,11 @@ func (b *Bot) loadCommands() []Command {
 		b.unwarnCommand(),
 		b.caseCommand(),
 		b.noteCommand(),
+		b.timeoutCommand(),
+		b.untimeoutCommand(),
+		b.kickCommand(),
+		b.banCommand(),
+		b.unbanCommand(),
 		b.mywarningsCommand(),
 		b.configCommand(),
 	}

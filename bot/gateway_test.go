@@ -214,3 +214,31 @@ func TestShortDeadlineKeepsBucketUsable(t *testing.T) {
 		}
 	})
 }
+
+// TestWrongToken: a token Discord refuses (close 4004) stops Run with an
+// error that says what to do, instead of reconnecting forever.
+func TestWrongToken(t *testing.T) {
+	srv := discordtest.NewServer()
+	defer srv.Close()
+	srv.AddGuild(discordtest.GuildOptions{})
+	app, _, _ := strings.Cut(srv.Token(), ".")
+	b, err := New(Options{
+		Token:      app + ".wrong.secret",
+		APIURL:     srv.APIURL(),
+		GatewayURL: srv.GatewayURL(),
+		Logger:     testLogger(t),
+		Stores:     NewStores(openTestStorage(t)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = b.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "rejected the token") {
+		t.Errorf("Run got=%v, want an error saying the token was rejected", err)
+	}
+	if n := countInbound(srv, opIdentify); n != 1 {
+		t.Errorf("IDENTIFY count got=%d, want 1 (4004 is final)", n)
+	}
+}

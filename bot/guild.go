@@ -33,3 +33,22 @@ func (b *Bot) guildFacts(ctx context.Context, guildID snowflake.ID, settings sto
 	}
 	return guildFactsFrom(g.OwnerID, b.client.ID(), g.Roles, mods), nil
 }
+
+// botFacts returns the bot's own permissions and roles in a guild. The
+// permissions come from the interaction's app_permissions, which Discord
+// computes for the channel at hand, so they are never stale; the roles come
+// from the gateway cache, or REST when the cache lacks the bot's member.
+func (b *Bot) botFacts(ctx context.Context, guildID snowflake.ID, appPerms *discord.Permissions) (BotFacts, error) {
+	var perms discord.Permissions
+	if appPerms != nil {
+		perms = *appPerms
+	}
+	if m, ok := b.client.Caches().SelfMember(guildID); ok {
+		return botFactsFrom(perms, m), nil
+	}
+	m, err := b.client.Rest().GetMember(guildID, b.client.ID(), rest.WithCtx(withoutDeadline(ctx)))
+	if err != nil {
+		return BotFacts{}, fmt.Errorf("fetch the bot's own member in guild %s: %w", guildID, err)
+	}
+	return botFactsFrom(perms, *m), nil
+}

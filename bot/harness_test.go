@@ -81,19 +81,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	h.member = h.guild.AddMember(discordtest.MemberOptions{Username: "member", Roles: []*discordtest.Role{h.memberRole}})
 	h.other = h.guild.AddMember(discordtest.MemberOptions{Username: "other", Roles: []*discordtest.Role{h.memberRole}})
 
-	dir := t.TempDir()
-	kr, err := keys.Create(keys.Options{Dir: filepath.Join(dir, "keys")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	db, err := storage.Open(ctx, filepath.Join(dir, "bot.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, kr := openTestStorage(t)
 	h.db, h.keys = db, kr
 	h.stores = NewStores(db, kr)
 
@@ -183,6 +171,27 @@ func (h *harness) slash(m *discordtest.Member, command string, opts discordtest.
 		h.t.Fatalf("/%s by %s: %v", command, m.Username, err)
 	}
 	return in
+}
+
+// openTestStorage creates keys and a migrated database in t.TempDir().
+// The database closes at the end of the test.
+func openTestStorage(t *testing.T) (*storage.DB, *keys.Keyring) {
+	t.Helper()
+	dir := t.TempDir()
+	kr, err := keys.Create(keys.Options{Dir: filepath.Join(dir, "keys")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := storage.Open(ctx, filepath.Join(dir, "bot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db, kr
 }
 
 // testLogger sends the bot's logs to the test log, shown only on failure.

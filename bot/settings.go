@@ -42,6 +42,9 @@ func (b *Bot) configCommand() Command {
 			r.SlashCommand("/config/dm", b.handleConfigDM)
 			r.SlashCommand("/config/expiry", b.handleConfigExpiry)
 			r.SlashCommand("/config/moderator-names", b.handleConfigModeratorNames)
+			r.SlashCommand("/config/escalation/add", b.handleEscalationAdd)
+			r.SlashCommand("/config/escalation/remove", b.handleEscalationRemove)
+			r.SlashCommand("/config/escalation/list", b.handleEscalationList)
 		},
 	}
 }
@@ -72,6 +75,7 @@ func configOptions() []discord.ApplicationCommandOption {
 			Options: []discord.ApplicationCommandOption{
 				discord.ApplicationCommandOptionBool{Name: "show", Description: "Show moderators' names to members", Required: true},
 			}},
+		escalationGroup(),
 	}
 }
 
@@ -137,7 +141,7 @@ func settingsEmbed(s storage.GuildSettings) discord.Embed {
 			{Name: "New warnings expire after", Value: defaultExpiryText(s) + " · /config expiry"},
 			{Name: "Moderator roles", Value: roles},
 			{Name: "Moderator names", Value: names},
-			{Name: "Escalation", Value: escalationText(s.Escalations)},
+			{Name: "Escalation", Value: escalationText(s.Escalations) + " · /config escalation"},
 		},
 	}
 	if !s.UpdatedAt.IsZero() {

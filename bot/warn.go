@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -71,6 +72,10 @@ func (b *Bot) handleWarn(ctx context.Context, data discord.SlashCommandInteracti
 		return "", nil, &UserError{"They are not a member of this server. To keep a record anyway, use /note."}
 	}
 
+	// Escalation compares the points before and after this warning; the
+	// lock keeps another warning of the same member from landing between.
+	unlock := b.lockPoints(mc.guild, in.user.ID.String())
+	before, berr := b.opts.Stores.Cases.ActivePoints(ctx, mc.guild, in.user.ID.String(), mc.now)
 	c, err := b.opts.Stores.Cases.Create(ctx, storage.NewCase{
 		GuildID:       mc.guild,
 		Kind:          storage.CaseWarning,
@@ -84,8 +89,11 @@ func (b *Bot) handleWarn(ctx context.Context, data discord.SlashCommandInteracti
 		ExpiresAt:     in.expiresAt,
 	})
 	if err != nil {
+		unlock()
 		return "", nil, fmt.Errorf("store the warning: %w", err)
 	}
+	after, aerr := b.opts.Stores.Cases.ActivePoints(ctx, mc.guild, c.TargetID, mc.now)
+	unlock()
 	log.Info("warning recorded", slog.Int64("case", c.Number), slog.Int("points", c.Points))
 
 	// The case is stored: from here on, failures only add a note to the reply.
@@ -95,15 +103,19 @@ func (b *Bot) handleWarn(ctx context.Context, data discord.SlashCommandInteracti
 	}
 	modlog := b.postModlog(ctx, log, mc.settings, caseEmbed(c))
 
-	total := ""
-	if n, err := b.opts.Stores.Cases.ActivePoints(ctx, mc.guild, c.TargetID, mc.now); err != nil {
+	total, escalation := "", ""
+	if err := errors.Join(berr, aerr); err != nil {
 		log.Warn("could not sum active points", slog.Any("err", err))
+		if len(mc.settings.Escalations) > 0 {
+			escalation = "I couldn't sum their points, so no escalation rule was checked (see the bot's log)."
+		}
 	} else {
-		total = fmt.Sprintf("They now have %s active.", plural(int64(n), "point"))
+		total = fmt.Sprintf("They now have %s active.", plural(int64(after), "point"))
+		escalation = b.escalate(ctx, log, e, mc, c, in.user, in.member, before, after)
 	}
 	head := fmt.Sprintf("Warned <@%s> (%s): case #%d, %s, %s.",
 		c.TargetID, escapeMarkdown(c.TargetName), c.Number, plural(int64(c.Points), "point"), expiryText(c))
-	return joinLines(head, total, dm.String(), modlog), nil, nil
+	return joinLines(head, total, dm.String(), modlog, escalation), nil, nil
 }
 
 // readWarnInput checks /warn's options and works out the expiry: the

@@ -16,9 +16,10 @@ import (
 	gotoml "github.com/pelletier/go-toml/v2"
 )
 
-// envIgnored lists BOT_* variables that are not settings but are used by
-// the project itself (`make test-long`), so they must not fail Load.
-var envIgnored = map[string]bool{"BOT_LONG_TESTS": true}
+// envIgnored lists BOT_* variables that are not settings but are read
+// elsewhere: the backup passphrase (by `bot backup` and `bot restore`, never
+// stored in a Config) and `make test-long`'s switch. They must not fail Load.
+var envIgnored = map[string]bool{"BOT_LONG_TESTS": true, "BOT_BACKUP_PASSPHRASE": true}
 
 type originKind int
 

@@ -1,0 +1,380 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/disgoorg/disgo/discord"
+	"github.com/disgoorg/disgo/handler"
+	"github.com/disgoorg/disgo/rest"
+	"github.com/disgoorg/json"
+	"github.com/disgoorg/snowflake/v2"
+
+	"github.com/modbot/bot/storage"
+)
+
+// This file holds what the action commands (/timeout, /untimeout, /kick,
+// /ban, /unban) and escalation share: the checks before an action, carrying
+// it out on Discord with its DM, case, schedule and modlog post, and turning
+// Discord's refusals into advice.
+
+// maxAuditReason is the longest X-Audit-Log-Reason Discord keeps.
+const maxAuditReason = 512
+
+// actionRequest is one moderation action to carry out.
+type actionRequest struct {
+	kind          storage.CaseKind // CaseTimeout, CaseUntimeout, CaseKick, CaseBan or CaseUnban
+	guildID       snowflake.ID
+	settings      storage.GuildSettings
+	target        discord.User
+	isMember      bool
+	moderatorID   snowflake.ID
+	moderatorName string
+	reason        string
+	// duration is a timeout's length, or a temporary ban's (0: permanent).
+	duration       time.Duration
+	deleteMessages time.Duration // how much of their history a ban deletes
+	linkedCase     int64         // the warning that triggered an escalation
+	automatic      bool          // taken by escalation, not by a person
+	now            time.Time
+}
+
+// actionResult is what carrying out an action did.
+type actionResult struct {
+	c      storage.Case
+	until  time.Time // when a timeout or temporary ban ends; zero: never
+	dm     string    // the reply's note about the DM; "" when none applies
+	dmSent bool      // the DM arrived
+	notes  []string  // problems after the action (schedule, modlog)
+}
+
+// actionKinds holds, for each kind of action, the verb that completes
+// "You can't … the server owner", the verb of a reply ("I banned them"),
+// and the permission Discord requires of the bot.
+var actionKinds = map[storage.CaseKind]struct {
+	verb, past string
+	perm       discord.Permissions
+}{
+	storage.CaseTimeout:   {"time out", "timed out", discord.PermissionModerateMembers},
+	storage.CaseUntimeout: {"lift the timeout of", "lifted the timeout of", discord.PermissionModerateMembers},
+	storage.CaseKick:      {"kick", "kicked", discord.PermissionKickMembers},
+	storage.CaseBan:       {"ban", "banned", discord.PermissionBanMembers},
+	storage.CaseUnban:     {"unban", "unbanned", discord.PermissionBanMembers},
+}
+
+func actionVerb(k storage.CaseKind) string                    { return actionKinds[k].verb }
+func actionPast(k storage.CaseKind) string                    { return actionKinds[k].past }
+func actionPermission(k storage.CaseKind) discord.Permissions { return actionKinds[k].perm }
+
+// permissionContext is guildContext for the commands that need a specific
+// Discord permission (Kick Members, Ban Members): a moderator role is not
+// enough, since removing someone from the server is beyond what such a role
+// was given in Discord. Administrator and the owner pass.
+func (b *Bot) permissionContext(ctx context.Context, e *handler.CommandEvent, command string, need discord.Permissions) (*modContext, error) {
+	mc, err := b.guildContext(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	if mc.actor.UserID != mc.facts.OwnerID && !hasPermissions(mc.actor.Permissions, need) {
+		return nil, userErrorf("You need the %s permission to use /%s; a moderator role alone is not enough.", PermissionNames(need), command)
+	}
+	return mc, nil
+}
+
+// checkAction applies the rules before an action: the invoker may act on
+// the target (CheckTarget), and the bot holds the permission the action
+// needs and ranks above the target (CheckBot). Each refusal says what is
+// wrong and how to fix it.
+func (b *Bot) checkAction(ctx context.Context, e *handler.CommandEvent, mc *modContext, target Target, kind storage.CaseKind) error {
+	if err := CheckTarget(mc.actor, target, mc.facts, actionVerb(kind)); err != nil {
+		return err
+	}
+	return b.checkBotAction(ctx, e, mc, target, kind)
+}
+
+// checkBotAction is the bot's half of checkAction; escalation, where the
+// bot itself acts, needs only this half.
+func (b *Bot) checkBotAction(ctx context.Context, e *handler.CommandEvent, mc *modContext, target Target, kind storage.CaseKind) error {
+	facts, err := b.botFacts(ctx, mc.guildID, e.AppPermissions())
+	if err != nil {
+		return err
+	}
+	need := actionPermission(kind)
+	// CheckBot's "I need … to <verb>." reads badly with "lift the timeout of".
+	if kind == storage.CaseUntimeout && !hasPermissions(facts.Permissions, need) {
+		return refuse("I need the %s permission to lift timeouts. A server admin can give it to my role in Server Settings → Roles.", PermissionNames(need))
+	}
+	return CheckBot(facts, target, need, mc.facts, actionVerb(kind))
+}
+
+// enforce carries out an action whose checks passed: it tells the member by
+// DM, acts on Discord with the reason for Discord's audit log, records the
+// case, schedules the end of a temporary ban, and posts to the modlog.
+//
+// The case is recorded only after Discord carried out the action, so the
+// history holds what really happened. A kicked or banned member may share
+// no server with the bot afterwards, and Discord then refuses DMs, so they
+// are told first; others are told after. An error means nothing happened
+// on Discord and nothing was recorded, unless it says otherwise.
+func (b *Bot) enforce(ctx context.Context, log *slog.Logger, a actionRequest) (actionResult, error) {
+	var res actionResult
+	if a.duration > 0 && (a.kind == storage.CaseTimeout || a.kind == storage.CaseBan) {
+		res.until = a.now.Add(a.duration)
+	}
+	dmFirst := a.kind == storage.CaseKick || a.kind == storage.CaseBan
+	if dmFirst {
+		res.dm, res.dmSent = b.actionDM(ctx, log, a, res.until)
+	}
+	if err := b.applyAction(ctx, a, res.until); err != nil {
+		if res.dmSent {
+			b.retractDM(ctx, log, a)
+		}
+		return res, actionFailure(err, a.kind)
+	}
+	c, err := b.opts.Stores.Cases.Create(ctx, storage.NewCase{
+		GuildID:       a.guildID.String(),
+		Kind:          a.kind,
+		TargetID:      a.target.ID.String(),
+		TargetName:    a.target.Username,
+		ModeratorID:   a.moderatorID.String(),
+		ModeratorName: a.moderatorName,
+		Reason:        a.reason,
+		Duration:      a.duration,
+		CreatedAt:     a.now,
+		LinkedCase:    a.linkedCase,
+	})
+	if err != nil {
+		id := newErrorID()
+		log.Error("action taken on Discord but its case was not stored", slog.String("error_id", id),
+			slog.String("kind", string(a.kind)), slog.Any("err", err))
+		return res, userErrorf("I %s them, but could not record the case (error ID %s). Add a /note so their history is complete.", actionPast(a.kind), id)
+	}
+	res.c = c
+	log.Info("moderation action taken", slog.String("kind", string(a.kind)), slog.Int64("case", c.Number), slog.Bool("automatic", a.automatic))
+
+	if note := b.scheduleEnd(ctx, log, a, c, res.until); note != "" {
+		res.notes = append(res.notes, note)
+	}
+	if !dmFirst && a.kind != storage.CaseUnban {
+		res.dm, res.dmSent = b.actionDM(ctx, log, a, res.until)
+	}
+	embed := caseEmbed(c)
+	if !res.until.IsZero() {
+		embed.Fields = append(embed.Fields, discord.EmbedField{Name: "Ends", Value: discordTime(res.until), Inline: boolPtr(true)})
+	}
+	if note := b.postModlog(ctx, log, a.settings, embed); note != "" {
+		res.notes = append(res.notes, note)
+	}
+	return res, nil
+}
+
+// applyAction makes the REST call of an action. The reason goes to
+// Discord's audit log through the X-Audit-Log-Reason header.
+func (b *Bot) applyAction(ctx context.Context, a actionRequest, until time.Time) error {
+	r := b.client.Rest()
+	opts := []rest.RequestOpt{rest.WithCtx(withoutDeadline(ctx)), rest.WithReason(auditReason(a))}
+	var err error
+	switch a.kind {
+	case storage.CaseTimeout:
+		_, err = r.UpdateMember(a.guildID, a.target.ID, discord.MemberUpdate{CommunicationDisabledUntil: json.NewNullablePtr(until)}, opts...)
+	case storage.CaseUntimeout:
+		_, err = r.UpdateMember(a.guildID, a.target.ID, discord.MemberUpdate{CommunicationDisabledUntil: json.NullPtr[time.Time]()}, opts...)
+	case storage.CaseKick:
+		err = r.RemoveMember(a.guildID, a.target.ID, opts...)
+	case storage.CaseBan:
+		err = r.AddBan(a.guildID, a.target.ID, a.deleteMessages, opts...)
+	case storage.CaseUnban:
+		err = r.DeleteBan(a.guildID, a.target.ID, opts...)
+	default:
+		err = fmt.Errorf("no Discord action for a case of kind %q", a.kind)
+	}
+	return err
+}
+
+// auditReason is the reason as Discord's audit log shows it. Discord names
+// the bot as the actor there, so the moderator's name is added.
+func auditReason(a actionRequest) string {
+	suffix := ""
+	if !a.automatic && a.moderatorName != "" {
+		suffix = " (by " + a.moderatorName + ")"
+	}
+	return clipRunes(oneLine(a.reason), maxAuditReason-utf8.RuneCountInString(suffix)) + suffix
+}
+
+// actionFailure turns Discord's refusal of an action into advice for the
+// moderator. Errors Discord did not explain stay internal (logged with an
+// ID by the caller).
+func actionFailure(err error, kind storage.CaseKind) error {
+	verb := actionVerb(kind)
+	switch discordCode(err) {
+	case codeMissingPerms, codeMissingAccess:
+		return userErrorf("Discord refused: I can't %s them. Check that my role has the %s permission and sits above their highest role in Server Settings → Roles. Nothing was recorded.",
+			verb, PermissionNames(actionPermission(kind)))
+	case codeUnknownMember:
+		return &UserError{"They are no longer a member of this server. Nothing was recorded."}
+	case codeUnknownBan:
+		return errNotBanned
+	case codeUnknownUser:
+		return &UserError{"There is no Discord user with that ID. Nothing was recorded."}
+	}
+	switch status := httpStatus(err); {
+	case status == http.StatusTooManyRequests:
+		return &UserError{"Discord is rate-limiting me right now; try again in a minute. Nothing was recorded."}
+	case status >= 500:
+		return userErrorf("Discord had a problem (HTTP %d); try again in a minute. Nothing was recorded.", status)
+	}
+	return fmt.Errorf("%s on Discord: %w", verb, err)
+}
+
+// errNotBanned is Discord's unknown ban (10026) on an unban.
+var errNotBanned = &UserError{"They are not banned in this server. Nothing was recorded."}
+
+// httpStatus returns the HTTP status of a REST error, or 0.
+func httpStatus(err error) int {
+	var re rest.Error
+	if errors.As(err, &re) && re.Response != nil {
+		return re.Response.StatusCode
+	}
+	var rp *rest.Error
+	if errors.As(err, &rp) && rp != nil && rp.Response != nil {
+		return rp.Response.StatusCode
+	}
+	return 0
+}
+
+// scheduleEnd stores the end of a temporary ban for the scheduler, and
+// cancels the pending end of an earlier temporary ban when the new ban is
+// permanent (it would otherwise lift the new ban). It returns a note for
+// the moderator when that failed.
+func (b *Bot) scheduleEnd(ctx context.Context, log *slog.Logger, a actionRequest, c storage.Case, until time.Time) string {
+	if a.kind != storage.CaseBan {
+		return ""
+	}
+	if until.IsZero() {
+		if _, err := b.opts.Stores.Schedule.Cancel(ctx, c.GuildID, c.TargetID, storage.ActionUnban, a.now); err != nil {
+			log.Error("could not cancel an earlier temporary ban's end", slog.Int64("case", c.Number), slog.Any("err", err))
+			return "I couldn't cancel the end of an earlier temporary ban; if they are unbanned automatically, ban them again."
+		}
+		return ""
+	}
+	_, err := b.opts.Stores.Schedule.Add(ctx, storage.NewScheduledAction{
+		GuildID: c.GuildID, Kind: storage.ActionUnban, TargetID: c.TargetID, DueAt: until, CaseNumber: c.Number,
+	}, a.now)
+	if err != nil {
+		log.Error("could not schedule the end of a temporary ban", slog.Int64("case", c.Number), slog.Any("err", err))
+		return fmt.Sprintf("I couldn't schedule the end of this ban: lift it with /unban after %s.", discordTime(until))
+	}
+	b.sched.nudge()
+	return ""
+}
+
+// actionDM tells the member about an action. It returns the reply's note
+// about the DM and whether it arrived.
+func (b *Bot) actionDM(ctx context.Context, log *slog.Logger, a actionRequest, until time.Time) (string, bool) {
+	switch {
+	case !a.settings.DMEnabled:
+		return DMDisabled.String(), false
+	case !a.isMember:
+		return "No DM was sent: they are not in this server.", false
+	}
+	r := b.sendDM(ctx, log, a.target.ID, b.actionDMMessage(ctx, a, until))
+	return r.String(), r == DMSent
+}
+
+// actionDMMessage is the DM about an action. Like warnDM, it names the
+// moderator only where the server chose to show names.
+func (b *Bot) actionDMMessage(ctx context.Context, a actionRequest, until time.Time) discord.MessageCreate {
+	guild := escapeMarkdown(b.guildName(ctx, a.guildID))
+	var title string
+	switch a.kind {
+	case storage.CaseTimeout:
+		title = "You were timed out in " + guild
+	case storage.CaseUntimeout:
+		title = "Your timeout in " + guild + " was lifted"
+	case storage.CaseKick:
+		title = "You were kicked from " + guild
+	default:
+		title = "You were banned from " + guild
+	}
+	by := "a moderator"
+	switch {
+	case a.automatic:
+		by = "automatically, for warning points"
+	case a.settings.ShowModeratorNames:
+		by = escapeMarkdown(a.moderatorName)
+	}
+	embed := discord.Embed{
+		Title:       title,
+		Description: "**Reason:** " + escapeMarkdown(a.reason),
+		Color:       kindColor(a.kind),
+		Timestamp:   &a.now,
+		Fields:      []discord.EmbedField{{Name: "By", Value: by, Inline: boolPtr(true)}},
+	}
+	switch {
+	case !until.IsZero():
+		embed.Fields = append(embed.Fields, discord.EmbedField{Name: "Until", Value: discordTime(until), Inline: boolPtr(true)})
+	case a.kind == storage.CaseBan:
+		embed.Fields = append(embed.Fields, discord.EmbedField{Name: "Until", Value: "Permanent", Inline: boolPtr(true)})
+	}
+	return discord.MessageCreate{Embeds: []discord.Embed{fitEmbed(embed)}}
+}
+
+// retractDM follows up a DM sent before a kick or ban that Discord then
+// refused, so the member does not believe they were removed.
+func (b *Bot) retractDM(ctx context.Context, log *slog.Logger, a actionRequest) {
+	msg := fmt.Sprintf("Please disregard my previous message: you were not %s.", actionPast(a.kind))
+	b.sendDM(ctx, log, a.target.ID, discord.MessageCreate{Content: msg})
+}
+
+// selfName is the bot's username, recorded as the moderator of the cases
+// it makes itself.
+func (b *Bot) selfName() string {
+	if u, ok := b.client.Caches().SelfUser(); ok && u.Username != "" {
+		return u.Username
+	}
+	return "bot"
+}
+
+// actionHead is the first line of an action's reply.
+func actionHead(kind storage.CaseKind, res actionResult) string {
+	c := res.c
+	who := fmt.Sprintf("<@%s> (%s)", c.TargetID, escapeMarkdown(c.TargetName))
+	switch {
+	case kind == storage.CaseTimeout:
+		return fmt.Sprintf("Timed out %s for %s, until %s: case #%d.", who, FormatDuration(c.Duration), discordTime(res.until), c.Number)
+	case kind == storage.CaseBan && !res.until.IsZero():
+		return fmt.Sprintf("Banned %s for %s: case #%d. I will lift the ban %s.", who, FormatDuration(c.Duration), c.Number, fmt.Sprintf("<t:%d:R>", res.until.Unix()))
+	case kind == storage.CaseBan:
+		return fmt.Sprintf("Banned %s permanently: case #%d.", who, c.Number)
+	}
+	return fmt.Sprintf("%s %s: case #%d.", capitalize(actionPast(kind)), who, c.Number)
+}
+
+// actionReply is the whole reply after an action.
+func actionReply(kind storage.CaseKind, res actionResult) string {
+	return joinLines(append([]string{actionHead(kind, res), res.dm}, res.notes...)...)
+}
+
+// capitalize upper-cases the first letter of an ASCII phrase.
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
+
+// readReason reads a command's required reason option.
+func readReason(data discord.SlashCommandInteractionData) (string, error) {
+	return CleanText(data.String("reason"), "reason", 1, maxReason)
+}
+
+// reasonOption is the reason option of the action commands.
+func reasonOption(what string) discord.ApplicationCommandOption {
+	return discord.ApplicationCommandOptionString{Name: "reason", Description: what,
+		Required: true, MinLength: new(1), MaxLength: new(maxReason)}
+}

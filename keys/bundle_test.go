@@ -1,0 +1,155 @@
+package keys
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Bundles in these tests are sealed with cheap KDF parameters; each bundle
+// records its own, so TestBundleProductionParams still covers the real ones.
+func init() { BundleKDF = KDFParams{Time: 1, MemoryKiB: 64, Threads: 1} }
+
+const testPassphrase = "correct horse battery staple"
+
+// exportTest creates keys (under master when not nil), a sentinel sealed with
+// them, and a bundle of them.
+func exportTest(t *testing.T, master []byte) (opts Options, sentinel, bundle []byte) {
+	t.Helper()
+	opts = testOptions(t, master)
+	k := mustCreate(t, opts)
+	sentinel, err := k.NewSentinel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err = ExportBundle(opts.Dir, master, []byte(testPassphrase))
+	if err != nil {
+		t.Fatalf("ExportBundle: %v", err)
+	}
+	return opts, sentinel, bundle
+}
+
+func TestBundleRoundTrip(t *testing.T) {
+	for _, tt := range []struct {
+		name               string
+		srcMaster, dstMast []byte
+	}{
+		{"OK", nil, nil},
+		{"MasterKeyAtSource", newMasterKey(t), nil},
+		{"MasterKeyAtDestination", nil, newMasterKey(t)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, sentinel, bundle := exportTest(t, tt.srcMaster)
+			k, err := OpenBundle(bundle, []byte(testPassphrase))
+			if err != nil {
+				t.Fatalf("OpenBundle: %v", err)
+			}
+			if err := k.CheckSentinel(sentinel); err != nil {
+				t.Errorf("bundle keys do not open the sentinel: %v", err)
+			}
+			dst := testOptions(t, tt.dstMast)
+			if err := ImportBundle(bundle, []byte(testPassphrase), dst.Dir, tt.dstMast); err != nil {
+				t.Fatalf("ImportBundle: %v", err)
+			}
+			for _, name := range []string{AEADFile, PRFFile} {
+				st, err := os.Stat(filepath.Join(dst.Dir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.Mode().Perm() != 0o600 {
+					t.Errorf("%s mode got=%v, want 0600", name, st.Mode().Perm())
+				}
+			}
+			if err := mustLoad(t, dst).CheckSentinel(sentinel); err != nil {
+				t.Errorf("imported keys do not open the sentinel: %v", err)
+			}
+			// Importing the same keys again is a no-op, not a refusal.
+			if err := ImportBundle(bundle, []byte(testPassphrase), dst.Dir, tt.dstMast); err != nil {
+				t.Errorf("second import of the same keys: %v", err)
+			}
+		})
+	}
+}
+
+func TestBundleErrors(t *testing.T) {
+	opts, _, bundle := exportTest(t, nil)
+
+	t.Run("ErrWrongPassphrase", func(t *testing.T) {
+		_, err := OpenBundle(bundle, []byte("not the right passphrase"))
+		checkErr(t, err, ErrWrongPassphrase, "passphrase does not open", "BOT_BACKUP_PASSPHRASE")
+		dst := testOptions(t, nil)
+		err = ImportBundle(bundle, []byte("not the right passphrase"), dst.Dir, nil)
+		checkErr(t, err, ErrWrongPassphrase)
+		if ok, _ := Exists(dst.Dir); ok {
+			t.Error("a failed import wrote keys")
+		}
+	})
+	t.Run("ShortPassphrase", func(t *testing.T) {
+		_, err := ExportBundle(opts.Dir, nil, []byte("short"))
+		checkErr(t, err, nil, "at least 12")
+	})
+	t.Run("ErrExistOtherKeys", func(t *testing.T) {
+		other := testOptions(t, nil)
+		mustCreate(t, other)
+		before := readFile(t, filepath.Join(other.Dir, AEADFile))
+		err := ImportBundle(bundle, []byte(testPassphrase), other.Dir, nil)
+		checkErr(t, err, ErrExist, other.Dir, "move that directory aside")
+		if after := readFile(t, filepath.Join(other.Dir, AEADFile)); string(after) != string(before) {
+			t.Error("a refused import changed the existing keys")
+		}
+	})
+	t.Run("ErrCorrupt", func(t *testing.T) {
+		var b bundleFile
+		if err := json.Unmarshal(bundle, &b); err != nil {
+			t.Fatal(err)
+		}
+		tampered := b
+		tampered.Sealed = append([]byte(nil), b.Sealed...)
+		tampered.Sealed[len(tampered.Sealed)/2] ^= 1
+		greedy := b
+		greedy.Params.MemoryKiB = 1 << 30
+		for name, input := range map[string][]byte{
+			"NotJSON":        []byte("not a bundle"),
+			"Empty":          nil,
+			"HugeMemory":     mustJSON(t, greedy),
+			"FormatTooNew":   mustJSON(t, bundleFile{Format: 99}),
+			"FlippedSealing": mustJSON(t, tampered),
+		} {
+			t.Run(name, func(t *testing.T) {
+				_, err := OpenBundle(input, []byte(testPassphrase))
+				want := ErrCorrupt
+				if name == "FlippedSealing" {
+					want = ErrWrongPassphrase // GCM cannot tell them apart
+				}
+				checkErr(t, err, want)
+			})
+		}
+	})
+}
+
+// A bundle opens whatever BundleKDF is when it is opened: it carries the
+// parameters it was sealed with.
+func TestBundleCarriesParams(t *testing.T) {
+	saved := BundleKDF
+	BundleKDF = KDFParams{Time: 2, MemoryKiB: 1024, Threads: 2}
+	t.Cleanup(func() { BundleKDF = saved })
+	_, sentinel, bundle := exportTest(t, nil)
+	BundleKDF = saved
+	k, err := OpenBundle(bundle, []byte(testPassphrase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.CheckSentinel(sentinel); err != nil {
+		t.Error(err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,419 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+)
+
+// A backup is one SQLite file in rollback-journal mode, so that it is
+// self-contained (no -wal beside it) and opens anywhere. Besides the data it
+// holds meta rows that exist only in backups and that Restore removes:
+const (
+	// metaBackupChecksum is a random 32-byte nonce followed by the SHA-256
+	// of the whole file, computed with the hash half zeroed. SQLite keeps no
+	// page checksums, so without it a flipped byte in a reason or in free
+	// space would pass integrity_check.
+	metaBackupChecksum = "backup_checksum"
+	// metaBackupKeys is the keys bundle (opaque here, sealed by the keys
+	// package under a passphrase), when the backup was made with keys.
+	metaBackupKeys = "backup_keys"
+	// metaBackupCreatedAt is when the snapshot was taken, unix milliseconds.
+	metaBackupCreatedAt = "backup_created_at"
+)
+
+// Temporary files are named with these prefixes and tempSuffix in the
+// directory of their final name, so a rename publishes them atomically and
+// an interrupted run's leftovers can be recognised and removed.
+const (
+	backupTempPrefix  = ".bot-backup-"
+	restoreTempPrefix = ".bot-restore-"
+	tempSuffix        = ".tmp"
+)
+
+// backupStepPages is how many pages each backup step copies: 1 MiB at the
+// default page size, often enough for a progress bar and for cancellation.
+// Tests lower it to make a copy take many steps.
+var backupStepPages int32 = 256
+
+// checksumSize is the length of the metaBackupChecksum value.
+const checksumSize = 2 * sha256.Size
+
+// BackupOptions adjusts DB.BackupWithOptions.
+type BackupOptions struct {
+	// Progress, if set, is called as the copy advances with the bytes
+	// copied so far and the size of the database.
+	Progress func(done, total int64)
+	// KeysBundle, if set, is stored inside the backup: the keysets sealed
+	// under a passphrase (keys.ExportBundle). Storage does not look inside.
+	KeysBundle []byte
+	// Keys, if set, must open the backup's key sentinel before the backup
+	// is kept: proof that the keys the owner holds can read it.
+	Keys SentinelChecker
+}
+
+// Backup writes a consistent snapshot of the database to destPath while
+// other connections, in this process or another (a running bot), keep
+// reading and writing. See BackupWithOptions.
+func (db *DB) Backup(ctx context.Context, destPath string, progress func(done, total int64)) error {
+	_, err := db.BackupWithOptions(ctx, destPath, BackupOptions{Progress: progress})
+	return err
+}
+
+// BackupWithOptions writes a consistent snapshot of the database to
+// destPath and returns what Verify found in it. It never overwrites a file:
+// if destPath exists it returns an error wrapping fs.ErrExist.
+//
+// The snapshot is taken page by page with SQLite's backup API inside one
+// read transaction, so the copy is one committed state and writers are
+// never blocked. It goes to a temporary file beside destPath, which is
+// finalized (rollback journal, checksum), synced, verified and only then
+// linked into place; the directory is synced after. A crash at any point
+// leaves either no file at destPath or a complete, verified one; leftovers
+// of interrupted runs are removed by the next backup.
+func (db *DB) BackupWithOptions(ctx context.Context, destPath string, opts BackupOptions) (_ *VerifyResult, err error) {
+	defer wrap(&err, "back up to "+destPath)
+	if destPath == "" || strings.ContainsAny(destPath, "?#") {
+		return nil, fmt.Errorf("%w: backup file name %q is empty or contains '?' or '#'; choose another", ErrInvalid, destPath)
+	}
+	if _, err := os.Lstat(destPath); err == nil {
+		return nil, fmt.Errorf("%w: the file already exists; choose another name (a backup never overwrites a file)", fs.ErrExist)
+	}
+	dir := filepath.Dir(destPath)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create the backup directory: %w; make it writable by the user that runs bot, or set backup.dir", err)
+	}
+	cleanTemps(dir, backupTempPrefix)
+	tmp, err := createTemp(dir, backupTempPrefix)
+	if err != nil {
+		return nil, err
+	}
+	defer tmp.discard()
+
+	if err := snapshot(ctx, db.path, tmp.path, opts.Progress); err != nil {
+		return nil, err
+	}
+	if err := finalizeBackup(ctx, tmp.path, opts.KeysBundle); err != nil {
+		return nil, err
+	}
+	if err := sealChecksum(tmp.path); err != nil {
+		return nil, err
+	}
+	res, err := Verify(ctx, tmp.path)
+	if err != nil {
+		return nil, fmt.Errorf("the new backup failed verification, so it was not kept: %w", err)
+	}
+	if opts.Keys != nil {
+		if err := res.CheckKeys(opts.Keys); err != nil {
+			return nil, fmt.Errorf("the keys do not open the new backup, so it was not kept: %w", err)
+		}
+	}
+	if err := tmp.publish(destPath); err != nil {
+		return nil, err
+	}
+	res.Path = destPath
+	return res, nil
+}
+
+// snapshot copies the database at srcPath into the empty file destPath.
+func snapshot(ctx context.Context, srcPath, destPath string, progress func(done, total int64)) error {
+	// A connection of its own, so a long backup takes none of the bot's.
+	src, err := sql.Open("sqlite", dsn(srcPath, true))
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	conn, err := src.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// One read transaction around every step: each step sees the same
+	// snapshot, so commits by the bot meanwhile neither restart the copy
+	// nor mix two states in it. In WAL mode the bot keeps writing.
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	var pageSize int64
+	if err := conn.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
+		return err
+	}
+	return conn.Raw(func(dc any) error {
+		bk, ok := dc.(interface {
+			NewBackup(dstURI string) (*sqlite.Backup, error)
+		})
+		if !ok {
+			return errors.New("the SQLite driver has no backup API (modernc.org/sqlite changed?)")
+		}
+		b, err := bk.NewBackup(destPath)
+		if err != nil {
+			return err
+		}
+		for {
+			if err := ctx.Err(); err != nil {
+				b.Finish()
+				return err
+			}
+			more, err := b.Step(backupStepPages)
+			if err != nil {
+				b.Finish()
+				return err
+			}
+			if progress != nil {
+				total := int64(b.PageCount())
+				progress((total-int64(b.Remaining()))*pageSize, total*pageSize)
+			}
+			if !more {
+				return b.Finish()
+			}
+		}
+	})
+}
+
+// finalizeBackup turns the fresh copy into a self-contained file and adds
+// the backup's own meta rows, with a placeholder for the checksum.
+func finalizeBackup(ctx context.Context, path string, bundle []byte) (err error) {
+	// The copy carries the live database's WAL flag in its header; rollback
+	// mode makes it one file that opens without creating a -wal.
+	db, err := sql.Open("sqlite", path+"?_pragma=journal_mode(DELETE)&_pragma=synchronous(FULL)")
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, db.Close()) }()
+	db.SetMaxOpenConns(1)
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return err
+	}
+	if mode != "delete" {
+		return fmt.Errorf("could not take the backup out of WAL mode (journal_mode is %q)", mode)
+	}
+	placeholder := make([]byte, checksumSize)
+	if _, err := rand.Read(placeholder[:sha256.Size]); err != nil {
+		return err
+	}
+	copy(placeholder[sha256.Size:], placeholder[:sha256.Size])
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows := map[string][]byte{
+		metaBackupCreatedAt: []byte(strconv.FormatInt(time.Now().UnixMilli(), 10)),
+		metaBackupChecksum:  placeholder,
+	}
+	if bundle != nil {
+		rows[metaBackupKeys] = bundle
+	}
+	for k, v := range rows {
+		if err := putMeta(ctx, tx, k, v); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// sealChecksum replaces the checksum placeholder (a nonce written twice) by
+// the nonce and the file's hash, then syncs the file. The hash is computed
+// with the slot holding the nonce and zeros, which Verify can recreate.
+func sealChecksum(path string) error {
+	h, err := readHeader(path)
+	if err != nil {
+		return err
+	}
+	db, err := openImmutable(path)
+	if err != nil {
+		return err
+	}
+	var slot []byte
+	err = db.QueryRow(`SELECT value FROM meta WHERE key = ?`, metaBackupChecksum).Scan(&slot)
+	db.Close()
+	if err != nil {
+		return fmt.Errorf("read the checksum placeholder: %w", err)
+	}
+	sum, off, err := fileChecksum(path, h.pageSize, slot)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(sum, off+sha256.Size); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w; check free disk space", path, err)
+	}
+	return f.Close()
+}
+
+// fileChecksum hashes the file page by page with the checksum slot (found
+// by its current content, which must occur exactly once) replaced by its
+// nonce and zeros. It returns the hash and the slot's offset. The slot is a
+// small value stored in a table leaf cell, so it never straddles two pages.
+func fileChecksum(path string, pageSize int, slot []byte) (sum []byte, offset int64, err error) {
+	if len(slot) != checksumSize {
+		return nil, 0, fmt.Errorf("%w: the backup checksum has %d bytes, want %d", ErrCorrupt, len(slot), checksumSize)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	hash := sha256.New()
+	page := make([]byte, pageSize)
+	canonical := append(append([]byte(nil), slot[:sha256.Size]...), make([]byte, sha256.Size)...)
+	offset, found := int64(-1), 0
+	for pos := int64(0); ; pos += int64(pageSize) {
+		n, err := io.ReadFull(f, page)
+		if err == io.EOF {
+			break
+		}
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, 0, err
+		}
+		buf := page[:n]
+		for from := 0; ; {
+			i := bytes.Index(buf[from:], slot)
+			if i < 0 {
+				break
+			}
+			found++
+			offset = pos + int64(from+i)
+			copy(buf[from+i:], canonical)
+			from += i + len(slot)
+		}
+		hash.Write(buf)
+	}
+	if found != 1 {
+		return nil, 0, fmt.Errorf("%w: the stored checksum was found %d times in the file, want once: a byte changed since bot backup wrote it; use another backup",
+			ErrCorrupt, found)
+	}
+	return hash.Sum(nil), offset, nil
+}
+
+// tempFile is a temporary file this process is filling. It stays open and
+// locked until it is published or discarded, so that cleanTemps in another
+// process never removes it from under a backup in progress. Closing it only
+// after SQLite is done with the file matters: closing any descriptor of a
+// file drops the process's POSIX locks on it, which SQLite relies on.
+type tempFile struct {
+	path string
+	f    *os.File
+}
+
+func createTemp(dir, prefix string) (*tempFile, error) {
+	f, err := os.CreateTemp(dir, prefix+"*"+tempSuffix)
+	if err != nil {
+		return nil, fmt.Errorf("create a temporary file in %s: %w; make it writable by the user that runs bot", dir, err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+	}
+	return &tempFile{path: f.Name(), f: f}, nil
+}
+
+// publish links the finished file to dest, refusing to replace a file
+// there, and syncs the directory so the new name survives a power cut.
+func (t *tempFile) publish(dest string) error {
+	if err := os.Link(t.path, dest); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%w: %s appeared while the backup was written; choose another name", fs.ErrExist, dest)
+		}
+		// No hard links here (some network or FAT file systems): rename,
+		// after checking again that nothing took the name.
+		if _, serr := os.Lstat(dest); serr == nil {
+			return fmt.Errorf("%w: %s appeared while the backup was written; choose another name", fs.ErrExist, dest)
+		}
+		if err := os.Rename(t.path, dest); err != nil {
+			return fmt.Errorf("move the backup into place: %w", err)
+		}
+	}
+	t.discard()
+	return syncDir(filepath.Dir(dest))
+}
+
+// discard removes the temporary file and SQLite's files beside it. It is
+// safe to call twice.
+func (t *tempFile) discard() {
+	if t.f == nil {
+		return
+	}
+	if runtime.GOOS == "windows" {
+		t.f.Close() // Windows cannot remove an open file
+	}
+	removeWithSiblings(t.path)
+	t.f.Close()
+	t.f = nil
+}
+
+// removeWithSiblings removes a database file and its journal, WAL and
+// shared-memory files, which SQLite names after it.
+func removeWithSiblings(path string) {
+	for _, suffix := range []string{"-journal", "-wal", "-shm", ""} {
+		os.Remove(path + suffix)
+	}
+}
+
+// cleanTemps removes the temporary files with prefix in dir that no live
+// process holds: what a crash or kill -9 left behind. Only names this
+// package generates are touched. Errors are ignored: a leftover costs disk
+// space, not correctness, and the next run tries again.
+func cleanTemps(dir, prefix string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, tempSuffix) {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			continue
+		}
+		if lockFile(f) != nil {
+			f.Close() // in use by a backup in another process
+			continue
+		}
+		(&tempFile{path: path, f: f}).discard()
+	}
+}
+
+// syncDir makes a rename or link in dir durable. Windows cannot sync a
+// directory, and journals its renames.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,420 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// VerifyResult describes a database file that Verify accepted.
+type VerifyResult struct {
+	// Path is the file that was verified.
+	Path string
+	// Size is its length in bytes.
+	Size int64
+	// SchemaVersion is its schema version; LatestVersion is the newest this
+	// binary knows (SchemaVersion is never above it).
+	SchemaVersion, LatestVersion int64
+	// Checksummed is true when the file carries the checksum `bot backup`
+	// writes, and it matched. A plain copy of a database has none and is
+	// vouched for by integrity_check alone.
+	Checksummed bool
+	// CreatedAt is when `bot backup` took the snapshot; zero for a plain copy.
+	CreatedAt time.Time
+	// KeysBundle is the passphrase-sealed keysets stored in the backup, or
+	// nil when the keys were kept separately.
+	KeysBundle []byte
+
+	sentinel []byte
+}
+
+// CheckKeys proves that k opens the file's key sentinel. It returns
+// ErrNoSentinel if the file has none, and otherwise the checker's error
+// (wrapping keys.ErrWrongKeys when these are other keys).
+func (r *VerifyResult) CheckKeys(k SentinelChecker) error {
+	if len(r.sentinel) == 0 {
+		return fmt.Errorf("%s: %w, so no keys can be shown to belong to it; back up an installation made by 'bot init'", r.Path, ErrNoSentinel)
+	}
+	return k.CheckSentinel(r.sentinel)
+}
+
+// Verify checks, without writing to it or beside it, that the file at path
+// is a complete database of this program that this binary can use: the
+// SQLite header and size agree, integrity_check passes, it carries the
+// bot's application ID, its schema version is known, and the checksum of a
+// `bot backup` file matches. Errors wrap ErrNotDatabase (empty, not SQLite,
+// another program's), ErrCorrupt (truncated, damaged, altered) or
+// ErrSchemaTooNew (a *SchemaTooNewError), each saying what to do.
+//
+// The file is opened with SQLite's immutable flag: no locks, no -wal or
+// -shm, so a backup in a read-only place or on a share stays untouched.
+// Verify must therefore not be used on the live database of a running bot.
+func Verify(ctx context.Context, path string) (_ *VerifyResult, err error) {
+	defer wrap(&err, "verify "+path)
+	h, err := readHeader(path)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openImmutable(path)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if err := integrityCheck(ctx, db); err != nil {
+		return nil, err
+	}
+	if err := checkIdentity(ctx, db); err != nil {
+		return nil, err
+	}
+	res := &VerifyResult{Path: path, Size: h.size, LatestVersion: LatestVersion()}
+	if res.SchemaVersion, err = schemaVersion(ctx, db); err != nil {
+		return nil, err
+	}
+	if res.SchemaVersion > res.LatestVersion {
+		return nil, &SchemaTooNewError{Database: res.SchemaVersion, Known: res.LatestVersion}
+	}
+	if res.SchemaVersion == 0 {
+		return nil, fmt.Errorf("%w: it holds no bot data (schema version 0); check the path", ErrNotDatabase)
+	}
+	meta := map[string][]byte{}
+	rows, err := db.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?)`,
+		metaSentinel, metaBackupKeys, metaBackupCreatedAt, metaBackupChecksum)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		meta[k] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	res.sentinel, res.KeysBundle = meta[metaSentinel], meta[metaBackupKeys]
+	if ms, err := strconv.ParseInt(string(meta[metaBackupCreatedAt]), 10, 64); err == nil {
+		res.CreatedAt = time.UnixMilli(ms).UTC()
+	}
+	slot, ok := meta[metaBackupChecksum]
+	if !ok && (res.KeysBundle != nil || meta[metaBackupCreatedAt] != nil) {
+		// Written by bot backup, yet its checksum is gone: altered.
+		return nil, fmt.Errorf("%w: its checksum is missing: the file was changed since bot backup wrote it; use another backup", ErrCorrupt)
+	}
+	if ok {
+		sum, _, err := fileChecksum(path, h.pageSize, slot)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(sum, slot[len(slot)-len(sum):]) {
+			return nil, fmt.Errorf("%w: its checksum does not match: bytes changed since bot backup wrote it (disk or copy error, or an edit); use another backup", ErrCorrupt)
+		}
+		res.Checksummed = true
+	}
+	return res, nil
+}
+
+// fileHeader is what Verify needs from the 100-byte SQLite header.
+type fileHeader struct {
+	pageSize int
+	size     int64
+}
+
+// readHeader refuses files that are not SQLite, or whose size disagrees with
+// their header (a truncated copy), before SQLite opens them.
+func readHeader(path string) (fileHeader, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fileHeader{}, fmt.Errorf("%w; check the path", err)
+	}
+	if err != nil {
+		return fileHeader{}, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fileHeader{}, err
+	}
+	useAnother := "use another backup"
+	switch {
+	case !st.Mode().IsRegular():
+		return fileHeader{}, fmt.Errorf("%w: it is not a regular file; check the path", ErrNotDatabase)
+	case st.Size() == 0:
+		return fileHeader{}, fmt.Errorf("%w: the file is empty (0 bytes); check the path, or %s", ErrNotDatabase, useAnother)
+	}
+	head := make([]byte, 100)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return fileHeader{}, err
+	}
+	if n < len(sqliteHeader) || !bytes.Equal(head[:len(sqliteHeader)], sqliteHeader) {
+		return fileHeader{}, fmt.Errorf("%w: it is not an SQLite database file; check the path", ErrNotDatabase)
+	}
+	if n < len(head) {
+		return fileHeader{}, fmt.Errorf("%w: only %d bytes, the file was cut short; %s", ErrCorrupt, n, useAnother)
+	}
+	h := fileHeader{pageSize: int(binary.BigEndian.Uint16(head[16:18])), size: st.Size()}
+	if h.pageSize == 1 {
+		h.pageSize = 65536
+	}
+	if h.pageSize < 512 || h.pageSize > 65536 || h.pageSize&(h.pageSize-1) != 0 {
+		return fileHeader{}, fmt.Errorf("%w: its header is damaged (page size %d); %s", ErrCorrupt, h.pageSize, useAnother)
+	}
+	if h.size%int64(h.pageSize) != 0 {
+		return fileHeader{}, fmt.Errorf("%w: %d bytes is not a whole number of %d-byte pages: the file was cut short or damaged (an interrupted copy?); %s",
+			ErrCorrupt, h.size, h.pageSize, useAnother)
+	}
+	// The page count in the header is trustworthy only when written by the
+	// same transaction as the change counter (SQLite's own rule).
+	changes, pages, validFor := binary.BigEndian.Uint32(head[24:28]), binary.BigEndian.Uint32(head[28:32]), binary.BigEndian.Uint32(head[92:96])
+	if pages != 0 && changes == validFor && int64(pages)*int64(h.pageSize) != h.size {
+		return fileHeader{}, fmt.Errorf("%w: the file has %d bytes but its header says %d: it was cut short or damaged (an interrupted copy?); %s",
+			ErrCorrupt, h.size, int64(pages)*int64(h.pageSize), useAnother)
+	}
+	return h, nil
+}
+
+// openImmutable opens path read-only as a file nothing else changes: SQLite
+// takes no locks and never creates a journal, -wal or -shm beside it.
+func openImmutable(path string) (*sql.DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows drive letter: file:///C:/...
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: "mode=ro&immutable=1"}
+	db, err := sql.Open("sqlite", u.String())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+// integrityCheck runs PRAGMA integrity_check on db.
+func integrityCheck(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, "PRAGMA integrity_check(10)")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		problems = append(problems, s)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(problems) == 1 && problems[0] == "ok" {
+		return nil
+	}
+	return fmt.Errorf("%w: SQLite's integrity check failed (%s); use another backup", ErrCorrupt, strings.Join(problems, "; "))
+}
+
+// RestoreResult says what Restore did.
+type RestoreResult struct {
+	// Previous is where the replaced database was kept, or "" if there was
+	// none.
+	Previous string
+	// MovedAside lists the old database's WAL and shared-memory files, moved
+	// beside Previous because the old database could not be checkpointed.
+	MovedAside []string
+	// FromVersion is the backup's schema version, ToVersion the restored
+	// database's after migration.
+	FromVersion, ToVersion int64
+}
+
+// Restore replaces the database at dest with the verified backup at src.
+// The caller holds the data directory's lock (Lock) and has checked src with
+// Verify and the keys with CheckKeys. Nothing is deleted; in order:
+//
+//  1. Copy src to a temporary file beside dest, sync it, and verify the copy
+//     (src may have changed since it was checked).
+//  2. Open the copy, migrate it up if it is older than this binary, remove
+//     the backup-only rows (checksum, keys bundle), checkpoint and close
+//     it: it is now a complete database, still under a temporary name.
+//  3. Checkpoint the old database if it opens, so that nothing of it lives
+//     only in its WAL.
+//  4. Keep the old database as dest.before-restore-<now>, by hard link (or
+//     copy), so that dest always exists; move any WAL and shared-memory
+//     files it still has beside that copy, where they stay a pair. A WAL
+//     left beside dest would be replayed into the restored database.
+//  5. Rename the copy over dest and sync the directory.
+//
+// A failure in steps 1-4 leaves dest as it was. A crash in step 4, when
+// the old database could not be checkpointed, leaves dest without its WAL;
+// the kept copy and its WAL still hold everything.
+func Restore(ctx context.Context, src, dest string, now time.Time) (_ *RestoreResult, err error) {
+	defer wrap(&err, "restore "+src)
+	if SameFile(src, dest) {
+		return nil, fmt.Errorf("%w: %s is the live database itself; give a backup file", ErrInvalid, src)
+	}
+	dir := filepath.Dir(dest)
+	cleanTemps(dir, restoreTempPrefix)
+	tmp, err := createTemp(dir, restoreTempPrefix)
+	if err != nil {
+		return nil, err
+	}
+	defer tmp.discard()
+	if err := copyFile(tmp.f, src); err != nil {
+		return nil, err
+	}
+	if _, err := Verify(ctx, tmp.path); err != nil {
+		return nil, fmt.Errorf("the copy in %s failed verification (was the backup changed meanwhile?): %w", dir, err)
+	}
+	res := &RestoreResult{}
+	if res.FromVersion, res.ToVersion, err = prepareRestored(ctx, tmp.path); err != nil {
+		return nil, err
+	}
+
+	prev := freeName(dest + ".before-restore-" + now.UTC().Format("20060102T150405Z"))
+	if _, err := os.Lstat(dest); err == nil {
+		checkpointOld(ctx, dest)
+		if err := keepPrevious(dest, prev); err != nil {
+			return nil, fmt.Errorf("keep the current database as %s: %w; nothing was changed, check free disk space", prev, err)
+		}
+		res.Previous = prev
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Lstat(dest + suffix); err != nil {
+			continue
+		}
+		if err := os.Rename(dest+suffix, prev+suffix); err != nil {
+			return nil, fmt.Errorf("move %s aside: %w; the current database is unchanged", dest+suffix, err)
+		}
+		res.MovedAside = append(res.MovedAside, prev+suffix)
+	}
+	if runtime.GOOS == "windows" {
+		tmp.f.Close() // Windows cannot rename an open file
+	}
+	if err := os.Rename(tmp.path, dest); err != nil {
+		// The old database is still in place: give it back its WAL.
+		for _, m := range res.MovedAside {
+			os.Rename(m, dest+strings.TrimPrefix(m, prev))
+		}
+		return nil, fmt.Errorf("move the restored database into place: %w", err)
+	}
+	return res, syncDir(dir)
+}
+
+// prepareRestored makes the copy at path a live database: migrated, without
+// the backup's own rows, checkpointed into one file.
+func prepareRestored(ctx context.Context, path string) (from, to int64, err error) {
+	db, err := Open(ctx, path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() {
+		if cerr := db.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		// A clean close deletes these; a checkpointed WAL holds nothing.
+		if err == nil {
+			os.Remove(path + "-wal")
+			os.Remove(path + "-shm")
+		}
+	}()
+	if from, err = db.SchemaVersion(ctx); err != nil {
+		return 0, 0, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		return 0, 0, err
+	}
+	if to, err = db.SchemaVersion(ctx); err != nil {
+		return 0, 0, err
+	}
+	// secure_delete is on: the keys bundle is zeroed, not left in a free page.
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM meta WHERE key IN (?, ?, ?)`,
+		metaBackupChecksum, metaBackupKeys, metaBackupCreatedAt); err != nil {
+		return 0, 0, err
+	}
+	return from, to, db.Checkpoint(ctx)
+}
+
+// checkpointOld folds the old database's WAL into its file, if it opens.
+// When it does not (damaged, from a newer bot), its WAL is moved aside with
+// it instead.
+func checkpointOld(ctx context.Context, path string) {
+	db, err := Open(ctx, path)
+	if err != nil {
+		return
+	}
+	db.Checkpoint(ctx)
+	db.Close()
+}
+
+// keepPrevious makes prev a second name (or a copy) of the file at path.
+func keepPrevious(path, prev string) error {
+	if err := os.Link(path, prev); err == nil {
+		return nil
+	}
+	f, err := os.OpenFile(prev, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := copyFile(f, path); err != nil {
+		f.Close()
+		os.Remove(prev)
+		return err
+	}
+	return f.Close()
+}
+
+// copyFile copies the file at src into dst from its start, and syncs dst.
+func copyFile(dst *os.File, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if _, err := dst.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, in); err != nil {
+		return fmt.Errorf("copy %s: %w; check free disk space", src, err)
+	}
+	return dst.Sync()
+}
+
+// freeName returns name, or name with a -2, -3... suffix if it is taken.
+func freeName(name string) string {
+	for i, try := 2, name; ; i++ {
+		if _, err := os.Lstat(try); errors.Is(err, fs.ErrNotExist) {
+			return try
+		}
+		try = name + "-" + strconv.Itoa(i)
+	}
+}
+
+// SameFile reports whether a and b name the same existing file, so that a
+// command can refuse to restore the live database onto itself before it
+// verifies it (Verify must not read a file that is being written).
+func SameFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
+}
