@@ -329,8 +329,15 @@ func (d *demo) render(content string, embeds []discord.Embed, indent string) str
 		for _, f := range e.Fields {
 			fmt.Fprintf(&b, "\n%s%s: %s", indent, f.Name, strings.ReplaceAll(f.Value, "\n", "\n"+indent+"  "))
 		}
-		if e.Footer != nil && e.Footer.Text != "" {
-			fmt.Fprintf(&b, "\n%s(%s)", indent, e.Footer.Text)
+		footer := ""
+		if e.Footer != nil {
+			footer = e.Footer.Text
+		}
+		if e.Timestamp != nil {
+			footer = strings.TrimSpace(footer + " " + e.Timestamp.UTC().Format("2006-01-02 15:04 UTC"))
+		}
+		if footer != "" {
+			fmt.Fprintf(&b, "\n%s(%s)", indent, footer)
 		}
 		parts = append(parts, b.String())
 	}
