@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"strconv"
@@ -105,6 +106,14 @@ func Open(ctx context.Context, path string) (_ *DB, err error) {
 		return nil, fmt.Errorf("%w: path %q is empty or contains '?' or '#'", ErrInvalid, path)
 	}
 	if err := checkHeader(path); err != nil {
+		return nil, err
+	}
+	// Create a new file readable by this user only; SQLite gives its WAL
+	// and shared-memory files the same mode. The records are encrypted, but
+	// their number, times and guilds are not.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
 		return nil, err
 	}
 	db := &DB{path: path}

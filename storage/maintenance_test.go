@@ -44,3 +44,16 @@ func TestQuickCheckAndPing(t *testing.T) {
 		t.Error("Ping on a closed database succeeded")
 	}
 }
+
+func TestNewDatabaseIsPrivate(t *testing.T) {
+	db := newTestDB(t)
+	for _, p := range []string{db.Path(), db.Path() + "-wal"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode got=%v, want 0600", p, st.Mode().Perm())
+		}
+	}
+}
