@@ -12,7 +12,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +98,42 @@ type Bot struct {
 	sched *scheduler
 }
 
+// closingTransport closes each response body once it has been read to the
+// end. disgo v0.18.15 reads bodies but never closes them, which keeps every
+// request's connection from being reused and its timers alive.
+type closingTransport struct{ next http.RoundTripper }
+
+func (t closingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err == nil && resp.Body != nil {
+		resp.Body = &closeAtEOF{ReadCloser: resp.Body}
+	}
+	return resp, err
+}
+
+// closeAtEOF closes the body it wraps when a read reaches its end.
+type closeAtEOF struct {
+	io.ReadCloser
+	closed bool
+}
+
+func (c *closeAtEOF) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	if err == io.EOF && !c.closed {
+		c.closed = true
+		c.ReadCloser.Close()
+	}
+	return n, err
+}
+
+func (c *closeAtEOF) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return c.ReadCloser.Close()
+}
+
 // New builds a Bot and its disgo client. It does not connect; Run does.
 func New(opts Options) (*Bot, error) {
 	if opts.Stores.Cases == nil || opts.Stores.Settings == nil || opts.Stores.Schedule == nil {
@@ -134,12 +172,18 @@ func New(opts Options) (*Bot, error) {
 	b.routes()
 
 	restOpts := []rest.ConfigOpt{
+		// The timeout bounds a hung connection; it is not a context deadline,
+		// so the rate limiter's trap does not apply (disgo unlocks the
+		// bucket when the request fails).
+		rest.WithHTTPClient(&http.Client{Timeout: 20 * time.Second, Transport: closingTransport{http.DefaultTransport}}),
 		rest.WithRateLimiterConfigOpts(
-			// disgo starts the limiter's cleanup goroutine before the client
-			// resets the limiter's fields, unsynchronised; an hourly cleanup
-			// keeps that first tick far from construction. Expired buckets
-			// (one per interaction token) are small.
-			rest.WithCleanupInterval(time.Hour),
+			// The limiter keeps a bucket per interaction token until its
+			// cleanup runs, about 800 bytes each. disgo starts the cleanup
+			// goroutine before the client resets the limiter's fields,
+			// unsynchronised, so the first tick must come long after
+			// construction: every 5 minutes bounds the memory without
+			// racing a client being built.
+			rest.WithCleanupInterval(5*time.Minute),
 			// A 429 without a bucket header is retried at once, without
 			// waiting; a few tries are enough to ride out a blip.
 			rest.WithMaxRetries(3),
@@ -266,7 +310,7 @@ func (b *Bot) refuseWhileClosing(e *events.InteractionCreate) {
 	err := e.Respond(discord.InteractionResponseTypeCreateMessage, discord.MessageCreate{
 		Content:         "The bot is restarting; please try again in a minute.",
 		Flags:           discord.MessageFlagEphemeral,
-		AllowedMentions: &discord.AllowedMentions{},
+		AllowedMentions: noMentions(),
 	}, rest.WithCtx(withoutDeadline(b.baseCtx)))
 	if err != nil {
 		b.log.Debug("could not refuse an interaction during shutdown", slog.Any("err", err))

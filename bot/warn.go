@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -92,8 +91,14 @@ func (b *Bot) handleWarn(ctx context.Context, data discord.SlashCommandInteracti
 		unlock()
 		return "", nil, fmt.Errorf("store the warning: %w", err)
 	}
-	after, aerr := b.opts.Stores.Cases.ActivePoints(ctx, mc.guild, c.TargetID, mc.now)
 	unlock()
+	// The new warning is active now (its expiry, if any, is in the future),
+	// and the lock kept every other warning of the member out, so the sum
+	// after it needs no second query.
+	after := before
+	if c.Active(mc.now) {
+		after += c.Points
+	}
 	log.Info("warning recorded", slog.Int64("case", c.Number), slog.Int("points", c.Points))
 
 	// The case is stored: from here on, failures only add a note to the reply.
@@ -104,7 +109,7 @@ func (b *Bot) handleWarn(ctx context.Context, data discord.SlashCommandInteracti
 	modlog := b.postModlog(ctx, log, mc.settings, caseEmbed(c))
 
 	total, escalation := "", ""
-	if err := errors.Join(berr, aerr); err != nil {
+	if err := berr; err != nil {
 		log.Warn("could not sum active points", slog.Any("err", err))
 		if len(mc.settings.Escalations) > 0 {
 			escalation = "I couldn't sum their points, so no escalation rule was checked (see the bot's log)."
@@ -127,11 +132,9 @@ func readWarnInput(data discord.SlashCommandInteractionData, mc *modContext) (wa
 	if in.user, in.member, err = userOption(data, "user"); err != nil {
 		return in, err
 	}
-	reason, err := CleanText(data.String("reason"), "reason", 1, maxReason)
-	if err != nil {
+	if in.reason, err = readReason(data); err != nil {
 		return in, err
 	}
-	in.reason = reason
 	in.points = 1
 	if p, ok := data.OptInt("points"); ok {
 		if p < minWarnPoints || p > maxWarnPoints {

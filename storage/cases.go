@@ -117,11 +117,30 @@ func (s *Cases) Create(ctx context.Context, n NewCase) (_ Case, err error) {
 	}); err != nil {
 		return Case{}, err
 	}
-	c, err := getCase(ctx, tx, s.c, n.GuildID, number)
-	if err != nil {
-		return Case{}, err
+	// The case is what was just written; reading it back would cost a query
+	// and five decryptions on the hottest path of the bot.
+	return createdCase(number, n), tx.Commit()
+}
+
+// createdCase is the Case that Get returns for a case just inserted from n:
+// the same values, with times and durations at the stored (millisecond)
+// precision.
+func createdCase(number int64, n NewCase) Case {
+	return Case{
+		GuildID:       n.GuildID,
+		Number:        number,
+		Kind:          n.Kind,
+		TargetID:      n.TargetID,
+		TargetName:    n.TargetName,
+		ModeratorID:   n.ModeratorID,
+		ModeratorName: n.ModeratorName,
+		Reason:        n.Reason,
+		Points:        n.Points,
+		Duration:      n.Duration.Truncate(time.Millisecond),
+		CreatedAt:     time.UnixMilli(n.CreatedAt.UnixMilli()).UTC(),
+		ExpiresAt:     fromNullTime(nullTime(n.ExpiresAt)),
+		LinkedCase:    n.LinkedCase,
 	}
-	return c, tx.Commit()
 }
 
 // Get returns case number of the guild, or ErrNotFound.

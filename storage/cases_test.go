@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -254,5 +255,37 @@ func TestCasesDeleteUserData(t *testing.T) {
 	}
 	if _, err := NewAudit(db, k).Verify(ctx); err != nil {
 		t.Errorf("audit chain after deletion: %v", err)
+	}
+}
+
+// TestCreateReturnsWhatGetReads: Create builds its result from its input
+// instead of reading the row back, so the two must agree field by field.
+func TestCreateReturnsWhatGetReads(t *testing.T) {
+	db, k := newTestDB(t), newTestKeys(t)
+	cases := NewCases(db, k)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 4, 5, 6, 7, 891234567, time.FixedZone("X", 3600))
+	first, err := cases.Create(ctx, NewCase{GuildID: testGuild, Kind: CaseWarning, TargetID: "412345678901234567",
+		TargetName: "t", ModeratorID: "412345678901234568", ModeratorName: "m", Reason: "r", Points: 2, CreatedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []NewCase{
+		{GuildID: testGuild, Kind: CaseBan, TargetID: "412345678901234567", TargetName: "target", ModeratorID: "412345678901234568",
+			ModeratorName: "mod", Reason: "because", Duration: 90*time.Minute + 1234567, CreatedAt: at,
+			ExpiresAt: at.Add(time.Hour + 1), LinkedCase: first.Number},
+		{GuildID: testGuild, Kind: CaseNote, TargetID: "412345678901234567", ModeratorID: "412345678901234568", Reason: "n"},
+	} {
+		got, err := cases.Create(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := cases.Get(ctx, testGuild, got.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Create returned\n%+v\nGet reads\n%+v", got, want)
+		}
 	}
 }
