@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/modbot/bot/storage"
@@ -47,7 +49,68 @@ type Stores struct {
 	Schedule ScheduleStore
 }
 
-// NewStores returns the stores backed by db, sealing with c.
+// NewStores returns the stores backed by db, sealing with c. Guild settings
+// are cached in memory: every command reads them, and only this process
+// writes them (storage locks the data directory), so the cache stays true
+// as long as every write goes through the returned Stores.
 func NewStores(db *storage.DB, c storage.Cipher) Stores {
-	return Stores{Cases: storage.NewCases(db, c), Settings: storage.NewGuilds(db, c), Schedule: storage.NewSchedule(db, c)}
+	return Stores{
+		Cases:    storage.NewCases(db, c),
+		Settings: newSettingsCache(storage.NewGuilds(db, c)),
+		Schedule: storage.NewSchedule(db, c),
+	}
+}
+
+// settingsCache keeps each guild's settings after the first read, and
+// drops them on every Save.
+type settingsCache struct {
+	next SettingsStore
+	mu   sync.Mutex
+	m    map[string]storage.GuildSettings
+	// gen counts the saves of each guild. A Get stores what it read only if
+	// no save happened meanwhile, so a read that began before a save can
+	// never put the old settings back into the cache.
+	gen map[string]uint64
+}
+
+func newSettingsCache(next SettingsStore) *settingsCache {
+	return &settingsCache{next: next, m: make(map[string]storage.GuildSettings), gen: make(map[string]uint64)}
+}
+
+// Get returns a copy that the caller may change freely.
+func (c *settingsCache) Get(ctx context.Context, guildID string) (storage.GuildSettings, error) {
+	c.mu.Lock()
+	s, ok := c.m[guildID]
+	gen := c.gen[guildID]
+	c.mu.Unlock()
+	if ok {
+		return cloneSettings(s), nil
+	}
+	s, err := c.next.Get(ctx, guildID)
+	if err != nil {
+		return s, err
+	}
+	c.mu.Lock()
+	if c.gen[guildID] == gen {
+		c.m[guildID] = cloneSettings(s)
+	}
+	c.mu.Unlock()
+	return s, nil
+}
+
+// Save writes through, then drops the cached settings: the next Get reads
+// exactly what storage holds (UpdatedAt included).
+func (c *settingsCache) Save(ctx context.Context, s storage.GuildSettings, actorID string, at time.Time) error {
+	err := c.next.Save(ctx, s, actorID, at)
+	c.mu.Lock()
+	c.gen[s.GuildID]++
+	delete(c.m, s.GuildID)
+	c.mu.Unlock()
+	return err
+}
+
+func cloneSettings(s storage.GuildSettings) storage.GuildSettings {
+	s.ModeratorRoleIDs = slices.Clone(s.ModeratorRoleIDs)
+	s.Escalations = slices.Clone(s.Escalations)
+	return s
 }
