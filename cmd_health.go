@@ -175,7 +175,7 @@ func diskCheck(cfg *config.Config) check {
 	if err != nil {
 		return check{"disk", "warn", "free space unknown: " + err.Error()}
 	}
-	detail := fmt.Sprintf("%s free in %s", humanBytes(free), cfg.Storage.DataDir)
+	detail := fmt.Sprintf("%s free in %s", humanSize(int64(free)), cfg.Storage.DataDir)
 	switch {
 	case free < diskFailBelow:
 		return check{"disk", "fail", detail + ": the database cannot grow; free some space"}
@@ -241,17 +241,4 @@ func readyCheck(ctx context.Context, cfg *config.Config) check {
 		return check{"bot", "fail", fmt.Sprintf("%s: %s", url, strings.TrimSpace(string(body)))}
 	}
 	return check{"bot", "ok", "running and connected (" + url + ")"}
-}
-
-func humanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

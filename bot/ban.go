@@ -82,12 +82,9 @@ func (b *Bot) handleBan(ctx context.Context, data discord.SlashCommandInteractio
 	if err := b.checkAction(ctx, e, mc, targetFrom(user.ID, member), storage.CaseBan); err != nil {
 		return "", nil, err
 	}
-	res, err := b.enforce(ctx, log, actionRequest{
-		kind: storage.CaseBan, guildID: mc.guildID, settings: mc.settings,
-		target: user, isMember: member != nil,
-		moderatorID: mc.actor.UserID, moderatorName: invokerName(e),
-		reason: reason, duration: d, deleteMessages: deleteMessages, now: mc.now,
-	})
+	a := mc.moderatorAction(e, storage.CaseBan, user, reason)
+	a.isMember, a.duration, a.deleteMessages = member != nil, d, deleteMessages
+	res, err := b.enforce(ctx, log, a)
 	if err != nil {
 		return "", nil, err
 	}

@@ -126,7 +126,9 @@ func (b *Bot) memberTarget(ctx context.Context, guildID, userID snowflake.ID) (T
 	case discordCode(err) == codeUnknownMember || discordCode(err) == codeUnknownUser:
 		return Target{UserID: userID}, nil
 	}
-	return Target{}, fmt.Errorf("fetch member %s: %w", userID, err)
+	// The user ID stays out of the error, which is logged: it may be one
+	// decrypted from a case.
+	return Target{}, fmt.Errorf("fetch the member a case is about: %w", err)
 }
 
 // guildName names a guild for a DM, where the member may not know which
@@ -192,7 +194,7 @@ func expiryText(c storage.Case) string {
 	if c.ExpiresAt.IsZero() {
 		return "never expires"
 	}
-	return "expires " + fmt.Sprintf("<t:%d:R>", c.ExpiresAt.Unix())
+	return "expires " + relativeTime(c.ExpiresAt)
 }
 
 // joinLines joins the non-empty parts of a reply, one per line.

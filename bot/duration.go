@@ -124,7 +124,7 @@ func CheckTimeout(d time.Duration, never bool) error {
 	case d <= 0:
 		return errDurationZero
 	case d > MaxTimeout:
-		return refuse("A timeout can be at most 28 days (Discord's limit); you asked for %s.", FormatDuration(d))
+		return userErrorf("A timeout can be at most 28 days (Discord's limit); you asked for %s.", FormatDuration(d))
 	}
 	return nil
 }

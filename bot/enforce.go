@@ -44,6 +44,18 @@ type actionRequest struct {
 	now            time.Time
 }
 
+// moderatorAction is the request for an action that the command's invoker
+// takes in person; the caller adds what is particular to the kind
+// (membership, duration, messages to delete). Escalation and the scheduler,
+// where the bot acts as itself, build their requests whole.
+func (mc *modContext) moderatorAction(e *handler.CommandEvent, kind storage.CaseKind, target discord.User, reason string) actionRequest {
+	return actionRequest{
+		kind: kind, guildID: mc.guildID, settings: mc.settings, target: target,
+		moderatorID: mc.actor.UserID, moderatorName: invokerName(e),
+		reason: reason, now: mc.now,
+	}
+}
+
 // actionResult is what carrying out an action did.
 type actionResult struct {
 	c      storage.Case
@@ -107,7 +119,7 @@ func (b *Bot) checkBotAction(ctx context.Context, e *handler.CommandEvent, mc *m
 	need := actionPermission(kind)
 	// CheckBot's "I need … to <verb>." reads badly with "lift the timeout of".
 	if kind == storage.CaseUntimeout && !hasPermissions(facts.Permissions, need) {
-		return refuse("I need the %s permission to lift timeouts. A server admin can give it to my role in Server Settings → Roles.", PermissionNames(need))
+		return userErrorf("I need the %s permission to lift timeouts. A server admin can give it to my role in Server Settings → Roles.", PermissionNames(need))
 	}
 	return CheckBot(facts, target, need, mc.facts, actionVerb(kind))
 }
@@ -348,7 +360,7 @@ func actionHead(kind storage.CaseKind, res actionResult) string {
 	case kind == storage.CaseTimeout:
 		return fmt.Sprintf("Timed out %s for %s, until %s: case #%d.", who, FormatDuration(c.Duration), discordTime(res.until), c.Number)
 	case kind == storage.CaseBan && !res.until.IsZero():
-		return fmt.Sprintf("Banned %s for %s: case #%d. I will lift the ban %s.", who, FormatDuration(c.Duration), c.Number, fmt.Sprintf("<t:%d:R>", res.until.Unix()))
+		return fmt.Sprintf("Banned %s for %s: case #%d. I will lift the ban %s.", who, FormatDuration(c.Duration), c.Number, relativeTime(res.until))
 	case kind == storage.CaseBan:
 		return fmt.Sprintf("Banned %s permanently: case #%d.", who, c.Number)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/disgoorg/disgo/rest"
 )
@@ -21,8 +22,7 @@ func CheckToken(ctx context.Context, apiURL, token string) (string, error) {
 	c := rest.New(rest.NewClient(token, opts...))
 	u, err := c.GetCurrentUser("", rest.WithCtx(withoutDeadline(ctx)))
 	if err != nil {
-		var re rest.Error
-		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == 401 {
+		if httpStatus(err) == http.StatusUnauthorized {
 			return "", errors.New("the token was rejected by Discord: copy it again from the Bot page of the developer portal")
 		}
 		return "", fmt.Errorf("ask Discord who the token belongs to: %w", err)

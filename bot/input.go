@@ -43,11 +43,11 @@ func CleanText(s string, field string, min, max int) (string, error) {
 	}
 	switch {
 	case min == max:
-		return "", refuse("The %s must be %s; %s.", field, characters(max), yours)
+		return "", userErrorf("The %s must be %s; %s.", field, characters(max), yours)
 	case min <= 0:
-		return "", refuse("The %s can be at most %s; %s.", field, characters(max), yours)
+		return "", userErrorf("The %s can be at most %s; %s.", field, characters(max), yours)
 	}
-	return "", refuse("The %s must be %d–%s; %s.", field, min, characters(max), yours)
+	return "", userErrorf("The %s must be %d–%s; %s.", field, min, characters(max), yours)
 }
 
 // dropRune reports whether CleanText removes r: C0 and C1 controls except

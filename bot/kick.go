@@ -53,12 +53,9 @@ func (b *Bot) handleKick(ctx context.Context, data discord.SlashCommandInteracti
 	if member == nil {
 		return "", nil, &UserError{"They are not a member of this server, so there is no one to kick."}
 	}
-	res, err := b.enforce(ctx, log, actionRequest{
-		kind: storage.CaseKick, guildID: mc.guildID, settings: mc.settings,
-		target: user, isMember: true,
-		moderatorID: mc.actor.UserID, moderatorName: invokerName(e),
-		reason: reason, now: mc.now,
-	})
+	a := mc.moderatorAction(e, storage.CaseKick, user, reason)
+	a.isMember = true
+	res, err := b.enforce(ctx, log, a)
 	if err != nil {
 		return "", nil, err
 	}

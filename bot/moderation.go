@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/disgoorg/disgo/discord"
@@ -27,8 +26,12 @@ type modContext struct {
 // guildContext gathers the guild, its settings and the invoking member. It
 // refuses interactions outside a server.
 func (b *Bot) guildContext(ctx context.Context, e *handler.CommandEvent) (*modContext, error) {
-	gid := e.GuildID()
-	m := e.Member()
+	return b.memberContext(ctx, e.GuildID(), e.Member())
+}
+
+// memberContext is guildContext for any interaction that carries a guild
+// and a member: a command, a button or an autocomplete.
+func (b *Bot) memberContext(ctx context.Context, gid *snowflake.ID, m *discord.ResolvedMember) (*modContext, error) {
 	if gid == nil || m == nil {
 		return nil, &UserError{"This command works only in a server."}
 	}
@@ -57,9 +60,14 @@ func (b *Bot) moderatorContext(ctx context.Context, e *handler.CommandEvent, com
 		return nil, err
 	}
 	if !IsModerator(mc.actor, mc.facts) {
-		return nil, userErrorf("Only moderators can use /%s: it needs the Timeout Members permission or one of this server's moderator roles.", command)
+		return nil, notModerator(command)
 	}
 	return mc, nil
+}
+
+// notModerator refuses a member who is not a moderator.
+func notModerator(command string) error {
+	return userErrorf("Only moderators can use /%s: it needs the Timeout Members permission or one of this server's moderator roles.", command)
 }
 
 // managerContext is guildContext for commands that change the server's settings.
@@ -73,9 +81,6 @@ func (b *Bot) managerContext(ctx context.Context, e *handler.CommandEvent, comma
 	}
 	return mc, nil
 }
-
-// userErrorf returns a *UserError with a formatted message.
-func userErrorf(format string, a ...any) error { return &UserError{fmt.Sprintf(format, a...)} }
 
 // deferEphemeral answers at once with "thinking…", visible only to the
 // invoker, so slow work never misses Discord's 3-second limit; finish with

@@ -205,6 +205,10 @@ func caseEmbed(c storage.Case) discord.Embed {
 // discordTime renders t as a Discord timestamp, shown in each reader's time zone.
 func discordTime(t time.Time) string { return fmt.Sprintf("<t:%d:f>", t.Unix()) }
 
+// relativeTime renders t as a Discord timestamp relative to each reader's
+// now ("in 3 days"), which Discord keeps up to date.
+func relativeTime(t time.Time) string { return fmt.Sprintf("<t:%d:R>", t.Unix()) }
+
 func boolPtr(b bool) *bool { return &b }
 
 // escapeMarkdown keeps user-written text from formatting a message.

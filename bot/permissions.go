@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"fmt"
 	"math/bits"
 	"slices"
 	"strings"
@@ -110,11 +109,11 @@ func CanManageGuild(a Actor) bool {
 func CheckTarget(actor Actor, target Target, g GuildFacts, verb string) error {
 	switch {
 	case target.UserID == actor.UserID:
-		return refuse("You can't %s yourself.", verb)
+		return userErrorf("You can't %s yourself.", verb)
 	case target.UserID == g.BotID:
-		return refuse("You can't %s the bot.", verb)
+		return userErrorf("You can't %s the bot.", verb)
 	case target.UserID == g.OwnerID:
-		return refuse("You can't %s the server owner.", verb)
+		return userErrorf("You can't %s the server owner.", verb)
 	case actor.UserID == g.OwnerID, !target.IsMember:
 		return nil
 	}
@@ -126,7 +125,7 @@ func CheckTarget(actor Actor, target Target, g GuildFacts, verb string) error {
 	// rank lower, which refuses rather than allows.
 	mine, _ := topRole(actor.RoleIDs, g)
 	if !mine.above(theirs) {
-		return refuse("You can't %s someone whose highest role (%s) is not below yours.", verb, theirs)
+		return userErrorf("You can't %s someone whose highest role (%s) is not below yours.", verb, theirs)
 	}
 	return nil
 }
@@ -146,18 +145,18 @@ func CheckBot(bot BotFacts, target Target, need discord.Permissions, g GuildFact
 		if bits.OnesCount64(uint64(missing)) > 1 {
 			noun, it = "permissions", "them"
 		}
-		return refuse("I need the %s %s to %s. A server admin can give %s to my role in Server Settings → Roles.",
+		return userErrorf("I need the %s %s to %s. A server admin can give %s to my role in Server Settings → Roles.",
 			PermissionNames(missing), noun, verb, it)
 	}
 	switch {
 	case target.UserID == g.BotID:
 		return &UserError{"I can't act on myself."}
 	case target.UserID == g.OwnerID:
-		return refuse("I can't %s the server owner: Discord doesn't allow it.", verb)
+		return userErrorf("I can't %s the server owner: Discord doesn't allow it.", verb)
 	case !target.IsMember:
 		return nil
 	case need.Has(discord.PermissionModerateMembers) && target.Permissions.Has(discord.PermissionAdministrator):
-		return refuse("I can't %s someone with the Administrator permission: Discord doesn't allow it.", verb)
+		return userErrorf("I can't %s someone with the Administrator permission: Discord doesn't allow it.", verb)
 	}
 	theirs, ok := topRole(target.RoleIDs, g)
 	if !ok {
@@ -165,7 +164,7 @@ func CheckBot(bot BotFacts, target Target, need discord.Permissions, g GuildFact
 	}
 	mine, _ := topRole(bot.RoleIDs, g)
 	if !mine.above(theirs) {
-		return refuse("I can't %s them: their highest role (%s) is not below mine. Move my role above %s in Server Settings → Roles.",
+		return userErrorf("I can't %s them: their highest role (%s) is not below mine. Move my role above %s in Server Settings → Roles.",
 			verb, theirs, theirs)
 	}
 	return nil
@@ -176,10 +175,6 @@ func CheckBot(bot BotFacts, target Target, need discord.Permissions, g GuildFact
 // low could let a moderator act on someone above them, so the check fails
 // closed and asks for a retry.
 var errUnknownRole = &UserError{"I can't see all of that member's roles yet, so I can't tell whose role ranks higher. Try again in a minute."}
-
-func refuse(format string, args ...any) error {
-	return &UserError{fmt.Sprintf(format, args...)}
-}
 
 // hasPermissions reports whether p grants every permission in need.
 // Administrator grants all of them, as it does in Discord.

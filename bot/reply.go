@@ -3,6 +3,7 @@ package bot
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 
 	"github.com/disgoorg/disgo/discord"
@@ -15,7 +16,11 @@ import (
 // only an error ID.
 type UserError struct{ Msg string }
 
+// Error returns the message as the user sees it.
 func (e *UserError) Error() string { return e.Msg }
+
+// userErrorf returns a *UserError with a formatted message.
+func userErrorf(format string, a ...any) error { return &UserError{fmt.Sprintf(format, a...)} }
 
 // noMentions stops every mention in a bot message from pinging anyone,
 // whatever a reason or note contains.

@@ -20,4 +20,5 @@ func withoutDeadline(ctx context.Context) context.Context {
 // noDeadline hides its parent's deadline but keeps its cancellation and values.
 type noDeadline struct{ context.Context }
 
+// Deadline reports no deadline, whatever the parent's.
 func (noDeadline) Deadline() (time.Time, bool) { return time.Time{}, false }

@@ -295,6 +295,7 @@ func (b *Bot) handleConfigModlog(data discord.SlashCommandInteractionData, e *ha
 	if err := b.deferEphemeral(e); err != nil {
 		return err
 	}
+	log := b.interactionLog(e.GuildID(), e.ID(), "config modlog")
 	id := ch.ID.String()
 	msg, s, err := b.changeSettings(e.Ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
 		if s.ModlogChannelID == id {
@@ -304,11 +305,13 @@ func (b *Bot) handleConfigModlog(data discord.SlashCommandInteractionData, e *ha
 		return fmt.Sprintf("Cases will be posted in <#%s>.", id), true, nil
 	})
 	if err != nil {
-		return err
+		// Shown in the deferred reply, as b.deferred does: the mux's error
+		// hook would first try a second callback, which Discord refuses.
+		return b.editReply(e, b.failureText(log, err))
 	}
 	// Posting at once proves the bot can write there, while the admin is
 	// still looking, rather than at the next case.
-	note := b.postModlog(e.Ctx, b.interactionLog(e.GuildID(), e.ID(), "config modlog"), s, discord.Embed{
+	note := b.postModlog(e.Ctx, log, s, discord.Embed{
 		Title:       "Modlog channel",
 		Description: fmt.Sprintf("<@%s> chose this channel for the moderation log: cases will be posted here.", mc.actor.UserID),
 		Color:       kindColor(""),

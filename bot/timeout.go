@@ -61,12 +61,9 @@ func (b *Bot) handleTimeout(ctx context.Context, data discord.SlashCommandIntera
 	if member == nil {
 		return "", nil, &UserError{"They are not a member of this server, so they can't be timed out."}
 	}
-	res, err := b.enforce(ctx, log, actionRequest{
-		kind: storage.CaseTimeout, guildID: mc.guildID, settings: mc.settings,
-		target: user, isMember: true,
-		moderatorID: mc.actor.UserID, moderatorName: invokerName(e),
-		reason: reason, duration: d, now: mc.now,
-	})
+	a := mc.moderatorAction(e, storage.CaseTimeout, user, reason)
+	a.isMember, a.duration = true, d
+	res, err := b.enforce(ctx, log, a)
 	if err != nil {
 		return "", nil, err
 	}

@@ -59,12 +59,7 @@ func (b *Bot) handleUnban(ctx context.Context, data discord.SlashCommandInteract
 	if err != nil {
 		return "", nil, err
 	}
-	res, err := b.enforce(ctx, log, actionRequest{
-		kind: storage.CaseUnban, guildID: mc.guildID, settings: mc.settings,
-		target:      user,
-		moderatorID: mc.actor.UserID, moderatorName: invokerName(e),
-		reason: reason, now: mc.now,
-	})
+	res, err := b.enforce(ctx, log, mc.moderatorAction(e, storage.CaseUnban, user, reason))
 	if err != nil && !errors.Is(err, errNotBanned) {
 		// The ban stands, so its scheduled end must stay.
 		return "", nil, err

@@ -55,12 +55,9 @@ func (b *Bot) handleUntimeout(ctx context.Context, data discord.SlashCommandInte
 	if until := member.CommunicationDisabledUntil; until == nil || !until.After(mc.now) {
 		return "", nil, &UserError{"They are not timed out."}
 	}
-	res, err := b.enforce(ctx, log, actionRequest{
-		kind: storage.CaseUntimeout, guildID: mc.guildID, settings: mc.settings,
-		target: user, isMember: true,
-		moderatorID: mc.actor.UserID, moderatorName: invokerName(e),
-		reason: reason, now: mc.now,
-	})
+	a := mc.moderatorAction(e, storage.CaseUntimeout, user, reason)
+	a.isMember = true
+	res, err := b.enforce(ctx, log, a)
 	if err != nil {
 		return "", nil, err
 	}

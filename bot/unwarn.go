@@ -58,7 +58,7 @@ func (b *Bot) handleUnwarn(ctx context.Context, data discord.SlashCommandInterac
 	if err != nil {
 		return "", nil, err
 	}
-	reason, err := CleanText(data.String("reason"), "reason", 1, maxReason)
+	reason, err := readReason(data)
 	if err != nil {
 		return "", nil, err
 	}
@@ -139,19 +139,14 @@ func (b *Bot) unwarnAutocomplete(e *handler.AutocompleteEvent) error {
 // isModerator applies the moderator rule of moderatorContext to an
 // autocomplete interaction.
 func (b *Bot) isModerator(ctx context.Context, e *handler.AutocompleteEvent) (bool, error) {
-	gid, m := e.GuildID(), e.Member()
-	if gid == nil || m == nil {
+	if e.GuildID() == nil || e.Member() == nil {
 		return false, nil
 	}
-	s, err := b.opts.Stores.Settings.Get(ctx, gid.String())
+	mc, err := b.memberContext(ctx, e.GuildID(), e.Member())
 	if err != nil {
 		return false, err
 	}
-	facts, err := b.guildFacts(ctx, *gid, s)
-	if err != nil {
-		return false, err
-	}
-	return IsModerator(actorFrom(*m), facts), nil
+	return IsModerator(mc.actor, mc.facts), nil
 }
 
 // caseChoiceLabel is "#12 · warning · username · reason", cut to fit.

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -77,7 +78,9 @@ func parseWarningsPage(vars map[string]string) (warningsPage, error) {
 	target, err2 := snowflake.Parse(vars["target"])
 	page, err3 := strconv.Atoi(vars["page"])
 	if err1 != nil || err2 != nil || err3 != nil {
-		return warningsPage{}, fmt.Errorf("malformed /warnings page button %v", vars)
+		// The variables stay out of the error: they hold user IDs, and the
+		// error is logged.
+		return warningsPage{}, errors.New("malformed /warnings page button")
 	}
 	return warningsPage{invoker: invoker, target: target, page: page, all: vars["all"] == "1"}, nil
 }
@@ -111,22 +114,14 @@ func (b *Bot) handleWarningsPage(_ discord.ButtonInteractionData, e *handler.Com
 	if e.User().ID != p.invoker {
 		return userErrorf("Only <@%s> can turn these pages.", p.invoker)
 	}
-	gid, m := e.GuildID(), e.Member()
-	if gid == nil || m == nil {
-		return &UserError{"This command works only in a server."}
-	}
-	s, err := b.opts.Stores.Settings.Get(e.Ctx, gid.String())
+	mc, err := b.memberContext(e.Ctx, e.GuildID(), e.Member())
 	if err != nil {
 		return err
 	}
-	facts, err := b.guildFacts(e.Ctx, *gid, s)
-	if err != nil {
-		return err
+	if !IsModerator(mc.actor, mc.facts) {
+		return notModerator("warnings")
 	}
-	if !IsModerator(actorFrom(*m), facts) {
-		return &UserError{"Only moderators can use /warnings: it needs the Timeout Members permission or one of this server's moderator roles."}
-	}
-	embed, buttons, err := b.renderWarnings(e.Ctx, gid.String(), p, b.opts.Now())
+	embed, buttons, err := b.renderWarnings(e.Ctx, mc.guild, p, mc.now)
 	if err != nil {
 		return err
 	}

@@ -24,36 +24,18 @@ func (s *Cases) UpdateReason(ctx context.Context, guildID string, number int64, 
 	if byID == "" {
 		return Case{}, fmt.Errorf("%w: editing a reason needs a moderator", ErrInvalid)
 	}
-	tx, err := s.db.beginWrite(ctx)
-	if err != nil {
-		return Case{}, err
-	}
-	defer tx.Rollback()
-	cur, err := getCase(ctx, tx, s.c, guildID, number)
-	if err != nil {
-		return Case{}, err
-	}
-	if err := addReasonChange(ctx, tx, s.c, cur, byID, at); err != nil {
-		return Case{}, err
-	}
-	ct, err := seal(s.c, reason, adCase("reason", guildID, number))
-	if err != nil {
-		return Case{}, err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE cases SET reason = ? WHERE guild_id = ? AND number = ?`,
-		ct, guildID, number); err != nil {
-		return Case{}, err
-	}
-	if _, err := appendAudit(ctx, tx, s.c, AuditEntry{
-		At: at, GuildID: guildID, ActorID: byID, Action: "case.reason", Details: fmt.Sprintf("case %d", number),
-	}); err != nil {
-		return Case{}, err
-	}
-	c, err := getCase(ctx, tx, s.c, guildID, number)
-	if err != nil {
-		return Case{}, err
-	}
-	return c, tx.Commit()
+	return s.edit(ctx, guildID, number, byID, "case.reason", at, func(tx *sql.Tx, cur Case) error {
+		if err := addReasonChange(ctx, tx, s.c, cur, byID, at); err != nil {
+			return err
+		}
+		ct, err := seal(s.c, reason, adCase("reason", guildID, number))
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE cases SET reason = ? WHERE guild_id = ? AND number = ?`,
+			ct, guildID, number)
+		return err
+	})
 }
 
 // History returns the earlier reasons of a case, oldest first; empty if the

@@ -396,6 +396,20 @@ func (s *Cases) Revoke(ctx context.Context, guildID string, number int64, byID, 
 	if byID == "" {
 		return Case{}, fmt.Errorf("%w: revoking needs a moderator", ErrInvalid)
 	}
+	return s.edit(ctx, guildID, number, byID, "case.revoke", at, func(tx *sql.Tx, cur Case) error {
+		if cur.Revoked != nil {
+			return fmt.Errorf("%w: case %d is already revoked", ErrConflict, number)
+		}
+		return revokeCase(ctx, tx, s.c, guildID, number, byID, reason, at)
+	})
+}
+
+// edit changes an existing case in one write transaction: it reads the
+// case, lets change write to it, appends an audit entry of action by byID,
+// and returns the case as it then stands. It returns ErrNotFound if there
+// is no such case, and change's error as it is.
+func (s *Cases) edit(ctx context.Context, guildID string, number int64, byID, action string, at time.Time,
+	change func(tx *sql.Tx, cur Case) error) (Case, error) {
 	tx, err := s.db.beginWrite(ctx)
 	if err != nil {
 		return Case{}, err
@@ -405,14 +419,11 @@ func (s *Cases) Revoke(ctx context.Context, guildID string, number int64, byID, 
 	if err != nil {
 		return Case{}, err
 	}
-	if cur.Revoked != nil {
-		return Case{}, fmt.Errorf("%w: case %d is already revoked", ErrConflict, number)
-	}
-	if err := revokeCase(ctx, tx, s.c, guildID, number, byID, reason, at); err != nil {
+	if err := change(tx, cur); err != nil {
 		return Case{}, err
 	}
 	if _, err := appendAudit(ctx, tx, s.c, AuditEntry{
-		At: at, GuildID: guildID, ActorID: byID, Action: "case.revoke", Details: fmt.Sprintf("case %d", number),
+		At: at, GuildID: guildID, ActorID: byID, Action: action, Details: fmt.Sprintf("case %d", number),
 	}); err != nil {
 		return Case{}, err
 	}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -26,26 +27,37 @@ func (db *DB) Checkpoint(ctx context.Context) (err error) {
 // reports "ok", or an error wrapping ErrCorrupt with its first findings.
 func (db *DB) IntegrityCheck(ctx context.Context) (err error) {
 	defer wrap(&err, "integrity check")
-	rows, err := db.read.QueryContext(ctx, "PRAGMA integrity_check(10)")
-	if err != nil {
+	problems, err := integrityProblems(ctx, db.read)
+	if err != nil || problems == nil {
 		return err
 	}
+	return fmt.Errorf("%w: %v", ErrCorrupt, problems)
+}
+
+// integrityProblems runs PRAGMA integrity_check on db and returns its first
+// findings: nil when it reports "ok", and otherwise a non-nil slice (empty
+// if it reported nothing at all, which is no "ok" either).
+func integrityProblems(ctx context.Context, db *sql.DB) ([]string, error) {
+	rows, err := db.QueryContext(ctx, "PRAGMA integrity_check(10)")
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	var problems []string
+	problems := []string{}
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
-			return err
+			return nil, err
 		}
 		problems = append(problems, s)
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	if len(problems) == 1 && problems[0] == "ok" {
-		return nil
+		return nil, nil
 	}
-	return fmt.Errorf("%w: %v", ErrCorrupt, problems)
+	return problems, nil
 }
 
 // QuickCheck runs SQLite's quick_check, a cheaper integrity check that

@@ -208,26 +208,12 @@ func openImmutable(path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// integrityCheck runs PRAGMA integrity_check on db.
+// integrityCheck runs PRAGMA integrity_check on a backup being verified;
+// its error tells the owner to pick another backup.
 func integrityCheck(ctx context.Context, db *sql.DB) error {
-	rows, err := db.QueryContext(ctx, "PRAGMA integrity_check(10)")
-	if err != nil {
+	problems, err := integrityProblems(ctx, db)
+	if err != nil || problems == nil {
 		return err
-	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return err
-		}
-		problems = append(problems, s)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(problems) == 1 && problems[0] == "ok" {
-		return nil
 	}
 	return fmt.Errorf("%w: SQLite's integrity check failed (%s); use another backup", ErrCorrupt, strings.Join(problems, "; "))
 }
