@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/disgoorg/disgo/discord"
+
 	"github.com/modbot/bot/discordtest"
 	"github.com/modbot/bot/storage"
 )
@@ -171,4 +173,39 @@ func withEnv(environ []string, set ...string) []string {
 		}
 	}
 	return append(out, set...)
+}
+
+// TestDebugLogHoldsNoPersonalData: at log.level=debug, a /warn's reason
+// (sent to Discord in the reply, the DM and the modlog post) and the
+// member's ID appear nowhere in the log.
+func TestDebugLogHoldsNoPersonalData(t *testing.T) {
+	srv := discordtest.NewServer()
+	defer srv.Close()
+	g := srv.AddGuild(discordtest.GuildOptions{})
+	modlog := g.AddTextChannel("modlog")
+	mods := g.AddRole("Mods", discord.PermissionModerateMembers, 5)
+	mod := g.AddMember(discordtest.MemberOptions{Username: "mod", Roles: []*discordtest.Role{mods}})
+	member := g.AddMember(discordtest.MemberOptions{Username: "member"})
+	dir := initDir(t)
+	r := startRun(t, dir, fakeEnv(srv, g), srv, g)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := srv.InvokeSlash(ctx, g, g.Owner(), "config modlog", discordtest.Options{"channel": modlog}); err != nil {
+		t.Fatal(err)
+	}
+	const reason = "xyzzy-private-reason"
+	in, err := srv.InvokeSlash(ctx, g, mod, "warn", discordtest.Options{"user": member, "reason": reason})
+	if err != nil || !strings.Contains(in.Content, "case #1") {
+		t.Fatalf("/warn: %v %+v", err, in)
+	}
+	r.stop(t)
+	log := r.log()
+	if !strings.Contains(log, `"level":"DEBUG"`) {
+		t.Fatal("the log has no debug lines; the test would prove nothing")
+	}
+	for _, secret := range []string{reason, member.ID.String()} {
+		if strings.Contains(log, secret) {
+			t.Errorf("the debug log contains %q", secret)
+		}
+	}
 }

@@ -98,6 +98,24 @@ type Bot struct {
 	sched *scheduler
 }
 
+// infoAndAbove drops debug records. It wraps the logger given to disgo,
+// whose REST client logs every request and response body at debug level:
+// those bodies hold decrypted reasons and names (DMs, modlog posts), which
+// must never reach a log, whatever log.level says.
+type infoAndAbove struct{ slog.Handler }
+
+func (h infoAndAbove) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelInfo && h.Handler.Enabled(ctx, l)
+}
+
+func (h infoAndAbove) WithAttrs(a []slog.Attr) slog.Handler {
+	return infoAndAbove{h.Handler.WithAttrs(a)}
+}
+
+func (h infoAndAbove) WithGroup(name string) slog.Handler {
+	return infoAndAbove{h.Handler.WithGroup(name)}
+}
+
 // closingTransport closes each response body once it has been read to the
 // end. disgo v0.18.15 reads bodies but never closes them, which keeps every
 // request's connection from being reused and its timers alive.
@@ -196,7 +214,7 @@ func New(opts Options) (*Bot, error) {
 	b.gw = newGatewayConn(opts.Token, opts.GatewayURL, gateway.IntentGuilds, b.log)
 	client, err := disgo.New(opts.Token,
 		disgobot.WithGateway(b.gw),
-		disgobot.WithLogger(b.log),
+		disgobot.WithLogger(slog.New(infoAndAbove{b.log.Handler()})),
 		// Guilds and roles come with GUILD_CREATE; the permission checks read
 		// owner and role positions from here instead of asking REST each time.
 		disgobot.WithCacheConfigOpts(cache.WithCaches(cache.FlagGuilds|cache.FlagRoles|cache.FlagMembers)),
@@ -313,7 +331,7 @@ func (b *Bot) refuseWhileClosing(e *events.InteractionCreate) {
 		AllowedMentions: noMentions(),
 	}, rest.WithCtx(withoutDeadline(b.baseCtx)))
 	if err != nil {
-		b.log.Debug("could not refuse an interaction during shutdown", slog.Any("err", err))
+		b.log.Debug("could not refuse an interaction during shutdown", errAttr(err))
 	}
 }
 

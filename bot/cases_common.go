@@ -47,7 +47,7 @@ func (b *Bot) deferred(command string, h deferredHandler) handler.SlashCommandHa
 			content, embeds = b.failureText(log, err), []discord.Embed{}
 		}
 		if err := b.editReply(e, content, embeds...); err != nil {
-			log.Warn("could not fill in the deferred reply", slog.Any("err", err))
+			log.Warn("could not fill in the deferred reply", errAttr(err))
 		}
 		return nil
 	}
@@ -72,7 +72,7 @@ func (b *Bot) failureText(log *slog.Logger, err error) string {
 		return ue.Msg
 	}
 	id := newErrorID()
-	log.Error("interaction failed", slog.String("error_id", id), slog.Any("err", err))
+	log.Error("interaction failed", slog.String("error_id", id), errAttr(err))
 	return fmt.Sprintf("Something went wrong (error ID %s). The bot's owner can find the details in its log.", id)
 }
 
@@ -139,7 +139,7 @@ func (b *Bot) guildName(ctx context.Context, guildID snowflake.ID) string {
 	}
 	g, err := b.client.Rest().GetGuild(guildID, false, rest.WithCtx(withoutDeadline(ctx)))
 	if err != nil {
-		b.log.Warn("could not fetch the guild's name", slog.String("guild", guildID.String()), slog.Any("err", err))
+		b.log.Warn("could not fetch the guild's name", slog.String("guild", guildID.String()), errAttr(err))
 		return "a server"
 	}
 	return g.Name

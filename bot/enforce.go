@@ -163,7 +163,7 @@ func (b *Bot) enforce(ctx context.Context, log *slog.Logger, a actionRequest) (a
 	if err != nil {
 		id := newErrorID()
 		log.Error("action taken on Discord but its case was not stored", slog.String("error_id", id),
-			slog.String("kind", string(a.kind)), slog.Any("err", err))
+			slog.String("kind", string(a.kind)), errAttr(err))
 		return res, userErrorf("I %s them, but could not record the case (error ID %s). Add a /note so their history is complete.", actionPast(a.kind), id)
 	}
 	res.c = c
@@ -269,7 +269,7 @@ func (b *Bot) scheduleEnd(ctx context.Context, log *slog.Logger, a actionRequest
 	}
 	if until.IsZero() {
 		if _, err := b.opts.Stores.Schedule.Cancel(ctx, c.GuildID, c.TargetID, storage.ActionUnban, a.now); err != nil {
-			log.Error("could not cancel an earlier temporary ban's end", slog.Int64("case", c.Number), slog.Any("err", err))
+			log.Error("could not cancel an earlier temporary ban's end", slog.Int64("case", c.Number), errAttr(err))
 			return "I couldn't cancel the end of an earlier temporary ban; if they are unbanned automatically, ban them again."
 		}
 		return ""
@@ -278,7 +278,7 @@ func (b *Bot) scheduleEnd(ctx context.Context, log *slog.Logger, a actionRequest
 		GuildID: c.GuildID, Kind: storage.ActionUnban, TargetID: c.TargetID, DueAt: until, CaseNumber: c.Number,
 	}, a.now)
 	if err != nil {
-		log.Error("could not schedule the end of a temporary ban", slog.Int64("case", c.Number), slog.Any("err", err))
+		log.Error("could not schedule the end of a temporary ban", slog.Int64("case", c.Number), errAttr(err))
 		return fmt.Sprintf("I couldn't schedule the end of this ban: lift it with /unban after %s.", discordTime(until))
 	}
 	b.sched.nudge()

@@ -59,7 +59,7 @@ func (g *gatewayConn) read(conn *websocket.Conn, gen int) {
 			return
 		}
 	}
-	g.log.Warn("gateway connection lost; reconnecting", slog.Any("err", err))
+	g.log.Warn("gateway connection lost; reconnecting", errAttr(err))
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
@@ -88,7 +88,7 @@ func (g *gatewayConn) reconnect(wait time.Duration) {
 		if err == nil {
 			return
 		}
-		g.log.Warn("could not reconnect to the gateway", slog.Int("try", try+1), slog.Any("err", err))
+		g.log.Warn("could not reconnect to the gateway", slog.Int("try", try+1), errAttr(err))
 		wait = min(time.Second<<min(try, 5), 30*time.Second)
 	}
 }
@@ -108,7 +108,7 @@ func (g *gatewayConn) readLoop(conn *websocket.Conn, gen int) error {
 		}
 		var f frame
 		if err := json.Unmarshal(raw, &f); err != nil {
-			g.log.Warn("ignored an unreadable gateway message", slog.Any("err", err))
+			g.log.Warn("ignored an unreadable gateway message", errAttr(err))
 			continue
 		}
 		if err := g.handle(conn, gen, f, raw); err != nil {
@@ -184,7 +184,7 @@ func (g *gatewayConn) handle(conn *websocket.Conn, gen int, f frame, raw []byte)
 func (g *gatewayConn) dispatch(gen int, f frame, raw []byte) error {
 	var msg gateway.Message
 	if err := json.Unmarshal(raw, &msg); err != nil {
-		g.log.Warn("ignored an unreadable gateway event", slog.String("event", string(f.T)), slog.Any("err", err))
+		g.log.Warn("ignored an unreadable gateway event", slog.String("event", string(f.T)), errAttr(err))
 		return nil
 	}
 	g.mu.Lock()
@@ -307,7 +307,7 @@ func (g *gatewayConn) startHeartbeat(conn *websocket.Conn, gen int, interval tim
 				return
 			}
 			if err := g.beat(conn); err != nil {
-				g.log.Warn("could not send a heartbeat", slog.Any("err", err))
+				g.log.Warn("could not send a heartbeat", errAttr(err))
 				conn.Close()
 				return
 			}

@@ -101,7 +101,7 @@ func (b *Bot) sendDM(ctx context.Context, log *slog.Logger, userID snowflake.ID,
 	default:
 		// The user's ID stays out of the log: IDs are personal data, and the
 		// interaction ID on log's lines leads to the case.
-		log.Warn("could not send a DM", slog.Any("err", err))
+		log.Warn("could not send a DM", errAttr(err))
 		return DMFailed
 	}
 }
@@ -126,7 +126,7 @@ func (b *Bot) postModlog(ctx context.Context, log *slog.Logger, s storage.GuildS
 	if err == nil {
 		return ""
 	}
-	log.Warn("could not post to the modlog", slog.String("channel", s.ModlogChannelID), slog.Any("err", err))
+	log.Warn("could not post to the modlog", slog.String("channel", s.ModlogChannelID), errAttr(err))
 	switch discordCode(err) {
 	case codeUnknownChannel:
 		return "The modlog channel no longer exists; set a new one with /config modlog."

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"regexp"
 
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/disgo/handler"
@@ -52,7 +53,7 @@ func (b *Bot) handleError(e *handler.InteractionEvent, err error) {
 	rerr := e.CreateMessage(resp, ctx)
 	if rerr == nil || discordCode(rerr) != codeAlreadyAnswered {
 		if rerr != nil {
-			b.log.Warn("could not tell the user about an error", slog.Any("err", rerr))
+			b.log.Warn("could not tell the user about an error", errAttr(rerr))
 		}
 		return
 	}
@@ -60,7 +61,7 @@ func (b *Bot) handleError(e *handler.InteractionEvent, err error) {
 	// b.deferred, which shows errors itself): replace the "thinking" message.
 	upd := discord.MessageUpdate{Content: &msg, AllowedMentions: noMentions(), Embeds: &[]discord.Embed{}, Components: &[]discord.ContainerComponent{}}
 	if _, uerr := e.UpdateInteractionResponse(upd, ctx); uerr != nil {
-		b.log.Warn("could not tell the user about an error", slog.Any("err", uerr))
+		b.log.Warn("could not tell the user about an error", errAttr(uerr))
 	}
 }
 
@@ -72,4 +73,18 @@ func newErrorID() string {
 	var buf [4]byte
 	_, _ = rand.Read(buf[:])
 	return hex.EncodeToString(buf[:])
+}
+
+// userPathID finds a user ID in a REST path inside an error message: a
+// failed request's error carries its URL, such as /guilds/G/members/U.
+var userPathID = regexp.MustCompile(`(/(?:members|bans|users|recipients)/)\d{15,21}`)
+
+// errAttr is the log attribute for err, with user IDs in REST paths
+// masked: user IDs are personal data, stored only encrypted, and the
+// interaction ID on the same log line leads to the case.
+func errAttr(err error) slog.Attr {
+	if err == nil {
+		return slog.String("err", "")
+	}
+	return slog.String("err", userPathID.ReplaceAllString(err.Error(), "${1}{user}"))
 }

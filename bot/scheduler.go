@@ -95,7 +95,7 @@ func (s *scheduler) loop(ctx context.Context) {
 	n, err := store.RequeueStale(ctx, allStale, s.b.opts.Now())
 	switch {
 	case err != nil:
-		s.b.log.Error("could not requeue scheduled actions left running by an earlier run", slog.Any("err", err))
+		s.b.log.Error("could not requeue scheduled actions left running by an earlier run", errAttr(err))
 	case n > 0:
 		s.b.log.Info("requeued scheduled actions left running by an earlier run", slog.Int("count", n))
 	}
@@ -118,7 +118,7 @@ func (s *scheduler) runDue(ctx context.Context) {
 		actions, err := s.b.opts.Stores.Schedule.ClaimDue(ctx, s.b.opts.Now(), claimBatch)
 		if err != nil {
 			if ctx.Err() == nil {
-				s.b.log.Error("could not claim due scheduled actions", slog.Any("err", err))
+				s.b.log.Error("could not claim due scheduled actions", errAttr(err))
 			}
 			return
 		}
@@ -192,7 +192,7 @@ func (s *scheduler) carryOut(ctx context.Context, a storage.ScheduledAction) {
 		Reason: reason, CreatedAt: now, LinkedCase: a.CaseNumber,
 	})
 	if err != nil {
-		log.Error("temporary ban lifted, but its case was not stored", slog.Any("err", err))
+		log.Error("temporary ban lifted, but its case was not stored", errAttr(err))
 	} else {
 		log.Info("temporary ban lifted", slog.Int64("case", c.Number))
 	}
@@ -214,7 +214,7 @@ func (s *scheduler) bannedName(ctx context.Context, a storage.ScheduledAction) s
 
 func (s *scheduler) complete(ctx context.Context, log *slog.Logger, a storage.ScheduledAction) {
 	if err := s.b.opts.Stores.Schedule.Complete(ctx, a.ID, s.b.opts.Now()); err != nil && ctx.Err() == nil {
-		log.Error("could not mark a scheduled action done", slog.Any("err", err))
+		log.Error("could not mark a scheduled action done", errAttr(err))
 	}
 }
 
@@ -231,7 +231,7 @@ func (s *scheduler) fail(ctx context.Context, log *slog.Logger, a storage.Schedu
 		log.Error("scheduled action failed for good", slog.Int("attempt", a.Attempts), slog.Int64("case", a.CaseNumber), slog.String("error", reason))
 	}
 	if err := s.b.opts.Stores.Schedule.Fail(ctx, a.ID, reason, retryAt, now); err != nil && ctx.Err() == nil {
-		log.Error("could not record a scheduled action's failure", slog.Any("err", err))
+		log.Error("could not record a scheduled action's failure", errAttr(err))
 	}
 }
 

@@ -68,7 +68,7 @@ func (b *Bot) handleUnban(ctx context.Context, data discord.SlashCommandInteract
 	// stay pending: it would act on a later ban.
 	cancelled, cerr := b.opts.Stores.Schedule.Cancel(ctx, mc.guild, id.String(), storage.ActionUnban, mc.now)
 	if cerr != nil {
-		log.Error("could not cancel a scheduled unban", slog.Any("err", cerr))
+		log.Error("could not cancel a scheduled unban", errAttr(cerr))
 	}
 	if err != nil {
 		return "", nil, err
@@ -94,6 +94,6 @@ func (b *Bot) userByID(ctx context.Context, log *slog.Logger, id snowflake.ID) (
 	case discordCode(err) == codeUnknownUser:
 		return discord.User{}, &UserError{"There is no Discord user with that ID."}
 	}
-	log.Warn("could not look up a user's name", slog.Any("err", err))
+	log.Warn("could not look up a user's name", errAttr(err))
 	return discord.User{ID: id, Username: fmt.Sprintf("user %s", id)}, nil
 }

@@ -110,7 +110,7 @@ func (b *Bot) handleWarn(ctx context.Context, data discord.SlashCommandInteracti
 
 	total, escalation := "", ""
 	if err := berr; err != nil {
-		log.Warn("could not sum active points", slog.Any("err", err))
+		log.Warn("could not sum active points", errAttr(err))
 		if len(mc.settings.Escalations) > 0 {
 			escalation = "I couldn't sum their points, so no escalation rule was checked (see the bot's log)."
 		}
