@@ -43,12 +43,9 @@ func (b *Bot) handleMyWarnings(_ discord.SlashCommandInteractionData, e *handler
 	if err != nil {
 		return err
 	}
+	points := activePoints(cases, mc.now)
 	warnings := onlyWarnings(cases)
 	slices.Reverse(warnings)
-	points, err := b.opts.Stores.Cases.ActivePoints(e.Ctx, mc.guild, me, mc.now)
-	if err != nil {
-		return err
-	}
 
 	embed := discord.Embed{Title: "Your active warnings", Color: kindColor(storage.CaseWarning)}
 	if len(warnings) == 0 {

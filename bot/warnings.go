@@ -135,6 +135,19 @@ func (b *Bot) handleWarningsPage(_ discord.ButtonInteractionData, e *handler.Com
 	}, rest.WithCtx(withoutDeadline(b.baseCtx)))
 }
 
+// activePoints sums the points of the cases active at now: the same total
+// as storage's ActivePoints, taken from the list already read, so the list
+// and its total come from one snapshot and one query.
+func activePoints(cases []storage.Case, now time.Time) int {
+	total := 0
+	for _, c := range cases {
+		if c.Active(now) {
+			total += c.Points
+		}
+	}
+	return total
+}
+
 // renderWarnings builds one page of /warnings, newest case first, and its
 // buttons (nil when everything fits on one page). A page number beyond the
 // end shows the last page.
@@ -143,14 +156,11 @@ func (b *Bot) renderWarnings(ctx context.Context, guild string, p warningsPage, 
 	if err != nil {
 		return discord.Embed{}, nil, err
 	}
+	points := activePoints(cases, now)
 	if !p.all {
 		cases = onlyWarnings(cases)
 	}
 	slices.Reverse(cases)
-	points, err := b.opts.Stores.Cases.ActivePoints(ctx, guild, p.target.String(), now)
-	if err != nil {
-		return discord.Embed{}, nil, err
-	}
 
 	pages := max(1, (len(cases)+warningsPerPage-1)/warningsPerPage)
 	p.page = min(max(p.page, 1), pages)
