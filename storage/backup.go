@@ -149,6 +149,14 @@ func snapshot(ctx context.Context, srcPath, destPath string, progress func(done,
 		return err
 	}
 	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	// BEGIN alone starts no read transaction: it starts at the first read
+	// of a table. Without this read, each step would open its own, and any
+	// commit between two steps would restart the copy from page 1; a busy
+	// bot could keep a backup from ever finishing.
+	var objects int
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&objects); err != nil {
+		return err
+	}
 	var pageSize int64
 	if err := conn.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
 		return err

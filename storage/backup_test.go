@@ -251,3 +251,66 @@ func TestVerifyWritesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestBackupDoesNotRestart: commits between the steps of a backup must not
+// restart it. The copy holds one read transaction throughout; without it,
+// each commit sends the copy back to page 1 and a busy bot could keep a
+// backup from ever finishing.
+func TestBackupDoesNotRestart(t *testing.T) {
+	ctx := context.Background()
+	db, k := newSealedDB(t) // holds one case already
+	cases := NewCases(db, k)
+	for range 30 {
+		if _, err := cases.Create(ctx, warning("444444444444444444", strings.Repeat("x", 2000))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	saved := backupStepPages
+	backupStepPages = 1
+	t.Cleanup(func() { backupStepPages = saved })
+	var last, pages int64
+	restarts, steps := 0, 0
+	dest := filepath.Join(t.TempDir(), "b.db")
+	// A restarting copy never ends while commits keep coming: stop it.
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err := db.Backup(bctx, dest, func(done, total int64) {
+		steps++
+		pages = total / 4096
+		if int64(steps) > 4*pages+10 {
+			cancel()
+		}
+		if done < last {
+			restarts++
+		}
+		last = done
+		// A commit by "the bot" between every two steps.
+		if _, err := cases.Create(ctx, warning("444444444444444444", "between steps")); err != nil {
+			t.Error(err)
+		}
+	})
+	if restarts != 0 || int64(steps) > pages {
+		t.Fatalf("the backup restarted (%d visible restarts, %d steps for %d pages; err %v), want one pass", restarts, steps, pages, err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps < 10 {
+		t.Fatalf("only %d steps; the test needs a copy of many steps", steps)
+	}
+	if restarts != 0 || int64(steps) > pages {
+		t.Errorf("the backup restarted (%d visible restarts, %d steps for %d pages), want one pass", restarts, steps, pages)
+	}
+	b, err := Open(ctx, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var n int64
+	if err := b.read.QueryRow(`SELECT count(*) FROM cases`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 31 {
+		t.Errorf("the backup holds %d cases, want the 31 there when it began", n)
+	}
+}
