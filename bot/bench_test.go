@@ -288,31 +288,7 @@ func BenchmarkWarn(b *testing.B) {
 	path, m := benchSource(b)
 	d := openBenchData(b, copyBenchData(b, path, true), filepath.Base(path), m)
 	ctx := context.Background()
-	settings := d.bot.opts.Stores.Settings
-	type target struct {
-		in   discord.ApplicationCommandInteraction
-		data discord.SlashCommandInteractionData
-	}
-	roles := map[string]snowflake.ID{}
-	var targets []target
-	for _, t := range m.WarnTargets {
-		if _, ok := roles[t.Guild]; !ok {
-			roles[t.Guild] = d.cacheGuild(t.Guild)
-			s, err := settings.Get(ctx, t.Guild)
-			if err != nil {
-				b.Fatal(err)
-			}
-			s.DMEnabled, s.ModlogChannelID, s.Escalations = false, "", nil
-			if err := settings.Save(ctx, s, "bench", time.Now()); err != nil {
-				b.Fatal(err)
-			}
-		}
-		in := slashInteraction(b, t.Guild, t.Moderator, t.ModeratorName, roles[t.Guild], "warn", []map[string]any{
-			{"name": "user", "type": discord.ApplicationCommandOptionTypeUser, "value": t.User},
-			{"name": "reason", "type": discord.ApplicationCommandOptionTypeString, "value": benchReason},
-		}, map[string]string{t.User: t.Username})
-		targets = append(targets, target{in: in, data: in.SlashCommandInteractionData()})
-	}
+	targets := prepareWarns(b, d, m).targets
 	log := slog.New(slog.DiscardHandler)
 
 	b.Run("handler", func(b *testing.B) {
