@@ -89,11 +89,6 @@ type Bot struct {
 	// data directory), so a lock in memory is enough.
 	settingsLocks sync.Map
 
-	// pointsLocks holds a *sync.Mutex per guild and member: /warn reads the
-	// member's points before and after storing a warning under it, so two
-	// warnings at once see disjoint ranges and an escalation rule fires once.
-	pointsLocks sync.Map
-
 	// sched carries out scheduled actions; started by Run.
 	sched *scheduler
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/disgo/handler"
@@ -167,15 +166,6 @@ func escalationKind(a storage.EscalationAction) storage.CaseKind {
 		return storage.CaseKick
 	}
 	return storage.CaseBan
-}
-
-// lockPoints serialises the warnings of one member, so that the points
-// before and after each are read without another warning in between.
-func (b *Bot) lockPoints(guildID, userID string) (unlock func()) {
-	v, _ := b.pointsLocks.LoadOrStore(guildID+"/"+userID, new(sync.Mutex))
-	mu := v.(*sync.Mutex)
-	mu.Lock()
-	return mu.Unlock
 }
 
 // escalate applies the rule that warning crossed, taking the member's

@@ -14,6 +14,9 @@ import (
 // storage.ErrInvalid for input the store refuses.
 type CaseStore interface {
 	Create(ctx context.Context, n storage.NewCase) (storage.Case, error)
+	// CreateWithPoints also returns the target's active points just
+	// before the new case, read in the same transaction.
+	CreateWithPoints(ctx context.Context, n storage.NewCase) (storage.Case, int, error)
 	Get(ctx context.Context, guildID string, number int64) (storage.Case, error)
 	ListForUser(ctx context.Context, guildID, userID string, includeInactive bool, at time.Time) ([]storage.Case, error)
 	ActivePoints(ctx context.Context, guildID, userID string, at time.Time) (int, error)

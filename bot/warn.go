@@ -71,11 +71,10 @@ func (b *Bot) handleWarn(ctx context.Context, data discord.SlashCommandInteracti
 		return "", nil, &UserError{"They are not a member of this server. To keep a record anyway, use /note."}
 	}
 
-	// Escalation compares the points before and after this warning; the
-	// lock keeps another warning of the same member from landing between.
-	unlock := b.lockPoints(mc.guild, in.user.ID.String())
-	before, berr := b.opts.Stores.Cases.ActivePoints(ctx, mc.guild, in.user.ID.String(), mc.now)
-	c, err := b.opts.Stores.Cases.Create(ctx, storage.NewCase{
+	// Escalation compares the points before and after this warning. The
+	// sum before is read in the warning's own transaction, so no other
+	// warning of the member can land between the two.
+	c, before, err := b.opts.Stores.Cases.CreateWithPoints(ctx, storage.NewCase{
 		GuildID:       mc.guild,
 		Kind:          storage.CaseWarning,
 		TargetID:      in.user.ID.String(),
@@ -88,13 +87,10 @@ func (b *Bot) handleWarn(ctx context.Context, data discord.SlashCommandInteracti
 		ExpiresAt:     in.expiresAt,
 	})
 	if err != nil {
-		unlock()
 		return "", nil, fmt.Errorf("store the warning: %w", err)
 	}
-	unlock()
 	// The new warning is active now (its expiry, if any, is in the future),
-	// and the lock kept every other warning of the member out, so the sum
-	// after it needs no second query.
+	// so the sum after it needs no second query.
 	after := before
 	if c.Active(mc.now) {
 		after += c.Points
@@ -108,16 +104,8 @@ func (b *Bot) handleWarn(ctx context.Context, data discord.SlashCommandInteracti
 	}
 	modlog := b.postModlog(ctx, log, mc.settings, caseEmbed(c))
 
-	total, escalation := "", ""
-	if err := berr; err != nil {
-		log.Warn("could not sum active points", errAttr(err))
-		if len(mc.settings.Escalations) > 0 {
-			escalation = "I couldn't sum their points, so no escalation rule was checked (see the bot's log)."
-		}
-	} else {
-		total = fmt.Sprintf("They now have %s active.", plural(int64(after), "point"))
-		escalation = b.escalate(ctx, log, e, mc, c, in.user, in.member, before, after)
-	}
+	total := fmt.Sprintf("They now have %s active.", plural(int64(after), "point"))
+	escalation := b.escalate(ctx, log, e, mc, c, in.user, in.member, before, after)
 	head := fmt.Sprintf("Warned <@%s> (%s): case #%d, %s, %s.",
 		c.TargetID, escapeMarkdown(c.TargetName), c.Number, plural(int64(c.Points), "point"), expiryText(c))
 	return joinLines(head, total, dm.String(), modlog, escalation), nil, nil

@@ -142,10 +142,10 @@ func (a *Audit) Verify(ctx context.Context) (_ int, err error) {
 // appendAudit adds e after the current last entry, inside tx, and moves the
 // sealed head. Services that change records call it in their own transaction,
 // so an action and its audit entry commit together.
-func appendAudit(ctx context.Context, tx *sql.Tx, c Cipher, e AuditEntry) (AuditEntry, error) {
+func appendAudit(ctx context.Context, tx dbtx, c Cipher, e AuditEntry) (AuditEntry, error) {
 	var last int64
 	prev := make([]byte, hashSize)
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
+	err := tx.QueryRowContext(ctx, sqlAuditLast).Scan(&last, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return AuditEntry{}, err
 	}
@@ -160,8 +160,7 @@ func appendAudit(ctx context.Context, tx *sql.Tx, c Cipher, e AuditEntry) (Audit
 		return AuditEntry{}, err
 	}
 	hash := chainHash(c, prev, e)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (seq, at, guild_id, actor, action, details, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.Seq, e.At.UnixMilli(), e.GuildID, actor, e.Action, details, hash); err != nil {
+	if _, err := tx.ExecContext(ctx, sqlAuditInsert, e.Seq, e.At.UnixMilli(), e.GuildID, actor, e.Action, details, hash); err != nil {
 		return AuditEntry{}, err
 	}
 	// The head is sealed, so deleting the newest entries (which the chain
@@ -174,7 +173,7 @@ func appendAudit(ctx context.Context, tx *sql.Tx, c Cipher, e AuditEntry) (Audit
 }
 
 // checkHead compares the end of the chain with the sealed head.
-func checkHead(ctx context.Context, tx *sql.Tx, c Cipher, seq int64, hash []byte) error {
+func checkHead(ctx context.Context, tx dbtx, c Cipher, seq int64, hash []byte) error {
 	sealed, err := getMeta(ctx, tx, metaAuditHead)
 	if errors.Is(err, sql.ErrNoRows) {
 		if seq == 0 {

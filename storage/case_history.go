@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -24,7 +23,7 @@ func (s *Cases) UpdateReason(ctx context.Context, guildID string, number int64, 
 	if byID == "" {
 		return Case{}, fmt.Errorf("%w: editing a reason needs a moderator", ErrInvalid)
 	}
-	return s.edit(ctx, guildID, number, byID, "case.reason", at, func(tx *sql.Tx, cur Case) error {
+	return s.edit(ctx, guildID, number, byID, "case.reason", at, func(tx dbtx, cur Case) error {
 		if err := addReasonChange(ctx, tx, s.c, cur, byID, at); err != nil {
 			return err
 		}
@@ -58,7 +57,7 @@ func (s *Cases) History(ctx context.Context, guildID string, number int64) (_ []
 // addReasonChange stores cur's reason as the case's next history revision.
 // The old reason is sealed afresh: its ciphertext is bound to the cases row
 // and would not open as a history row.
-func addReasonChange(ctx context.Context, tx *sql.Tx, c Cipher, cur Case, byID string, at time.Time) error {
+func addReasonChange(ctx context.Context, tx dbtx, c Cipher, cur Case, byID string, at time.Time) error {
 	var id, revision int64
 	if err := tx.QueryRowContext(ctx, `SELECT c.id, coalesce(max(h.revision), 0) + 1
 		FROM cases c LEFT JOIN case_history h ON h.case_id = c.id
@@ -76,7 +75,7 @@ func addReasonChange(ctx context.Context, tx *sql.Tx, c Cipher, cur Case, byID s
 	return err
 }
 
-func listReasonChanges(ctx context.Context, tx *sql.Tx, c Cipher, caseID int64, guildID string, number int64) ([]ReasonChange, error) {
+func listReasonChanges(ctx context.Context, tx dbtx, c Cipher, caseID int64, guildID string, number int64) ([]ReasonChange, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT revision, old_reason, changed_by, changed_at
 		FROM case_history WHERE case_id = ? ORDER BY revision`, caseID)
 	if err != nil {

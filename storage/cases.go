@@ -93,33 +93,58 @@ func NewCases(db *DB, c Cipher) *Cases { return &Cases{db: db, c: c} }
 // ErrNotFound if LinkedCase names no case of the guild.
 func (s *Cases) Create(ctx context.Context, n NewCase) (_ Case, err error) {
 	defer wrap(&err, "create case")
+	c, _, err := s.create(ctx, n, false)
+	return c, err
+}
+
+// CreateWithPoints stores a new case as Create does, and returns with it
+// the sum of the target's points in the guild that were active just before
+// it, at n.CreatedAt. The sum is read in the case's own write transaction,
+// so no other case of the target can land between the two: escalation can
+// compare the sum before and after without a lock of its own.
+func (s *Cases) CreateWithPoints(ctx context.Context, n NewCase) (_ Case, before int, err error) {
+	defer wrap(&err, "create case")
+	return s.create(ctx, n, true)
+}
+
+func (s *Cases) create(ctx context.Context, n NewCase, withPoints bool) (Case, int, error) {
 	if err := n.validate(); err != nil {
-		return Case{}, err
+		return Case{}, 0, err
 	}
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = time.Now()
 	}
 	tx, err := s.db.beginWrite(ctx)
 	if err != nil {
-		return Case{}, err
+		return Case{}, 0, err
 	}
 	defer tx.Rollback()
+	var before int
+	if withPoints {
+		// The writer's page cache is warm and the rows read here are the
+		// ones the insert below touches; a read transaction would start
+		// from an empty cache after every commit.
+		if err := tx.QueryRowContext(ctx, sqlActivePoints, n.GuildID, userIndex(s.c, n.TargetID),
+			n.CreatedAt.UnixMilli()).Scan(&before); err != nil {
+			return Case{}, 0, err
+		}
+	}
 	number, err := nextCaseNumber(ctx, tx, n.GuildID)
 	if err != nil {
-		return Case{}, err
+		return Case{}, 0, err
 	}
 	if err := insertCase(ctx, tx, s.c, number, n); err != nil {
-		return Case{}, err
+		return Case{}, 0, err
 	}
 	if _, err := appendAudit(ctx, tx, s.c, AuditEntry{
 		At: n.CreatedAt, GuildID: n.GuildID, ActorID: n.ModeratorID, Action: "case.create",
 		Details: fmt.Sprintf("case %d (%s)", number, n.Kind),
 	}); err != nil {
-		return Case{}, err
+		return Case{}, 0, err
 	}
 	// The case is what was just written; reading it back would cost a query
 	// and five decryptions on the hottest path of the bot.
-	return createdCase(number, n), tx.Commit()
+	return createdCase(number, n), before, tx.Commit()
 }
 
 // createdCase is the Case that Get returns for a case just inserted from n:
@@ -182,8 +207,7 @@ func (s *Cases) ActivePoints(ctx context.Context, guildID, userID string, at tim
 	}
 	defer tx.Rollback()
 	var total int
-	err = tx.QueryRowContext(ctx, `SELECT coalesce(sum(c.points), 0) FROM cases c
-		WHERE c.guild_id = ? AND c.target_index = ? AND `+activeCase,
+	err = tx.QueryRowContext(ctx, sqlActivePoints,
 		guildID, userIndex(s.c, userID), at.UnixMilli()).Scan(&total)
 	return total, err
 }
@@ -239,15 +263,13 @@ func (n NewCase) validate() error {
 // nextCaseNumber takes the guild's next case number. The counter row is
 // updated inside the caller's write transaction, so numbers are handed out
 // one at a time and a deleted case's number is never handed out again.
-func nextCaseNumber(ctx context.Context, tx *sql.Tx, guildID string) (int64, error) {
+func nextCaseNumber(ctx context.Context, tx dbtx, guildID string) (int64, error) {
 	var n int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO case_counters (guild_id, last_number) VALUES (?, 1)
-		ON CONFLICT (guild_id) DO UPDATE SET last_number = last_number + 1
-		RETURNING last_number`, guildID).Scan(&n)
+	err := tx.QueryRowContext(ctx, sqlNextCaseNumber, guildID).Scan(&n)
 	return n, err
 }
 
-func insertCase(ctx context.Context, tx *sql.Tx, c Cipher, number int64, n NewCase) error {
+func insertCase(ctx context.Context, tx dbtx, c Cipher, number int64, n NewCase) error {
 	var link sql.NullInt64
 	if n.LinkedCase != 0 {
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM cases WHERE guild_id = ? AND number = ?`,
@@ -267,20 +289,18 @@ func insertCase(ctx context.Context, tx *sql.Tx, c Cipher, number int64, n NewCa
 	if s.err != nil {
 		return s.err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO cases (guild_id, number, kind, target_index, target_id,
-		target_name, moderator_index, moderator_id, moderator_name, reason, points, duration_ms,
-		created_at, expires_at, linked_case_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, sqlInsertCase,
 		n.GuildID, number, string(n.Kind), userIndex(c, n.TargetID), targetID, targetName,
 		userIndex(c, n.ModeratorID), modID, modName, reason, n.Points, n.Duration.Milliseconds(),
 		n.CreatedAt.UnixMilli(), nullTime(n.ExpiresAt), link)
 	return err
 }
 
-func getCase(ctx context.Context, tx *sql.Tx, c Cipher, guildID string, number int64) (Case, error) {
+func getCase(ctx context.Context, tx dbtx, c Cipher, guildID string, number int64) (Case, error) {
 	return scanCase(tx.QueryRowContext(ctx, caseSelect+`c.guild_id = ? AND c.number = ?`, guildID, number), c)
 }
 
-func queryCases(ctx context.Context, tx *sql.Tx, c Cipher, where string, args ...any) ([]Case, error) {
+func queryCases(ctx context.Context, tx dbtx, c Cipher, where string, args ...any) ([]Case, error) {
 	rows, err := tx.QueryContext(ctx, caseSelect+where, args...)
 	if err != nil {
 		return nil, err
@@ -396,7 +416,7 @@ func (s *Cases) Revoke(ctx context.Context, guildID string, number int64, byID, 
 	if byID == "" {
 		return Case{}, fmt.Errorf("%w: revoking needs a moderator", ErrInvalid)
 	}
-	return s.edit(ctx, guildID, number, byID, "case.revoke", at, func(tx *sql.Tx, cur Case) error {
+	return s.edit(ctx, guildID, number, byID, "case.revoke", at, func(tx dbtx, cur Case) error {
 		if cur.Revoked != nil {
 			return fmt.Errorf("%w: case %d is already revoked", ErrConflict, number)
 		}
@@ -409,7 +429,7 @@ func (s *Cases) Revoke(ctx context.Context, guildID string, number int64, byID, 
 // and returns the case as it then stands. It returns ErrNotFound if there
 // is no such case, and change's error as it is.
 func (s *Cases) edit(ctx context.Context, guildID string, number int64, byID, action string, at time.Time,
-	change func(tx *sql.Tx, cur Case) error) (Case, error) {
+	change func(tx dbtx, cur Case) error) (Case, error) {
 	tx, err := s.db.beginWrite(ctx)
 	if err != nil {
 		return Case{}, err
@@ -468,7 +488,7 @@ func (s *Cases) DeleteUserData(ctx context.Context, userID, actorID string, at t
 	return int(n), tx.Commit()
 }
 
-func revokeCase(ctx context.Context, tx *sql.Tx, c Cipher, guildID string, number int64, byID, reason string, at time.Time) error {
+func revokeCase(ctx context.Context, tx dbtx, c Cipher, guildID string, number int64, byID, reason string, at time.Time) error {
 	s := sealer{c: c}
 	by := s.seal(byID, adCase("revoked_by", guildID, number))
 	why := s.seal(reason, adCase("revoke_reason", guildID, number))

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"sync"
@@ -13,6 +14,7 @@ import (
 const (
 	alice = "412345678901234567"
 	bob   = "498765432109876543"
+	carol = "455555555555555555"
 )
 
 func TestCasesCreate(t *testing.T) {
@@ -189,6 +191,61 @@ func TestCasesQueries(t *testing.T) {
 			t.Errorf("got %d cases %+v, want 4 in %s then 1 in 999", len(got), got, testGuild)
 		}
 	})
+}
+
+// TestCreateWithPoints checks that the sum it returns is ActivePoints just
+// before the new case, and that concurrent cases of one member each see
+// all the others that committed before them: sorted, the sums are 0, 1, 2...
+func TestCreateWithPoints(t *testing.T) {
+	ctx := context.Background()
+	cs := NewCases(newTestDB(t), newTestKeys(t))
+	expired := warning(alice, "old")
+	expired.ExpiresAt = t0.Add(-time.Minute)
+	mustCreateCase(t, cs, expired)
+	mustCreateCase(t, cs, warning(bob, "another member"))
+	elsewhere := warning(alice, "another guild")
+	elsewhere.GuildID = "999"
+	mustCreateCase(t, cs, elsewhere)
+	revoked := mustCreateCase(t, cs, warning(alice, "revoked"))
+	if _, err := cs.Revoke(ctx, testGuild, revoked.Number, bob, "mistake", t0); err != nil {
+		t.Fatal(err)
+	}
+	three := warning(alice, "counts")
+	three.Points = 3
+	mustCreateCase(t, cs, three)
+
+	n := warning(alice, "new")
+	n.Points = 2
+	c, before, err := cs.CreateWithPoints(ctx, n)
+	if err != nil || before != 3 || c.Points != 2 || c.Number != 5 {
+		t.Fatalf("got case #%d with %d points, before=%d, %v; want #5, 2 points, before=3", c.Number, c.Points, before, err)
+	}
+	// At a time before the first warning expired, it counts too.
+	early := warning(alice, "early")
+	early.CreatedAt = t0.Add(-2 * time.Minute)
+	if _, before, err := cs.CreateWithPoints(ctx, early); err != nil || before != 6 {
+		t.Fatalf("before=%d, %v; want 6 (1 + 3 + 2)", before, err)
+	}
+
+	const workers = 8
+	befores := make([]int, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() {
+			var err error
+			_, befores[i], err = cs.CreateWithPoints(ctx, warning(carol, fmt.Sprint("concurrent ", i)))
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(befores)
+	for i, b := range befores {
+		if b != i {
+			t.Fatalf("sorted sums before each concurrent warning: %v, want 0 to %d", befores, workers-1)
+		}
+	}
 }
 
 func TestCasesRevoke(t *testing.T) {

@@ -37,6 +37,10 @@ const busyTimeout = 10 * time.Second
 // connection holds its own page cache.
 const readConns = 4
 
+// writerCacheKiB is the writer connection's page cache, in KiB. Readers
+// keep SQLite's default of 2 MiB.
+const writerCacheKiB = 8 << 10
+
 // applicationID marks the file as this program's database ('MODB'). It is set
 // by migration 1.
 const applicationID = 0x4D4F4442
@@ -58,6 +62,7 @@ type DB struct {
 	path  string
 	write *sql.DB
 	read  *sql.DB
+	stmts stmtCache // the writer's prepared statements
 }
 
 // dsn builds the driver data source name for path. It is the one place that
@@ -92,6 +97,11 @@ func dsn(path string, readOnly bool) string {
 	// deferred transaction that reads first and writes later can fail with
 	// SQLITE_BUSY on the upgrade, which busy_timeout cannot wait out.
 	q.Set("_txlock", "immediate")
+	// The writer's page cache, unlike a reader's, survives between
+	// transactions (SQLite empties a reader's after every commit by another
+	// connection), so a larger one keeps the upper levels of the case
+	// indexes in memory, where each new case is inserted at a random place.
+	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", -writerCacheKiB))
 	return path + "?" + q.Encode()
 }
 
@@ -154,7 +164,7 @@ func Open(ctx context.Context, path string) (_ *DB, err error) {
 // Close closes both pools. The writer closes last, so that the final
 // connection checkpoints the WAL into the main file.
 func (db *DB) Close() error {
-	var errs []error
+	errs := []error{db.stmts.close()}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
@@ -168,8 +178,10 @@ func (db *DB) Close() error {
 func (db *DB) Path() string { return db.path }
 
 // beginWrite starts a write transaction (BEGIN IMMEDIATE) on the writer.
-func (db *DB) beginWrite(ctx context.Context) (*sql.Tx, error) {
-	return db.write.BeginTx(ctx, nil)
+func (db *DB) beginWrite(ctx context.Context) (writeTx, error) {
+	db.stmts.prepare(ctx, db.write)
+	tx, err := db.write.BeginTx(ctx, nil)
+	return writeTx{Tx: tx, cache: &db.stmts}, err
 }
 
 // beginRead starts a read transaction: one consistent snapshot across the

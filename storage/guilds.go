@@ -136,7 +136,7 @@ func (s GuildSettings) validate() error {
 }
 
 // getGuild returns sql.ErrNoRows if the guild has no saved settings.
-func getGuild(ctx context.Context, tx *sql.Tx, guildID string) (GuildSettings, error) {
+func getGuild(ctx context.Context, tx dbtx, guildID string) (GuildSettings, error) {
 	s := GuildSettings{GuildID: guildID}
 	var expiryMs, updatedAt int64
 	err := tx.QueryRowContext(ctx, `SELECT modlog_channel_id, dm_enabled, warning_expiry_ms,
@@ -156,7 +156,7 @@ func getGuild(ctx context.Context, tx *sql.Tx, guildID string) (GuildSettings, e
 	return s, nil
 }
 
-func listModeratorRoles(ctx context.Context, tx *sql.Tx, guildID string) ([]string, error) {
+func listModeratorRoles(ctx context.Context, tx dbtx, guildID string) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT role_id FROM guild_moderator_roles WHERE guild_id = ? ORDER BY role_id`, guildID)
 	if err != nil {
 		return nil, err
@@ -173,7 +173,7 @@ func listModeratorRoles(ctx context.Context, tx *sql.Tx, guildID string) ([]stri
 	return ids, rows.Err()
 }
 
-func listEscalations(ctx context.Context, tx *sql.Tx, guildID string) ([]EscalationRule, error) {
+func listEscalations(ctx context.Context, tx dbtx, guildID string) ([]EscalationRule, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT points, action, duration_ms FROM escalation_rules
 		WHERE guild_id = ? ORDER BY points`, guildID)
 	if err != nil {
@@ -197,7 +197,7 @@ func listEscalations(ctx context.Context, tx *sql.Tx, guildID string) ([]Escalat
 }
 
 // putGuild replaces the guild's row, roles and rules.
-func putGuild(ctx context.Context, tx *sql.Tx, s GuildSettings, at time.Time) error {
+func putGuild(ctx context.Context, tx dbtx, s GuildSettings, at time.Time) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO guild_settings (guild_id, modlog_channel_id, dm_enabled,
 		warning_expiry_ms, show_moderator_names, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (guild_id) DO UPDATE SET modlog_channel_id = excluded.modlog_channel_id,

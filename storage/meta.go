@@ -107,14 +107,13 @@ func (m *Meta) HasEncryptedData(ctx context.Context) (_ bool, err error) {
 }
 
 // getMeta returns sql.ErrNoRows if key is not stored.
-func getMeta(ctx context.Context, tx *sql.Tx, key string) ([]byte, error) {
+func getMeta(ctx context.Context, tx dbtx, key string) ([]byte, error) {
 	var v []byte
 	err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
 	return v, err
 }
 
-func putMeta(ctx context.Context, tx *sql.Tx, key string, value []byte) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+func putMeta(ctx context.Context, tx dbtx, key string, value []byte) error {
+	_, err := tx.ExecContext(ctx, sqlPutMeta, key, value)
 	return err
 }

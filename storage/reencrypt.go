@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -129,7 +128,7 @@ type sealedRow struct {
 	values [][]byte
 }
 
-func readSealedRows(ctx context.Context, tx *sql.Tx, t sealedTable, cursor int64, limit int) ([]sealedRow, error) {
+func readSealedRows(ctx context.Context, tx dbtx, t sealedTable, cursor int64, limit int) ([]sealedRow, error) {
 	nkeys := len(strings.Split(t.keys, ","))
 	q := `SELECT t.rowid, ` + t.keys + `, t.` + strings.Join(t.columns, ", t.") +
 		` FROM ` + t.name + ` t ` + t.join + ` WHERE t.rowid > ? ORDER BY t.rowid LIMIT ?`

@@ -231,7 +231,7 @@ func (s *Schedule) finish(ctx context.Context, id int64, state ActionState, reas
 	return tx.Commit()
 }
 
-func insertAction(ctx context.Context, tx *sql.Tx, c Cipher, n NewScheduledAction, at time.Time) (int64, error) {
+func insertAction(ctx context.Context, tx dbtx, c Cipher, n NewScheduledAction, at time.Time) (int64, error) {
 	var caseID sql.NullInt64
 	if n.CaseNumber != 0 {
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM cases WHERE guild_id = ? AND number = ?`,
@@ -255,7 +255,7 @@ func insertAction(ctx context.Context, tx *sql.Tx, c Cipher, n NewScheduledActio
 	return id, err
 }
 
-func cancelActions(ctx context.Context, tx *sql.Tx, targetIndex []byte, guildID string, kind ActionKind, at time.Time) (int, error) {
+func cancelActions(ctx context.Context, tx dbtx, targetIndex []byte, guildID string, kind ActionKind, at time.Time) (int, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE scheduled_actions SET state = 'cancelled', updated_at = ?
 		WHERE guild_id = ? AND target_index = ? AND kind = ? AND state = 'pending'`,
 		at.UnixMilli(), guildID, targetIndex, string(kind))
@@ -270,7 +270,7 @@ const actionSelect = `SELECT a.id, a.nonce, a.guild_id, a.kind, a.target_id, a.d
 	a.last_error, c.number, a.created_at, a.updated_at
 	FROM scheduled_actions a LEFT JOIN cases c ON c.id = a.case_id WHERE a.id = ?`
 
-func getAction(ctx context.Context, tx *sql.Tx, c Cipher, id int64) (ScheduledAction, error) {
+func getAction(ctx context.Context, tx dbtx, c Cipher, id int64) (ScheduledAction, error) {
 	var (
 		a                      ScheduledAction
 		nonce, target, lastErr []byte
@@ -290,7 +290,7 @@ func getAction(ctx context.Context, tx *sql.Tx, c Cipher, id int64) (ScheduledAc
 	return a, o.err
 }
 
-func listActions(ctx context.Context, tx *sql.Tx, c Cipher, ids []int64) ([]ScheduledAction, error) {
+func listActions(ctx context.Context, tx dbtx, c Cipher, ids []int64) ([]ScheduledAction, error) {
 	out := make([]ScheduledAction, 0, len(ids))
 	for _, id := range ids {
 		a, err := getAction(ctx, tx, c, id)

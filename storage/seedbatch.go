@@ -104,6 +104,9 @@ type BaselineRow struct {
 // operation takes beyond its Baseline counterpart is what those cost.
 type Baseline struct {
 	write, read *sql.DB
+	// insert is prepared once, as the bot's hot statements are, so that
+	// neither side of a comparison pays for compiling SQL on each call.
+	insert *sql.Stmt
 }
 
 // baselineSchema mirrors the cases table and its indexes, with the user ID
@@ -125,9 +128,17 @@ const baselineSchema = `CREATE TABLE IF NOT EXISTS bare_cases (
     linked_case_id INTEGER,
     UNIQUE (guild_id, number)
 ) STRICT;
-CREATE INDEX IF NOT EXISTS bare_by_target ON bare_cases (guild_id, target_id, number);
+-- Migration 2 widened the bot's cases_by_target; a baseline made before it
+-- is converted the same way.
+DROP INDEX IF EXISTS bare_by_target;
+CREATE INDEX IF NOT EXISTS bare_by_target_points
+    ON bare_cases (guild_id, target_id, number, revoked_at, expires_at, points);
 CREATE INDEX IF NOT EXISTS bare_by_target_all ON bare_cases (target_id);
 CREATE INDEX IF NOT EXISTS bare_by_link ON bare_cases (linked_case_id);`
+
+const baselineInsert = `INSERT INTO bare_cases (guild_id, number, kind, target_id,
+	target_name, moderator_id, moderator_name, reason, points, created_at, expires_at, revoked_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // OpenBaseline opens (creating if needed) the baseline database at path.
 // It must not be the bot's database file.
@@ -152,6 +163,9 @@ func OpenBaseline(ctx context.Context, path string) (_ *Baseline, err error) {
 	if _, err := b.write.ExecContext(ctx, baselineSchema); err != nil {
 		return nil, err
 	}
+	if b.insert, err = b.write.PrepareContext(ctx, baselineInsert); err != nil {
+		return nil, err
+	}
 	if b.read, err = sql.Open("sqlite", dsn(path, true)); err != nil {
 		return nil, err
 	}
@@ -163,6 +177,9 @@ func OpenBaseline(ctx context.Context, path string) (_ *Baseline, err error) {
 // Close closes both pools, the writer last (it checkpoints the WAL).
 func (b *Baseline) Close() error {
 	var errs []error
+	if b.insert != nil {
+		errs = append(errs, b.insert.Close())
+	}
 	if b.read != nil {
 		errs = append(errs, b.read.Close())
 	}
@@ -186,13 +203,7 @@ func (b *Baseline) InsertBatch(ctx context.Context, rows []BaselineRow) (err err
 		return err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO bare_cases (guild_id, number, kind, target_id,
-		target_name, moderator_id, moderator_name, reason, points, created_at, expires_at, revoked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
+	stmt := tx.StmtContext(ctx, b.insert)
 	for _, r := range rows {
 		if _, err := stmt.ExecContext(ctx, r.GuildID, r.Number, string(r.Kind), r.TargetID, r.TargetName,
 			r.ModeratorID, r.ModeratorName, r.Reason, r.Points, r.CreatedAt.UnixMilli(),
