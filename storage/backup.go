@@ -16,8 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"modernc.org/sqlite"
 )
 
 // A backup is one SQLite file in rollback-journal mode, so that it is
@@ -44,11 +42,6 @@ const (
 	restoreTempPrefix = ".bot-restore-"
 	tempSuffix        = ".tmp"
 )
-
-// backupStepPages is how many pages each backup step copies: 1 MiB at the
-// default page size, often enough for a progress bar and for cancellation.
-// Tests lower it to make a copy take many steps.
-var backupStepPages int32 = 256
 
 // checksumSize is the length of the metaBackupChecksum value.
 const checksumSize = 2 * sha256.Size
@@ -78,9 +71,8 @@ func (db *DB) Backup(ctx context.Context, destPath string, progress func(done, t
 // destPath and returns what Verify found in it. It never overwrites a file:
 // if destPath exists it returns an error wrapping fs.ErrExist.
 //
-// The snapshot is taken page by page with SQLite's backup API inside one
-// read transaction, so the copy is one committed state and writers are
-// never blocked. It goes to a temporary file beside destPath, which is
+// The snapshot is one committed state, taken inside one read transaction,
+// so writers are never blocked (see snapshot). It goes to a temporary file beside destPath, which is
 // finalized (rollback journal, checksum), synced, verified and only then
 // linked into place; the directory is synced after. A crash at any point
 // leaves either no file at destPath or a complete, verified one; leftovers
@@ -104,7 +96,7 @@ func (db *DB) BackupWithOptions(ctx context.Context, destPath string, opts Backu
 	}
 	defer tmp.discard()
 
-	if err := snapshot(ctx, db.path, tmp.path, opts.Progress); err != nil {
+	if err := snapshot(ctx, db.path, tmp.f, opts.Progress); err != nil {
 		return nil, err
 	}
 	if err := finalizeBackup(ctx, tmp.path, opts.KeysBundle); err != nil {
@@ -113,7 +105,7 @@ func (db *DB) BackupWithOptions(ctx context.Context, destPath string, opts Backu
 	if err := sealChecksum(tmp.path); err != nil {
 		return nil, err
 	}
-	res, err := Verify(ctx, tmp.path)
+	res, err := verify(ctx, tmp.path, true)
 	if err != nil {
 		return nil, fmt.Errorf("the new backup failed verification, so it was not kept: %w", err)
 	}
@@ -127,70 +119,6 @@ func (db *DB) BackupWithOptions(ctx context.Context, destPath string, opts Backu
 	}
 	res.Path = destPath
 	return res, nil
-}
-
-// snapshot copies the database at srcPath into the empty file destPath.
-func snapshot(ctx context.Context, srcPath, destPath string, progress func(done, total int64)) error {
-	// A connection of its own, so a long backup takes none of the bot's.
-	src, err := sql.Open("sqlite", dsn(srcPath, true))
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	conn, err := src.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	// One read transaction around every step: each step sees the same
-	// snapshot, so commits by the bot meanwhile neither restart the copy
-	// nor mix two states in it. In WAL mode the bot keeps writing.
-	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
-		return err
-	}
-	defer conn.ExecContext(context.Background(), "ROLLBACK")
-	// BEGIN alone starts no read transaction: it starts at the first read
-	// of a table. Without this read, each step would open its own, and any
-	// commit between two steps would restart the copy from page 1; a busy
-	// bot could keep a backup from ever finishing.
-	var objects int
-	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&objects); err != nil {
-		return err
-	}
-	var pageSize int64
-	if err := conn.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
-		return err
-	}
-	return conn.Raw(func(dc any) error {
-		bk, ok := dc.(interface {
-			NewBackup(dstURI string) (*sqlite.Backup, error)
-		})
-		if !ok {
-			return errors.New("the SQLite driver has no backup API (modernc.org/sqlite changed?)")
-		}
-		b, err := bk.NewBackup(destPath)
-		if err != nil {
-			return err
-		}
-		for {
-			if err := ctx.Err(); err != nil {
-				b.Finish()
-				return err
-			}
-			more, err := b.Step(backupStepPages)
-			if err != nil {
-				b.Finish()
-				return err
-			}
-			if progress != nil {
-				total := int64(b.PageCount())
-				progress((total-int64(b.Remaining()))*pageSize, total*pageSize)
-			}
-			if !more {
-				return b.Finish()
-			}
-		}
-	})
 }
 
 // finalizeBackup turns the fresh copy into a self-contained file and adds
@@ -244,7 +172,7 @@ func sealChecksum(path string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openImmutable(path)
+	db, err := openImmutable(path, "")
 	if err != nil {
 		return err
 	}

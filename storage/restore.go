@@ -63,11 +63,24 @@ func (r *VerifyResult) CheckKeys(k SentinelChecker) error {
 // Verify must therefore not be used on the live database of a running bot.
 func Verify(ctx context.Context, path string) (_ *VerifyResult, err error) {
 	defer wrap(&err, "verify "+path)
+	return verify(ctx, path, false)
+}
+
+// verify is Verify. private says that the file is this process's own
+// temporary file, which nobody else can change or truncate: SQLite may then
+// map it into memory, which makes integrity_check about three times as fast
+// (at 1 GB, 6.5 s instead of 17.6). A mapped file that shrinks under the
+// process kills it with SIGBUS, so a file the owner named is read instead.
+func verify(ctx context.Context, path string, private bool) (*VerifyResult, error) {
 	h, err := readHeader(path)
 	if err != nil {
 		return nil, err
 	}
-	db, err := openImmutable(path)
+	tuning := verifyCache
+	if private {
+		tuning = verifyMmap
+	}
+	db, err := openImmutable(path, tuning)
 	if err != nil {
 		return nil, err
 	}
@@ -188,9 +201,20 @@ func readHeader(path string) (fileHeader, error) {
 	return h, nil
 }
 
+// Connection settings for a full check of a file (see verify). The cache is
+// freed when the check's connection closes; 64 MiB halves integrity_check's
+// time at 1 GB. SQLite maps at most 2 GB (its compile-time limit).
+const (
+	verifyCache = "_pragma=cache_size(-65536)"
+	verifyMmap  = "_pragma=mmap_size(2147418112)"
+)
+
 // openImmutable opens path read-only as a file nothing else changes: SQLite
 // takes no locks and never creates a journal, -wal or -shm beside it.
-func openImmutable(path string) (*sql.DB, error) {
+//
+// tuning is added to the URI's query: verifyCache or verifyMmap for a
+// check that reads the whole file, or "".
+func openImmutable(path, tuning string) (*sql.DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -199,7 +223,11 @@ func openImmutable(path string) (*sql.DB, error) {
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p // a Windows drive letter: file:///C:/...
 	}
-	u := url.URL{Scheme: "file", Path: p, RawQuery: "mode=ro&immutable=1"}
+	q := "mode=ro&immutable=1"
+	if tuning != "" {
+		q += "&" + tuning
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: q}
 	db, err := sql.Open("sqlite", u.String())
 	if err != nil {
 		return nil, err
@@ -266,7 +294,7 @@ func Restore(ctx context.Context, src, dest string, now time.Time) (_ *RestoreRe
 	if err := copyFile(tmp.f, src); err != nil {
 		return nil, err
 	}
-	if _, err := Verify(ctx, tmp.path); err != nil {
+	if _, err := verify(ctx, tmp.path, true); err != nil {
 		return nil, fmt.Errorf("the copy in %s failed verification (was the backup changed meanwhile?): %w", dir, err)
 	}
 	res := &RestoreResult{}
