@@ -154,7 +154,11 @@ func BenchmarkBackup(b *testing.B) {
 			if r.snapshot > 0 {
 				snapEnd = start.Add(r.snapshot)
 			}
+			var longest warnTiming
 			for _, w := range rec {
+				if !w.start.After(start.Add(total)) && w.took > longest.took {
+					longest = w
+				}
 				switch {
 				case w.start.After(start.Add(total)):
 					// Began once the backup had returned: neither set.
@@ -165,6 +169,8 @@ func BenchmarkBackup(b *testing.B) {
 				}
 			}
 			backedUp += total
+			b.Logf("run %d: longest /warn during the backup %.1f ms, begun %.2f s into it (snapshot %.2f s, backup %.2f s)",
+				i, longest.took.Seconds()*1e3, longest.start.Sub(start).Seconds(), r.snapshot.Seconds(), total.Seconds())
 
 			b.StopTimer()
 			// The baseline: the same stream, as long, with no backup.

@@ -62,7 +62,8 @@ type DB struct {
 	path  string
 	write *sql.DB
 	read  *sql.DB
-	stmts stmtCache // the writer's prepared statements
+	stmts stmtCache     // the writer's prepared statements
+	ckpt  *checkpointer // copies the WAL into the file in the background
 }
 
 // dsn builds the driver data source name for path. It is the one place that
@@ -102,6 +103,9 @@ func dsn(path string, readOnly bool) string {
 	// connection), so a larger one keeps the upper levels of the case
 	// indexes in memory, where each new case is inserted at a random place.
 	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", -writerCacheKiB))
+	// Commits never checkpoint; a checkpointer of its own does (see
+	// checkpointer), so no command waits for one.
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	return path + "?" + q.Encode()
 }
 
@@ -158,13 +162,16 @@ func Open(ctx context.Context, path string) (_ *DB, err error) {
 	if err := db.read.PingContext(ctx); err != nil {
 		return nil, err
 	}
+	if db.ckpt, err = startCheckpointer(ctx, path); err != nil {
+		return nil, err
+	}
 	return db, nil
 }
 
 // Close closes both pools. The writer closes last, so that the final
 // connection checkpoints the WAL into the main file.
 func (db *DB) Close() error {
-	errs := []error{db.stmts.close()}
+	errs := []error{db.ckpt.close(), db.stmts.close()}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
@@ -224,6 +231,7 @@ func checkPragmas(ctx context.Context, db *sql.DB) error {
 		{"foreign_keys", "1", "foreign keys must be enforced"},
 		{"secure_delete", "1", "deleted data must be overwritten"},
 		{"busy_timeout", strconv.FormatInt(busyTimeout.Milliseconds(), 10), "busy_timeout was not applied"},
+		{"wal_autocheckpoint", "0", "commits must leave checkpoints to the checkpointer"},
 	}
 	for _, c := range checks {
 		var got string

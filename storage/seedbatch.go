@@ -107,6 +107,8 @@ type Baseline struct {
 	// insert is prepared once, as the bot's hot statements are, so that
 	// neither side of a comparison pays for compiling SQL on each call.
 	insert *sql.Stmt
+	// ckpt checkpoints in the background, as DB's does.
+	ckpt *checkpointer
 }
 
 // baselineSchema mirrors the cases table and its indexes, with the user ID
@@ -171,12 +173,16 @@ func OpenBaseline(ctx context.Context, path string) (_ *Baseline, err error) {
 	}
 	b.read.SetMaxOpenConns(readConns)
 	b.read.SetMaxIdleConns(readConns)
-	return b, b.read.PingContext(ctx)
+	if err := b.read.PingContext(ctx); err != nil {
+		return nil, err
+	}
+	b.ckpt, err = startCheckpointer(ctx, path)
+	return b, err
 }
 
 // Close closes both pools, the writer last (it checkpoints the WAL).
 func (b *Baseline) Close() error {
-	var errs []error
+	errs := []error{b.ckpt.close()}
 	if b.insert != nil {
 		errs = append(errs, b.insert.Close())
 	}
