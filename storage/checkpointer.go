@@ -28,6 +28,9 @@ var checkpointInterval = 200 * time.Millisecond
 // PASSIVE checkpoints never block writers or readers, and readers never
 // block them: whatever a reader still needs is left for the next round.
 type checkpointer struct {
+	// mu is held during each checkpoint, so that truncateCheckpoint in
+	// this process never finds the checkpoint lock taken.
+	mu      sync.Mutex
 	db      *sql.DB
 	stop    chan struct{}
 	done    sync.WaitGroup
@@ -74,7 +77,9 @@ func (c *checkpointer) run() {
 			// the WAL, where they are safe, to be tried again next round;
 			// the writer's own commits report such errors to the user.
 			var busy, frames, copied int
+			c.mu.Lock()
 			_ = c.db.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+			c.mu.Unlock()
 		}
 	}
 }

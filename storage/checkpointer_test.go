@@ -67,3 +67,21 @@ func TestCheckpointer(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckpointBesideCheckpointer: SQLite answers a checkpoint that finds
+// another one running with busy at once. Checkpoint (at shutdown) must not
+// fail because the background checkpointer happened to be running.
+func TestCheckpointBesideCheckpointer(t *testing.T) {
+	ctx := context.Background()
+	saved := checkpointInterval
+	checkpointInterval = time.Millisecond
+	t.Cleanup(func() { checkpointInterval = saved })
+	db := newTestDB(t)
+	cs := NewCases(db, newTestKeys(t))
+	for i := range 100 {
+		mustCreateCase(t, cs, warning(alice, strings.Repeat("x", 1000)))
+		if err := db.Checkpoint(ctx); err != nil {
+			t.Fatalf("checkpoint %d: %v", i, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // Checkpoint copies every committed page from the WAL into the main file
@@ -12,15 +13,39 @@ import (
 // returns an error if readers kept part of the WAL from being copied.
 func (db *DB) Checkpoint(ctx context.Context) (err error) {
 	defer wrap(&err, "checkpoint")
-	var busy, logFrames, checkpointed int
-	row := db.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
-	if err := row.Scan(&busy, &logFrames, &checkpointed); err != nil {
-		return err
+	return truncateCheckpoint(ctx, db.write, db.ckpt)
+}
+
+// truncateCheckpoint runs a TRUNCATE checkpoint on pool, pausing the
+// background checkpointer c meanwhile. SQLite runs one checkpoint at a time
+// and answers a second at once with busy, without waiting; another process
+// (a `bot backup` beside the running bot) may be checkpointing too, so a
+// busy answer that copied nothing is tried again for a while.
+func truncateCheckpoint(ctx context.Context, pool *sql.DB, c *checkpointer) error {
+	if c != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
 	}
-	if busy != 0 {
-		return fmt.Errorf("%w: readers held the WAL (%d of %d frames copied)", ErrBusy, checkpointed, logFrames)
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		var busy, logFrames, checkpointed int
+		row := pool.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+		if err := row.Scan(&busy, &logFrames, &checkpointed); err != nil {
+			return err
+		}
+		switch {
+		case busy == 0:
+			return nil
+		case logFrames >= 0 || time.Now().After(deadline):
+			return fmt.Errorf("%w: readers held the WAL (%d of %d frames copied)", ErrBusy, checkpointed, logFrames)
+		}
+		// -1 frames: another connection's checkpoint held the lock.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
-	return nil
 }
 
 // IntegrityCheck runs SQLite's full integrity check and returns nil if it

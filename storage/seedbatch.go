@@ -180,6 +180,13 @@ func OpenBaseline(ctx context.Context, path string) (_ *Baseline, err error) {
 	return b, err
 }
 
+// Checkpoint copies the baseline's WAL into its file and truncates it, as
+// DB.Checkpoint does for the bot's database.
+func (b *Baseline) Checkpoint(ctx context.Context) (err error) {
+	defer wrap(&err, "baseline checkpoint")
+	return truncateCheckpoint(ctx, b.write, b.ckpt)
+}
+
 // Close closes both pools, the writer last (it checkpoints the WAL).
 func (b *Baseline) Close() error {
 	errs := []error{b.ckpt.close()}
