@@ -260,13 +260,32 @@ func (n NewCase) validate() error {
 	return nil
 }
 
-// nextCaseNumber takes the guild's next case number. The counter row is
-// updated inside the caller's write transaction, so numbers are handed out
-// one at a time and a deleted case's number is never handed out again.
+// nextCaseNumber returns the guild's next case number: one above both its
+// highest case and its case_counters row, which DeleteUserData raises to
+// the highest number it deletes. A deleted case's number is therefore
+// never handed out again, and since the caller's write transaction is the
+// only one, two cases never share a number.
+//
+// Before, every case also updated its guild's counter row: one more page
+// written and synced per /warn, a tenth of its cost, for something the
+// UNIQUE (guild_id, number) index, whose page the insert writes anyway,
+// already knows. Rows written that way remain valid lower bounds.
 func nextCaseNumber(ctx context.Context, tx dbtx, guildID string) (int64, error) {
 	var n int64
-	err := tx.QueryRowContext(ctx, sqlNextCaseNumber, guildID).Scan(&n)
+	err := tx.QueryRowContext(ctx, sqlNextCaseNumber, guildID, guildID).Scan(&n)
 	return n, err
+}
+
+// raiseCaseCounters records, for each guild with a case targeting the user
+// of blind index idx, the guild's highest case number, before those cases
+// are deleted, so that nextCaseNumber never hands their numbers out again.
+func raiseCaseCounters(ctx context.Context, tx dbtx, idx []byte) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO case_counters (guild_id, last_number)
+		SELECT guild_id, max(number) FROM cases
+		WHERE guild_id IN (SELECT guild_id FROM cases WHERE target_index = ?)
+		GROUP BY guild_id
+		ON CONFLICT (guild_id) DO UPDATE SET last_number = max(last_number, excluded.last_number)`, idx)
+	return err
 }
 
 func insertCase(ctx context.Context, tx dbtx, c Cipher, number int64, n NewCase) error {
@@ -468,6 +487,9 @@ func (s *Cases) DeleteUserData(ctx context.Context, userID, actorID string, at t
 	defer tx.Rollback()
 	idx := userIndex(s.c, userID)
 	if _, err := tx.ExecContext(ctx, `DELETE FROM scheduled_actions WHERE target_index = ?`, idx); err != nil {
+		return 0, err
+	}
+	if err := raiseCaseCounters(ctx, tx, idx); err != nil {
 		return 0, err
 	}
 	// case_history rows go with their case (ON DELETE CASCADE); links from

@@ -310,6 +310,23 @@ func TestCasesDeleteUserData(t *testing.T) {
 	if next := mustCreateCase(t, cs, warning(bob, "after")); next.Number != 3 {
 		t.Errorf("number after deletion: got=%d, want 3 (numbers are never reused)", next.Number)
 	}
+	// The guild's newest cases are the erased user's: their numbers are
+	// still never handed out again, in this guild or another.
+	mustCreateCase(t, cs, warning(carol, "four"))
+	elsewhere := warning(carol, "in another guild")
+	elsewhere.GuildID = "999"
+	mustCreateCase(t, cs, elsewhere) // #1 there
+	if _, err := cs.DeleteUserData(ctx, carol, "cli", t0); err != nil {
+		t.Fatal(err)
+	}
+	if next := mustCreateCase(t, cs, warning(bob, "after the newest were erased")); next.Number != 5 {
+		t.Errorf("number after erasing the newest case: got=%d, want 5", next.Number)
+	}
+	other := warning(bob, "other guild")
+	other.GuildID = "999"
+	if next := mustCreateCase(t, cs, other); next.Number != 2 {
+		t.Errorf("number in the other guild after erasing its only case: got=%d, want 2", next.Number)
+	}
 	if _, err := NewAudit(db, k).Verify(ctx); err != nil {
 		t.Errorf("audit chain after deletion: %v", err)
 	}

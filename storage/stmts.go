@@ -19,9 +19,9 @@ type dbtx interface {
 // The statements every warning runs inside its write transaction. Named, so
 // that the helpers and the list of prepared statements share one text.
 const (
-	sqlNextCaseNumber = `INSERT INTO case_counters (guild_id, last_number) VALUES (?, 1)
-		ON CONFLICT (guild_id) DO UPDATE SET last_number = last_number + 1
-		RETURNING last_number`
+	sqlNextCaseNumber = `SELECT max(
+		coalesce((SELECT max(number) FROM cases WHERE guild_id = ?), 0),
+		coalesce((SELECT last_number FROM case_counters WHERE guild_id = ?), 0)) + 1`
 	sqlInsertCase = `INSERT INTO cases (guild_id, number, kind, target_index, target_id,
 		target_name, moderator_index, moderator_id, moderator_name, reason, points, duration_ms,
 		created_at, expires_at, linked_case_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
