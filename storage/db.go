@@ -64,6 +64,7 @@ type DB struct {
 	read  *sql.DB
 	stmts stmtCache     // the writer's prepared statements
 	ckpt  *checkpointer // copies the WAL into the file in the background
+	file  *dbFile       // the file itself, read by backups; closed last
 }
 
 // dsn builds the driver data source name for path. It is the one place that
@@ -136,6 +137,11 @@ func Open(ctx context.Context, path string) (_ *DB, err error) {
 			db.Close()
 		}
 	}()
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	db.file = &dbFile{f: f}
 	if db.write, err = sql.Open("sqlite", dsn(path, false)); err != nil {
 		return nil, err
 	}
@@ -177,6 +183,16 @@ func (db *DB) Close() error {
 	}
 	if db.write != nil {
 		errs = append(errs, db.write.Close())
+	}
+	// After every connection: closing it drops the process's locks on the
+	// file (see dbFile).
+	if db.file != nil {
+		db.file.mu.Lock()
+		if db.file.f != nil {
+			errs = append(errs, db.file.f.Close())
+			db.file.f = nil
+		}
+		db.file.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"sync"
 )
 
 // backupChunk is how much of the database file the snapshot copies between
@@ -46,7 +47,7 @@ var backupChunk int64 = 16 << 20
 //
 // Writers go on committing meanwhile; their changes are not in the copy.
 // Verify's integrity_check is the second line of defence.
-func snapshot(ctx context.Context, srcPath string, dest *os.File, progress func(done, total int64)) error {
+func snapshot(ctx context.Context, srcPath string, file *dbFile, dest *os.File, progress func(done, total int64)) error {
 	// A connection of its own, so a long backup takes none of the bot's.
 	src, err := sql.Open("sqlite", dsn(srcPath, true))
 	if err != nil {
@@ -76,30 +77,50 @@ func snapshot(ctx context.Context, srcPath string, dest *os.File, progress func(
 	}
 	total := pageSize * pageCount
 
-	file, err := os.Open(srcPath)
-	if err != nil {
-		return err
+	// The database file is read through the one descriptor DB keeps open
+	// for the purpose (see DB.file): opening and closing another would
+	// drop SQLite's locks on the file in this process.
+	file.mu.Lock()
+	defer file.mu.Unlock()
+	if file.f == nil {
+		return errors.New("the database was closed during the backup")
 	}
-	defer file.Close()
-	for done := int64(0); done < total; {
-		if err := ctx.Err(); err != nil {
+	// SQLite never uses the page holding the byte at 1 GiB: on Windows its
+	// lock bytes are there, under mandatory locks that make reading them
+	// fail. It is left out of the copy (a hole, which reads as zeros).
+	lockStart := int64(lockByteOffset) / pageSize * pageSize
+	segments := [][2]int64{{0, min(total, lockStart)}}
+	if total > lockStart+pageSize {
+		segments = append(segments, [2]int64{lockStart + pageSize, total})
+	}
+copying:
+	for _, seg := range segments {
+		if _, err := file.f.Seek(seg[0], io.SeekStart); err != nil {
 			return err
 		}
-		n, err := io.CopyN(dest, file, min(backupChunk, total-done))
-		done += n
-		if errors.Is(err, io.EOF) {
-			// The file ends before the snapshot does: the missing pages
-			// are in the log, and are written below.
-			break
-		}
-		if err != nil {
+		if _, err := dest.Seek(seg[0], io.SeekStart); err != nil {
 			return writeErr(dest, err)
 		}
-		if err := dest.Sync(); err != nil {
-			return writeErr(dest, err)
-		}
-		if progress != nil {
-			progress(done, total)
+		for done := seg[0]; done < seg[1]; {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			n, err := io.CopyN(dest, file.f, min(backupChunk, seg[1]-done))
+			done += n
+			if errors.Is(err, io.EOF) {
+				// The file ends before the snapshot does: the missing
+				// pages are in the log, and are written below.
+				break copying
+			}
+			if err != nil {
+				return writeErr(dest, err)
+			}
+			if err := dest.Sync(); err != nil {
+				return writeErr(dest, err)
+			}
+			if progress != nil {
+				progress(done, total)
+			}
 		}
 	}
 
@@ -136,10 +157,25 @@ func snapshot(ctx context.Context, srcPath string, dest *os.File, progress func(
 	return nil
 }
 
+// lockByteOffset is where SQLite's lock bytes start (its PENDING_BYTE).
+const lockByteOffset = 0x40000000
+
+// dbFile is a descriptor of the database file that stays open as long as
+// the DB: closing any descriptor of a file drops all of the process's POSIX
+// locks on it, SQLite's included, so the file must not be opened and
+// closed again while connections are open. mu serialises the users of its
+// offset.
+type dbFile struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
 // walPages returns, sorted and once each, the page numbers up to maxPage
 // that the frame headers of the WAL file at path name. A missing or empty
 // log names none.
 func walPages(path string, maxPage int64) ([]uint32, error) {
+	// Opening and closing the log is safe, unlike the database file:
+	// SQLite takes no POSIX locks on it (WAL mode locks the -shm file).
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // dbtx is what the statement helpers need from a transaction: a read
@@ -42,10 +43,12 @@ var hotWrites = []string{
 }
 
 // stmtCache holds the writer's prepared statements.
+//
+// get never blocks: a transaction holding the writer's only connection
+// calls it, while prepare may be waiting for that same connection.
 type stmtCache struct {
-	mu    sync.Mutex
-	ready bool
-	stmts map[string]*sql.Stmt
+	prep  sync.Mutex // serialises prepare and close
+	stmts atomic.Pointer[map[string]*sql.Stmt]
 }
 
 // prepare compiles hotWrites on pool (the writer), once. It must be called
@@ -54,9 +57,12 @@ type stmtCache struct {
 // empty to be tried again at the next transaction; statements then run
 // uncached, which is only slower.
 func (c *stmtCache) prepare(ctx context.Context, pool *sql.DB) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ready {
+	if c.stmts.Load() != nil {
+		return
+	}
+	c.prep.Lock()
+	defer c.prep.Unlock()
+	if c.stmts.Load() != nil {
 		return
 	}
 	stmts := make(map[string]*sql.Stmt, len(hotWrites))
@@ -70,25 +76,29 @@ func (c *stmtCache) prepare(ctx context.Context, pool *sql.DB) {
 		}
 		stmts[q] = st
 	}
-	c.stmts, c.ready = stmts, true
+	c.stmts.Store(&stmts)
 }
 
 // get returns the prepared statement of query, or nil.
 func (c *stmtCache) get(query string) *sql.Stmt {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stmts[query]
+	if m := c.stmts.Load(); m != nil {
+		return (*m)[query]
+	}
+	return nil
 }
 
 // close finalizes the statements; the writer pool closes after.
 func (c *stmtCache) close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.prep.Lock()
+	defer c.prep.Unlock()
+	m := c.stmts.Swap(nil)
+	if m == nil {
+		return nil
+	}
 	var errs []error
-	for _, st := range c.stmts {
+	for _, st := range *m {
 		errs = append(errs, st.Close())
 	}
-	c.stmts, c.ready = nil, false
 	return errors.Join(errs...)
 }
 

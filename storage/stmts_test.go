@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPreparedStatements checks the writer's statement cache through the
@@ -72,5 +73,49 @@ func TestActivePointsUsesCoveringIndex(t *testing.T) {
 	joined := strings.Join(plan, "; ")
 	if !strings.Contains(joined, "USING COVERING INDEX cases_by_target") {
 		t.Errorf("query plan %q does not use the covering index cases_by_target", joined)
+	}
+}
+
+// TestPrepareDoesNotBlockTransaction: while the cache is empty (here: no
+// tables yet, so preparing fails every time), a transaction that holds the
+// writer's only connection must still run its statements while another
+// goroutine waits in prepare for that connection.
+func TestPrepareDoesNotBlockTransaction(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t, filepath.Join(t.TempDir(), "bot.db"))
+	tx, err := db.beginWrite(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan struct{})
+	second := make(chan error, 1)
+	go func() {
+		close(waiting)
+		tx2, err := db.beginWrite(ctx) // prepares, waiting for the connection
+		if err == nil {
+			tx2.Rollback()
+		}
+		second <- err
+	}()
+	<-waiting
+	time.Sleep(100 * time.Millisecond) // let it reach PrepareContext
+	done := make(chan error, 1)
+	go func() {
+		_, err := tx.ExecContext(ctx, sqlPutMeta, "k", []byte("v"))
+		done <- err
+	}()
+	select {
+	case <-done: // an error is expected (no tables); not returning is the bug
+	case <-time.After(10 * time.Second):
+		t.Fatal("a statement in the open transaction waited for the statement cache: deadlock")
+	}
+	tx.Rollback()
+	select {
+	case err := <-second:
+		if err != nil {
+			t.Fatalf("the second transaction: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second transaction never began")
 	}
 }
