@@ -22,7 +22,7 @@ var checkpointInterval = 200 * time.Millisecond
 // past 1,000 pages, in whichever command made that commit. Usually that is
 // a few milliseconds, but after a long read transaction (a backup's
 // snapshot, which keeps the WAL from being copied while it runs) it is the
-// whole backlog: a /warn right after a backup's snapshot took 130 to 160 ms
+// whole backlog: a /warn right after a backup's snapshot took up to 156 ms
 // instead of 1. The connections this package opens for writing therefore
 // set wal_autocheckpoint to 0, and this goroutine checkpoints instead.
 // PASSIVE checkpoints never block writers or readers, and readers never

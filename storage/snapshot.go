@@ -15,10 +15,10 @@ import (
 
 // backupChunk is how much of the database file the snapshot copies between
 // two progress reports, cancellation checks and syncs. The sync bounds the
-// unwritten data the copy leaves to the kernel: on a journaling file
-// system, the bot's next commit waits in fsync for whatever the journal
-// must flush first, and a gigabyte of dirty pages made a /warn wait a fifth
-// of a second. Tests lower it to make a copy take many chunks.
+// unwritten data the copy leaves to the kernel: without it up to the whole
+// database could wait in dirty pages, and on a journaling file system the
+// bot's next commit may wait in fsync for what the journal must flush
+// first. Tests lower it to make a copy take many chunks.
 var backupChunk int64 = 16 << 20
 
 // snapshot copies the database at srcPath, as one committed state, into
