@@ -28,6 +28,7 @@ test-long:
 
 lint: tools
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@diff=$$($(GO) mod tidy -diff 2>&1) || { echo "go.mod or go.sum is not tidy: run 'go mod tidy'"; echo "$$diff"; exit 1; }
 	$(GO) vet ./...
 	$$($(GO) env GOPATH)/bin/staticcheck ./...
 

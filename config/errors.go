@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/modbot/bot/internal/suggest"
 )
 
 // Error is a configuration mistake, worded for the person who made it:
@@ -72,7 +74,7 @@ func unknownKey(key, source string, line int, isEnv bool) *Error {
 			return e
 		}
 	}
-	if s := suggest(key); s != "" {
+	if s := nearestKey(key); s != "" {
 		e.Suggestion = s
 		if isEnv {
 			e.Suggestion = envName(s)
@@ -99,13 +101,13 @@ func unknownKey(key, source string, line int, isEnv bool) *Error {
 	return e
 }
 
-// suggest returns the known key nearest to key, or "" if none is close.
+// nearestKey returns the known key nearest to key, or "" if none is close.
 // Typos are caught by edit distance; a right name in the wrong section
 // (or with no section, as in BOT_TOKEN) by comparing the name part.
-func suggest(key string) string {
+func nearestKey(key string) string {
 	best, bestD := "", -1
 	for _, k := range Keys() {
-		if d := editDistance(key, k); bestD < 0 || d < bestD {
+		if d := suggest.Distance(key, k); bestD < 0 || d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -117,34 +119,12 @@ func suggest(key string) string {
 	for _, k := range Keys() {
 		_, name, _ := strings.Cut(k, ".")
 		for _, c := range candidates {
-			if c != "" && editDistance(c, name) <= 1 {
+			if c != "" && suggest.Distance(c, name) <= 1 {
 				return k
 			}
 		}
 	}
 	return ""
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // findLine returns the 1-based line where key ("section.name") is set in a

@@ -15,6 +15,8 @@ import (
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/tink"
+
+	"github.com/modbot/bot/internal/atomicfile"
 )
 
 // Names of the keyset files inside the keys directory.
@@ -188,60 +190,7 @@ func writeKeysetFile(f *keysetFile, master tink.AEAD) error {
 	if err != nil {
 		return fmt.Errorf("write keyset %s: %w", f.path, err)
 	}
-	return writeFileAtomic(f.path, append(data, '\n'))
-}
-
-// writeFileAtomic replaces path with data so that a crash leaves either the
-// old file or the new one, never a mix: temp file in the same directory (a
-// rename across file systems is not atomic), fsync, rename, fsync the
-// directory so the rename itself is durable. The file is created 0600.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	hint := "make the directory writable by the user that runs bot, and check free disk space"
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w; %s", path, err, hint)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	// CreateTemp already uses 0600; Chmod states it, whatever the umask.
-	if err := tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w; %s", path, err, hint)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: sync: %w; %s", path, err, hint)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w; %s", path, err, hint)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w; %s", path, err, hint)
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable. Windows cannot open a directory for
-// syncing, and its renames are journaled, so it is skipped there.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
+	return atomicfile.Write(f.path, append(data, '\n'), 0o600)
 }
 
 // keyIDString is the form of a key ID used as a CreatedAt map key.

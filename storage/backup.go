@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/modbot/bot/internal/atomicfile"
 )
 
 // A backup is one SQLite file in rollback-journal mode, so that it is
@@ -285,7 +287,7 @@ func (t *tempFile) publish(dest string) error {
 		}
 	}
 	t.discard()
-	return syncDir(filepath.Dir(dest))
+	return atomicfile.SyncDir(filepath.Dir(dest))
 }
 
 // discard removes the temporary file and SQLite's files beside it. It is
@@ -335,21 +337,4 @@ func cleanTemps(dir, prefix string) {
 		}
 		(&tempFile{path: path, f: f}).discard()
 	}
-}
-
-// syncDir makes a rename or link in dir durable. Windows cannot sync a
-// directory, and journals its renames.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/modbot/bot/internal/atomicfile"
 )
 
 // VerifyResult describes a database file that Verify accepted.
@@ -329,7 +331,7 @@ func Restore(ctx context.Context, src, dest string, now time.Time) (_ *RestoreRe
 		}
 		return nil, fmt.Errorf("move the restored database into place: %w", err)
 	}
-	return res, syncDir(dir)
+	return res, atomicfile.SyncDir(dir)
 }
 
 // prepareRestored makes the copy at path a live database: migrated, without
