@@ -12,8 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/modbot/bot/bot"
 	"github.com/modbot/bot/config"
+	"github.com/modbot/bot/conn"
 	"github.com/modbot/bot/keys"
 	"github.com/modbot/bot/storage"
 )
@@ -213,7 +213,7 @@ func tokenCheck(ctx context.Context, cfg *config.Config, offline bool) check {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	name, err := bot.CheckToken(ctx, cfg.Discord.APIURL, cfg.Discord.Token)
+	name, err := conn.CheckToken(ctx, cfg.Discord.APIURL, cfg.Discord.Token)
 	if err != nil {
 		return check{"token", "fail", err.Error()}
 	}

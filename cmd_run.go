@@ -11,6 +11,7 @@ import (
 
 	"github.com/modbot/bot/bot"
 	"github.com/modbot/bot/config"
+	"github.com/modbot/bot/conn"
 	"github.com/modbot/bot/storage"
 )
 
@@ -91,10 +92,17 @@ func runBot(ctx context.Context, cfg *config.Config, log *slog.Logger, ver strin
 		}
 		guilds = append(guilds, id)
 	}
+	c, err := conn.New(conn.Options{
+		Token:      cfg.Discord.Token,
+		APIURL:     cfg.Discord.APIURL,
+		GatewayURL: cfg.Discord.GatewayURL,
+		Logger:     log,
+	})
+	if err != nil {
+		return err
+	}
 	b, err := bot.New(bot.Options{
-		Token:           cfg.Discord.Token,
-		APIURL:          cfg.Discord.APIURL,
-		GatewayURL:      cfg.Discord.GatewayURL,
+		Connection:      c,
 		GuildIDs:        guilds,
 		ShutdownTimeout: cfg.Run.ShutdownTimeout,
 		Logger:          log,

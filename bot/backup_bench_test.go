@@ -299,9 +299,9 @@ func growBenchDB(b *testing.B, d *benchData, dbPath string, m benchManifest) gro
 	b.Helper()
 	ctx := context.Background()
 	start := time.Now()
-	cases, ok := d.bot.opts.Stores.Cases.(*storage.Cases)
+	cases, ok := d.h.stores.Cases.(*storage.Cases)
 	if !ok {
-		b.Fatalf("the bot's case store is a %T, not *storage.Cases", d.bot.opts.Stores.Cases)
+		b.Fatalf("the bot's case store is a %T, not *storage.Cases", d.h.stores.Cases)
 	}
 	type member struct{ id, name string }
 	type guild struct {
@@ -405,7 +405,7 @@ type warnTarget struct {
 func prepareWarns(b *testing.B, d *benchData, m benchManifest) *warnStream {
 	b.Helper()
 	ctx := context.Background()
-	settings := d.bot.opts.Stores.Settings
+	settings := d.h.stores.Settings
 	roles := map[string]snowflake.ID{}
 	w := &warnStream{d: d}
 	for _, t := range m.WarnTargets {
@@ -463,7 +463,7 @@ func (w *warnStream) start() *runningStream {
 			}
 			t := w.targets[i%len(w.targets)]
 			start := time.Now()
-			content, _, err := w.d.bot.handleWarn(ctx, t.data, w.d.event(t.in, &r), log)
+			content, _, err := w.d.h.handleWarn(ctx, t.data, w.d.event(t.in, &r), log)
 			s.rec = append(s.rec, warnTiming{start: start, took: time.Since(start)})
 			if err == nil && !strings.HasPrefix(content, "Warned") {
 				err = fmt.Errorf("/warn answered %q", content)

@@ -11,7 +11,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,9 +27,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/disgoorg/disgo/cache"
 	"github.com/disgoorg/disgo/discord"
-	"github.com/disgoorg/disgo/events"
-	"github.com/disgoorg/disgo/handler"
 	"github.com/disgoorg/disgo/rest"
 	"github.com/disgoorg/snowflake/v2"
 
@@ -68,7 +66,8 @@ type benchData struct {
 	dir  string
 	db   *storage.DB
 	bare *storage.Baseline
-	bot  *Bot
+	h    *handlers
+	c    cache.Caches
 }
 
 // benchSource returns the seeded database named by BOT_BENCH_DB and its
@@ -185,11 +184,7 @@ func openBenchData(b *testing.B, dir, dbName string, m benchManifest) *benchData
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { d.bare.Close() })
-	appID := snowflake.New(time.Now())
-	token := base64.RawStdEncoding.EncodeToString([]byte(appID.String())) + ".bench.bench"
-	if d.bot, err = New(Options{Token: token, APIURL: "http://127.0.0.1:1/api/v10", Stores: NewStores(d.db, kr)}); err != nil {
-		b.Fatal(err)
-	}
+	d.h, d.c = recordedHandlers(NewStores(d.db, kr), &recordedREST{}, snowflake.New(time.Now()), time.Now)
 	return d
 }
 
@@ -203,7 +198,7 @@ const benchModPerms = discord.PermissionModerateMembers | discord.PermissionKick
 func (d *benchData) cacheGuild(guild string) snowflake.ID {
 	gid := snowflake.MustParse(guild)
 	modRole := gid + 1<<12
-	caches := d.bot.client.Caches()
+	caches := d.c
 	caches.AddGuild(discord.Guild{ID: gid, Name: "Bench Guild", OwnerID: gid + 2<<12})
 	caches.AddRole(discord.Role{ID: gid, GuildID: gid, Name: "@everyone"})
 	caches.AddRole(discord.Role{ID: modRole, GuildID: gid, Name: "Mods", Position: 5, Permissions: benchModPerms})
@@ -211,9 +206,10 @@ func (d *benchData) cacheGuild(guild string) snowflake.ID {
 }
 
 // slashInteraction decodes a guild slash command interaction as the gateway
-// delivers it: the moderator as invoking member, and options whose user
-// values are resolved as members of the guild.
-func slashInteraction(b *testing.B, guild, modID, modName string, modRole snowflake.ID, command string,
+// delivers it: the moderator as invoking member, options whose user values
+// are resolved as members of the guild, and the bot holding the permissions
+// of every command (app_permissions).
+func slashInteraction(b testing.TB, guild, modID, modName string, modRole snowflake.ID, command string,
 	opts []map[string]any, users map[string]string) discord.ApplicationCommandInteraction {
 	b.Helper()
 	joined := "2021-03-04T05:06:07Z"
@@ -226,6 +222,7 @@ func slashInteraction(b *testing.B, guild, modID, modName string, modRole snowfl
 		"id": snowflake.New(time.Now()).String(), "type": discord.InteractionTypeApplicationCommand,
 		"application_id": "1", "token": "bench", "version": 1, "guild_id": guild, "channel_id": guild,
 		"locale": "en-US", "context": discord.InteractionContextTypeGuild,
+		"app_permissions": strconv.FormatInt(int64(Permissions(Definitions())), 10),
 		"member": map[string]any{
 			"user":        map[string]any{"id": modID, "username": modName, "discriminator": "0"},
 			"roles":       []string{modRole.String()},
@@ -248,26 +245,24 @@ func slashInteraction(b *testing.B, guild, modID, modName string, modRole snowfl
 	return in
 }
 
-// responses records what a handler answered in place of the REST call.
+// responses records what a handler answered in place of the REST call,
+// keeping only the last answer so that a long run holds no history.
 type responses struct {
 	last discord.InteractionResponseData
 }
 
-func (r *responses) respond(_ discord.InteractionResponseType, data discord.InteractionResponseData, _ ...rest.RequestOpt) error {
-	r.last = data
+func (r *responses) CreateInteractionResponse(_ snowflake.ID, _ string, resp discord.InteractionResponse, _ ...rest.RequestOpt) error {
+	r.last = resp.Data
 	return nil
 }
 
-// event wraps an interaction as the mux hands it to a handler.
-func (d *benchData) event(in discord.ApplicationCommandInteraction, r *responses) *handler.CommandEvent {
-	return &handler.CommandEvent{
-		ApplicationCommandInteractionCreate: &events.ApplicationCommandInteractionCreate{
-			GenericEvent:                  events.NewGenericEvent(d.bot.client, 0, 0),
-			ApplicationCommandInteraction: in,
-			Respond:                       r.respond,
-		},
-		Ctx: context.Background(),
-	}
+func (r *responses) UpdateInteractionResponse(snowflake.ID, string, discord.MessageUpdate, ...rest.RequestOpt) (*discord.Message, error) {
+	return &discord.Message{}, nil
+}
+
+// event wraps an interaction as the router hands it to a handler.
+func (d *benchData) event(in discord.ApplicationCommandInteraction, r *responses) *event {
+	return &event{Interaction: in, ctx: context.Background(), rest: r}
 }
 
 // measure runs op b.N times, timing each call, and reports the throughput
@@ -324,7 +319,7 @@ func BenchmarkWarn(b *testing.B) {
 	var r responses
 	warn := func(i int) error {
 		t := targets[i%len(targets)]
-		content, _, err := d.bot.handleWarn(ctx, t.data, d.event(t.in, &r), log)
+		content, _, err := d.h.handleWarn(ctx, t.data, d.event(t.in, &r), log)
 		if err == nil && !strings.HasPrefix(content, "Warned") {
 			err = fmt.Errorf("/warn answered %q", content)
 		}
@@ -427,7 +422,7 @@ func BenchmarkWarnings(b *testing.B) {
 			var r responses
 			measure(b, func(i int) error {
 				t := targets[i%len(targets)]
-				if err := d.bot.handleWarnings(t.data, d.event(t.in, &r)); err != nil {
+				if err := d.h.handleWarnings(d.event(t.in, &r), t.data); err != nil {
 					return err
 				}
 				msg, ok := r.last.(discord.MessageCreate)

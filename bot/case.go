@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/disgoorg/disgo/discord"
-	"github.com/disgoorg/disgo/handler"
 
 	"github.com/modbot/bot/storage"
 )
@@ -17,7 +16,7 @@ import (
 // caseCommand defines /case: /case view shows one case in full with the
 // history of its reason, and /case reason corrects a reason while keeping
 // the old one in that history.
-func (b *Bot) caseCommand() Command {
+func caseCommand() Command {
 	number := discord.ApplicationCommandOptionInt{Name: "number", Description: "The case number", Required: true, MinValue: new(1)}
 	return Command{
 		Def: discord.SlashCommandCreate{
@@ -35,17 +34,11 @@ func (b *Bot) caseCommand() Command {
 			},
 		},
 		BotPermissions: discord.PermissionSendMessages | discord.PermissionEmbedLinks,
-		Route: func(r handler.Router) {
-			// /case view only reads, but it defers too: the moderator check
-			// may have to ask Discord for the guild, which can be slow.
-			r.SlashCommand("/case/view", b.deferred("case view", b.handleCaseView))
-			r.SlashCommand("/case/reason", b.deferred("case reason", b.handleCaseReason))
-		},
 	}
 }
 
-func (b *Bot) handleCaseView(ctx context.Context, data discord.SlashCommandInteractionData, e *handler.CommandEvent, log *slog.Logger) (string, []discord.Embed, error) {
-	mc, err := b.moderatorContext(ctx, e, "case")
+func (h *handlers) handleCaseView(ctx context.Context, data discord.SlashCommandInteractionData, e *event, log *slog.Logger) (string, []discord.Embed, error) {
+	mc, err := h.moderatorContext(ctx, e, "case")
 	if err != nil {
 		return "", nil, err
 	}
@@ -53,11 +46,11 @@ func (b *Bot) handleCaseView(ctx context.Context, data discord.SlashCommandInter
 	if err != nil {
 		return "", nil, err
 	}
-	c, err := b.findCase(ctx, mc, number)
+	c, err := h.findCase(ctx, mc, number)
 	if err != nil {
 		return "", nil, err
 	}
-	history, err := b.opts.Stores.Cases.History(ctx, mc.guild, number)
+	history, err := h.stores.Cases.History(ctx, mc.guild, number)
 	if err != nil {
 		return "", nil, fmt.Errorf("read the history of case %d: %w", number, err)
 	}
@@ -95,8 +88,8 @@ func historyEmbed(history []storage.ReasonChange, budget int) discord.Embed {
 	return discord.Embed{Title: title, Description: strings.Join(lines, "\n"), Color: 0x95A5A6}
 }
 
-func (b *Bot) handleCaseReason(ctx context.Context, data discord.SlashCommandInteractionData, e *handler.CommandEvent, log *slog.Logger) (string, []discord.Embed, error) {
-	mc, err := b.moderatorContext(ctx, e, "case")
+func (h *handlers) handleCaseReason(ctx context.Context, data discord.SlashCommandInteractionData, e *event, log *slog.Logger) (string, []discord.Embed, error) {
+	mc, err := h.moderatorContext(ctx, e, "case")
 	if err != nil {
 		return "", nil, err
 	}
@@ -104,7 +97,7 @@ func (b *Bot) handleCaseReason(ctx context.Context, data discord.SlashCommandInt
 	if err != nil {
 		return "", nil, err
 	}
-	c, err := b.findCase(ctx, mc, number)
+	c, err := h.findCase(ctx, mc, number)
 	if err != nil {
 		return "", nil, err
 	}
@@ -119,7 +112,7 @@ func (b *Bot) handleCaseReason(ctx context.Context, data discord.SlashCommandInt
 	}
 	// Rewriting the record of a case is acting on its user: no one edits a
 	// case about themselves or about someone ranked at or above them.
-	target, err := b.caseTarget(ctx, mc, c)
+	target, err := h.caseTarget(ctx, mc, c)
 	if err != nil {
 		return "", nil, err
 	}
@@ -129,7 +122,7 @@ func (b *Bot) handleCaseReason(ctx context.Context, data discord.SlashCommandInt
 	if reason == c.Reason {
 		return fmt.Sprintf("Case #%d already has that reason; nothing changed.", number), nil, nil
 	}
-	c, err = b.opts.Stores.Cases.UpdateReason(ctx, mc.guild, number, mc.actor.UserID.String(), reason, mc.now)
+	c, err = h.stores.Cases.UpdateReason(ctx, mc.guild, number, mc.actor.UserID.String(), reason, mc.now)
 	if err != nil {
 		return "", nil, fmt.Errorf("update the reason of case %d: %w", number, err)
 	}
@@ -139,7 +132,7 @@ func (b *Bot) handleCaseReason(ctx context.Context, data discord.SlashCommandInt
 	// go on with the old reason.
 	embed := caseEmbed(c)
 	embed.Title += " · reason edited"
-	modlog := b.postModlog(ctx, log, mc.settings, embed)
+	modlog := h.discord.postModlog(ctx, log, mc.settings, embed)
 	head := fmt.Sprintf("Updated the reason of case #%d. The old reason is kept in its history: /case view number:%d", c.Number, c.Number)
 	return joinLines(head, modlog), nil, nil
 }

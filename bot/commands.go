@@ -9,63 +9,45 @@ import (
 	"slices"
 
 	"github.com/disgoorg/disgo/discord"
-	"github.com/disgoorg/disgo/handler"
 	"github.com/disgoorg/disgo/rest"
 )
 
-// Command is one slash command: its definition as registered with Discord,
-// the permissions the bot itself needs to carry it out, and the function
-// that routes its interactions (the command, its subcommands, buttons and
-// autocomplete) on the mux.
+// Command is one slash command: its definition as registered with Discord
+// and the permissions the bot itself needs to carry it out. Its handlers
+// are in the routes table (routes.go).
 type Command struct {
 	// Def is the definition sent to Discord.
 	Def discord.SlashCommandCreate
 	// BotPermissions are what the bot needs in the guild to carry it out;
 	// they make up the invite link.
 	BotPermissions discord.Permissions
-	// Route registers the command's handlers.
-	Route func(r handler.Router)
 }
 
 // Name returns the command's name without the slash.
 func (c Command) Name() string { return c.Def.Name }
 
-// loadCommands returns every command module the bot serves. Each command
-// lives in its own file with its definition and handler.
-func (b *Bot) loadCommands() []Command {
-	return []Command{
-		b.pingCommand(),
-		b.warnCommand(),
-		b.warningsCommand(),
-		b.unwarnCommand(),
-		b.caseCommand(),
-		b.noteCommand(),
-		b.timeoutCommand(),
-		b.untimeoutCommand(),
-		b.kickCommand(),
-		b.banCommand(),
-		b.unbanCommand(),
-		b.mywarningsCommand(),
-		b.configCommand(),
+// Definitions returns every command the bot serves, in the order they are
+// registered. They are plain data: `bot invite` reads them without
+// building a bot.
+func Definitions() []Command {
+	cmds := []Command{
+		pingCommand(),
+		warnCommand(),
+		warningsCommand(),
+		unwarnCommand(),
+		caseCommand(),
+		noteCommand(),
 	}
+	for _, a := range actions {
+		cmds = append(cmds, Command{Def: a.def, BotPermissions: a.perm | discord.PermissionSendMessages | discord.PermissionEmbedLinks})
+	}
+	return append(cmds, mywarningsCommand(), configCommand())
 }
 
-// Commands returns the definitions of every command the bot serves.
-func (b *Bot) Commands() []Command { return slices.Clone(b.commands) }
-
-// routes wires every command and the error hook into the mux.
-func (b *Bot) routes() {
-	b.mux.DefaultContext(func() context.Context { return b.baseCtx })
-	b.mux.Error(b.handleError)
-	b.mux.NotFound(b.notFound)
-	for _, c := range b.commands {
-		c.Route(b.mux)
-	}
-}
-
-func (b *Bot) definitions() []discord.ApplicationCommandCreate {
-	defs := make([]discord.ApplicationCommandCreate, 0, len(b.commands))
-	for _, c := range b.commands {
+func definitions() []discord.ApplicationCommandCreate {
+	cmds := Definitions()
+	defs := make([]discord.ApplicationCommandCreate, 0, len(cmds))
+	for _, c := range cmds {
 		defs = append(defs, c.Def)
 	}
 	return defs
@@ -75,10 +57,9 @@ func (b *Bot) definitions() []discord.ApplicationCommandCreate {
 // (which takes effect at once) or globally. It skips the call when Discord
 // already has exactly this set, so restarts do not churn registrations.
 func (b *Bot) syncCommands(ctx context.Context) error {
-	ctx = withoutDeadline(ctx)
-	defs := b.definitions()
-	app := b.client.ApplicationID()
-	r := b.client.Rest()
+	defs := definitions()
+	app := b.conn.ApplicationID()
+	r := b.conn.Rest()
 	if len(b.opts.GuildIDs) == 0 {
 		have, err := b.registered(ctx, rest.GetGlobalCommands.Compile(nil, app))
 		if err != nil {
@@ -116,7 +97,7 @@ func (b *Bot) syncCommands(ctx context.Context) error {
 // into "0" (administrators only), and the comparison needs the difference.
 func (b *Bot) registered(ctx context.Context, ep *rest.CompiledEndpoint) ([]json.RawMessage, error) {
 	var have []json.RawMessage
-	err := b.client.Rest().Do(ep, nil, &have, rest.WithCtx(ctx))
+	err := b.conn.Rest().Do(ep, nil, &have, rest.WithCtx(ctx))
 	return have, err
 }
 

@@ -13,15 +13,15 @@ import (
 // register them again.
 func TestRegisteredCommandsMatch(t *testing.T) {
 	h := newHarness(t)
-	have, err := h.bot.registered(context.Background(), rest.GetGuildCommands.Compile(nil, h.bot.client.ApplicationID(), h.guild.ID))
+	have, err := h.bot.registered(context.Background(), rest.GetGuildCommands.Compile(nil, h.conn.ApplicationID(), h.guild.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameCommands(h.bot.definitions(), have) {
+	if !sameCommands(definitions(), have) {
 		for _, c := range have {
 			t.Logf("registered: %s", c)
 		}
-		for _, d := range h.bot.definitions() {
+		for _, d := range definitions() {
 			want, _ := json.Marshal(d)
 			t.Logf("wanted:     %s", want)
 		}

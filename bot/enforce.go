@@ -10,9 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/disgoorg/disgo/discord"
-	"github.com/disgoorg/disgo/handler"
 	"github.com/disgoorg/disgo/rest"
-	"github.com/disgoorg/json"
 	"github.com/disgoorg/snowflake/v2"
 
 	"github.com/modbot/bot/storage"
@@ -48,7 +46,7 @@ type actionRequest struct {
 // takes in person; the caller adds what is particular to the kind
 // (membership, duration, messages to delete). Escalation and the scheduler,
 // where the bot acts as itself, build their requests whole.
-func (mc *modContext) moderatorAction(e *handler.CommandEvent, kind storage.CaseKind, target discord.User, reason string) actionRequest {
+func (mc *modContext) moderatorAction(e *event, kind storage.CaseKind, target discord.User, reason string) actionRequest {
 	return actionRequest{
 		kind: kind, guildID: mc.guildID, settings: mc.settings, target: target,
 		moderatorID: mc.actor.UserID, moderatorName: invokerName(e),
@@ -65,54 +63,25 @@ type actionResult struct {
 	notes  []string  // problems after the action (schedule, modlog)
 }
 
-// actionKinds holds, for each kind of action, the verb that completes
-// "You can't … the server owner", the verb of a reply ("I banned them"),
-// and the permission Discord requires of the bot.
-var actionKinds = map[storage.CaseKind]struct {
-	verb, past string
-	perm       discord.Permissions
-}{
-	storage.CaseTimeout:   {"time out", "timed out", discord.PermissionModerateMembers},
-	storage.CaseUntimeout: {"lift the timeout of", "lifted the timeout of", discord.PermissionModerateMembers},
-	storage.CaseKick:      {"kick", "kicked", discord.PermissionKickMembers},
-	storage.CaseBan:       {"ban", "banned", discord.PermissionBanMembers},
-	storage.CaseUnban:     {"unban", "unbanned", discord.PermissionBanMembers},
-}
-
-func actionVerb(k storage.CaseKind) string                    { return actionKinds[k].verb }
-func actionPast(k storage.CaseKind) string                    { return actionKinds[k].past }
-func actionPermission(k storage.CaseKind) discord.Permissions { return actionKinds[k].perm }
-
-// permissionContext is guildContext for the commands that need a specific
-// Discord permission (Kick Members, Ban Members): a moderator role is not
-// enough, since removing someone from the server is beyond what such a role
-// was given in Discord. Administrator and the owner pass.
-func (b *Bot) permissionContext(ctx context.Context, e *handler.CommandEvent, command string, need discord.Permissions) (*modContext, error) {
-	mc, err := b.guildContext(ctx, e)
-	if err != nil {
-		return nil, err
-	}
-	if mc.actor.UserID != mc.facts.OwnerID && !hasPermissions(mc.actor.Permissions, need) {
-		return nil, userErrorf("You need the %s permission to use /%s; a moderator role alone is not enough.", PermissionNames(need), command)
-	}
-	return mc, nil
-}
+func actionVerb(k storage.CaseKind) string                    { return actionOf(k).verb }
+func actionPast(k storage.CaseKind) string                    { return actionOf(k).past }
+func actionPermission(k storage.CaseKind) discord.Permissions { return actionOf(k).perm }
 
 // checkAction applies the rules before an action: the invoker may act on
 // the target (CheckTarget), and the bot holds the permission the action
 // needs and ranks above the target (CheckBot). Each refusal says what is
 // wrong and how to fix it.
-func (b *Bot) checkAction(ctx context.Context, e *handler.CommandEvent, mc *modContext, target Target, kind storage.CaseKind) error {
+func (h *handlers) checkAction(ctx context.Context, e *event, mc *modContext, target Target, kind storage.CaseKind) error {
 	if err := CheckTarget(mc.actor, target, mc.facts, actionVerb(kind)); err != nil {
 		return err
 	}
-	return b.checkBotAction(ctx, e, mc, target, kind)
+	return h.checkBotAction(ctx, e, mc, target, kind)
 }
 
 // checkBotAction is the bot's half of checkAction; escalation, where the
 // bot itself acts, needs only this half.
-func (b *Bot) checkBotAction(ctx context.Context, e *handler.CommandEvent, mc *modContext, target Target, kind storage.CaseKind) error {
-	facts, err := b.botFacts(ctx, mc.guildID, e.AppPermissions())
+func (h *handlers) checkBotAction(ctx context.Context, e *event, mc *modContext, target Target, kind storage.CaseKind) error {
+	facts, err := h.discord.botFacts(ctx, mc.guildID, e.AppPermissions())
 	if err != nil {
 		return err
 	}
@@ -133,22 +102,23 @@ func (b *Bot) checkBotAction(ctx context.Context, e *handler.CommandEvent, mc *m
 // no server with the bot afterwards, and Discord then refuses DMs, so they
 // are told first; others are told after. An error means nothing happened
 // on Discord and nothing was recorded, unless it says otherwise.
-func (b *Bot) enforce(ctx context.Context, log *slog.Logger, a actionRequest) (actionResult, error) {
+func (h *handlers) enforce(ctx context.Context, log *slog.Logger, a actionRequest) (actionResult, error) {
 	var res actionResult
 	if a.duration > 0 && (a.kind == storage.CaseTimeout || a.kind == storage.CaseBan) {
 		res.until = a.now.Add(a.duration)
 	}
-	dmFirst := a.kind == storage.CaseKick || a.kind == storage.CaseBan
+	row := actionOf(a.kind)
+	dmFirst := row.dmFirst
 	if dmFirst {
-		res.dm, res.dmSent = b.actionDM(ctx, log, a, res.until)
+		res.dm, res.dmSent = h.discord.actionDM(ctx, log, a, res.until)
 	}
-	if err := b.applyAction(ctx, a, res.until); err != nil {
+	if err := h.discord.applyAction(ctx, a, res.until); err != nil {
 		if res.dmSent {
-			b.retractDM(ctx, log, a)
+			h.discord.retractDM(ctx, log, a)
 		}
 		return res, actionFailure(err, a.kind)
 	}
-	c, err := b.opts.Stores.Cases.Create(ctx, storage.NewCase{
+	c, err := h.stores.Cases.Create(ctx, storage.NewCase{
 		GuildID:       a.guildID.String(),
 		Kind:          a.kind,
 		TargetID:      a.target.ID.String(),
@@ -169,17 +139,17 @@ func (b *Bot) enforce(ctx context.Context, log *slog.Logger, a actionRequest) (a
 	res.c = c
 	log.Info("moderation action taken", slog.String("kind", string(a.kind)), slog.Int64("case", c.Number), slog.Bool("automatic", a.automatic))
 
-	if note := b.scheduleEnd(ctx, log, a, c, res.until); note != "" {
+	if note := h.scheduleEnd(ctx, log, a, c, res.until); note != "" {
 		res.notes = append(res.notes, note)
 	}
-	if !dmFirst && a.kind != storage.CaseUnban {
-		res.dm, res.dmSent = b.actionDM(ctx, log, a, res.until)
+	if !dmFirst && !row.noDM {
+		res.dm, res.dmSent = h.discord.actionDM(ctx, log, a, res.until)
 	}
 	embed := caseEmbed(c)
 	if !res.until.IsZero() {
 		embed.Fields = append(embed.Fields, discord.EmbedField{Name: "Ends", Value: discordTime(res.until), Inline: boolPtr(true)})
 	}
-	if note := b.postModlog(ctx, log, a.settings, embed); note != "" {
+	if note := h.discord.postModlog(ctx, log, a.settings, embed); note != "" {
 		res.notes = append(res.notes, note)
 	}
 	return res, nil
@@ -187,25 +157,8 @@ func (b *Bot) enforce(ctx context.Context, log *slog.Logger, a actionRequest) (a
 
 // applyAction makes the REST call of an action. The reason goes to
 // Discord's audit log through the X-Audit-Log-Reason header.
-func (b *Bot) applyAction(ctx context.Context, a actionRequest, until time.Time) error {
-	r := b.client.Rest()
-	opts := []rest.RequestOpt{rest.WithCtx(withoutDeadline(ctx)), rest.WithReason(auditReason(a))}
-	var err error
-	switch a.kind {
-	case storage.CaseTimeout:
-		_, err = r.UpdateMember(a.guildID, a.target.ID, discord.MemberUpdate{CommunicationDisabledUntil: json.NewNullablePtr(until)}, opts...)
-	case storage.CaseUntimeout:
-		_, err = r.UpdateMember(a.guildID, a.target.ID, discord.MemberUpdate{CommunicationDisabledUntil: json.NullPtr[time.Time]()}, opts...)
-	case storage.CaseKick:
-		err = r.RemoveMember(a.guildID, a.target.ID, opts...)
-	case storage.CaseBan:
-		err = r.AddBan(a.guildID, a.target.ID, a.deleteMessages, opts...)
-	case storage.CaseUnban:
-		err = r.DeleteBan(a.guildID, a.target.ID, opts...)
-	default:
-		err = fmt.Errorf("no Discord action for a case of kind %q", a.kind)
-	}
-	return err
+func (d *discordAPI) applyAction(ctx context.Context, a actionRequest, until time.Time) error {
+	return actionOf(a.kind).apply(d.rest, a, until, rest.WithCtx(ctx), rest.WithReason(auditReason(a)))
 }
 
 // auditReason is the reason as Discord's audit log shows it. Discord names
@@ -263,56 +216,45 @@ func httpStatus(err error) int {
 // cancels the pending end of an earlier temporary ban when the new ban is
 // permanent (it would otherwise lift the new ban). It returns a note for
 // the moderator when that failed.
-func (b *Bot) scheduleEnd(ctx context.Context, log *slog.Logger, a actionRequest, c storage.Case, until time.Time) string {
+func (h *handlers) scheduleEnd(ctx context.Context, log *slog.Logger, a actionRequest, c storage.Case, until time.Time) string {
 	if a.kind != storage.CaseBan {
 		return ""
 	}
 	if until.IsZero() {
-		if _, err := b.opts.Stores.Schedule.Cancel(ctx, c.GuildID, c.TargetID, storage.ActionUnban, a.now); err != nil {
+		if _, err := h.stores.Schedule.Cancel(ctx, c.GuildID, c.TargetID, storage.ActionUnban, a.now); err != nil {
 			log.Error("could not cancel an earlier temporary ban's end", slog.Int64("case", c.Number), errAttr(err))
 			return "I couldn't cancel the end of an earlier temporary ban; if they are unbanned automatically, ban them again."
 		}
 		return ""
 	}
-	_, err := b.opts.Stores.Schedule.Add(ctx, storage.NewScheduledAction{
+	_, err := h.stores.Schedule.Add(ctx, storage.NewScheduledAction{
 		GuildID: c.GuildID, Kind: storage.ActionUnban, TargetID: c.TargetID, DueAt: until, CaseNumber: c.Number,
 	}, a.now)
 	if err != nil {
 		log.Error("could not schedule the end of a temporary ban", slog.Int64("case", c.Number), errAttr(err))
 		return fmt.Sprintf("I couldn't schedule the end of this ban: lift it with /unban after %s.", discordTime(until))
 	}
-	b.sched.nudge()
+	h.nudge()
 	return ""
 }
 
 // actionDM tells the member about an action. It returns the reply's note
 // about the DM and whether it arrived.
-func (b *Bot) actionDM(ctx context.Context, log *slog.Logger, a actionRequest, until time.Time) (string, bool) {
+func (d *discordAPI) actionDM(ctx context.Context, log *slog.Logger, a actionRequest, until time.Time) (string, bool) {
 	switch {
 	case !a.settings.DMEnabled:
 		return DMDisabled.String(), false
 	case !a.isMember:
 		return "No DM was sent: they are not in this server.", false
 	}
-	r := b.sendDM(ctx, log, a.target.ID, b.actionDMMessage(ctx, a, until))
+	r := d.sendDM(ctx, log, a.target.ID, d.actionDMMessage(ctx, a, until))
 	return r.String(), r == DMSent
 }
 
 // actionDMMessage is the DM about an action. Like warnDM, it names the
 // moderator only where the server chose to show names.
-func (b *Bot) actionDMMessage(ctx context.Context, a actionRequest, until time.Time) discord.MessageCreate {
-	guild := escapeMarkdown(b.guildName(ctx, a.guildID))
-	var title string
-	switch a.kind {
-	case storage.CaseTimeout:
-		title = "You were timed out in " + guild
-	case storage.CaseUntimeout:
-		title = "Your timeout in " + guild + " was lifted"
-	case storage.CaseKick:
-		title = "You were kicked from " + guild
-	default:
-		title = "You were banned from " + guild
-	}
+func (d *discordAPI) actionDMMessage(ctx context.Context, a actionRequest, until time.Time) discord.MessageCreate {
+	title := actionOf(a.kind).dmTitle(escapeMarkdown(d.guildName(ctx, a.guildID)))
 	by := "a moderator"
 	switch {
 	case a.automatic:
@@ -338,18 +280,9 @@ func (b *Bot) actionDMMessage(ctx context.Context, a actionRequest, until time.T
 
 // retractDM follows up a DM sent before a kick or ban that Discord then
 // refused, so the member does not believe they were removed.
-func (b *Bot) retractDM(ctx context.Context, log *slog.Logger, a actionRequest) {
+func (d *discordAPI) retractDM(ctx context.Context, log *slog.Logger, a actionRequest) {
 	msg := fmt.Sprintf("Please disregard my previous message: you were not %s.", actionPast(a.kind))
-	b.sendDM(ctx, log, a.target.ID, discord.MessageCreate{Content: msg})
-}
-
-// selfName is the bot's username, recorded as the moderator of the cases
-// it makes itself.
-func (b *Bot) selfName() string {
-	if u, ok := b.client.Caches().SelfUser(); ok && u.Username != "" {
-		return u.Username
-	}
-	return "bot"
+	d.sendDM(ctx, log, a.target.ID, discord.MessageCreate{Content: msg})
 }
 
 // actionHead is the first line of an action's reply.

@@ -57,9 +57,7 @@ func (h *harness) restart(tweak func(*Options)) {
 		h.t.Fatalf("stop the bot: %v", err)
 	}
 	o := Options{
-		Token:           h.srv.Token(),
-		APIURL:          h.srv.APIURL(),
-		GatewayURL:      h.srv.GatewayURL(),
+		Connection:      h.newConn(),
 		GuildIDs:        []snowflake.ID{h.guild.ID},
 		ShutdownTimeout: 5 * time.Second,
 		Logger:          testLogger(h.t),

@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/disgoorg/disgo/discord"
-	"github.com/disgoorg/disgo/handler"
 
 	"github.com/modbot/bot/storage"
 )
@@ -53,8 +52,8 @@ func escalationGroup() discord.ApplicationCommandOptionSubCommandGroup {
 	}
 }
 
-func (b *Bot) handleEscalationAdd(data discord.SlashCommandInteractionData, e *handler.CommandEvent) error {
-	mc, err := b.managerContext(e.Ctx, e, "config")
+func (h *handlers) handleEscalationAdd(e *event, data discord.SlashCommandInteractionData) error {
+	mc, err := h.managerContext(e.ctx, e, "config")
 	if err != nil {
 		return err
 	}
@@ -62,7 +61,7 @@ func (b *Bot) handleEscalationAdd(data discord.SlashCommandInteractionData, e *h
 	if err != nil {
 		return err
 	}
-	msg, _, err := b.changeSettings(e.Ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
+	msg, _, err := h.changeSettings(e.ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
 		i := slices.IndexFunc(s.Escalations, func(r storage.EscalationRule) bool { return r.Points == rule.Points })
 		switch {
 		case i >= 0 && s.Escalations[i] == rule:
@@ -84,16 +83,16 @@ func (b *Bot) handleEscalationAdd(data discord.SlashCommandInteractionData, e *h
 	if err != nil {
 		return err
 	}
-	return b.reply(e, msg, true)
+	return e.reply(msg, true)
 }
 
-func (b *Bot) handleEscalationRemove(data discord.SlashCommandInteractionData, e *handler.CommandEvent) error {
-	mc, err := b.managerContext(e.Ctx, e, "config")
+func (h *handlers) handleEscalationRemove(e *event, data discord.SlashCommandInteractionData) error {
+	mc, err := h.managerContext(e.ctx, e, "config")
 	if err != nil {
 		return err
 	}
 	points := data.Int("points")
-	msg, _, err := b.changeSettings(e.Ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
+	msg, _, err := h.changeSettings(e.ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
 		i := slices.IndexFunc(s.Escalations, func(r storage.EscalationRule) bool { return r.Points == points })
 		if i < 0 {
 			return fmt.Sprintf("There is no rule at %s; nothing changed.", plural(int64(points), "point")), false, nil
@@ -105,15 +104,15 @@ func (b *Bot) handleEscalationRemove(data discord.SlashCommandInteractionData, e
 	if err != nil {
 		return err
 	}
-	return b.reply(e, msg, true)
+	return e.reply(msg, true)
 }
 
-func (b *Bot) handleEscalationList(_ discord.SlashCommandInteractionData, e *handler.CommandEvent) error {
-	mc, err := b.managerContext(e.Ctx, e, "config")
+func (h *handlers) handleEscalationList(e *event, _ discord.SlashCommandInteractionData) error {
+	mc, err := h.managerContext(e.ctx, e, "config")
 	if err != nil {
 		return err
 	}
-	return b.reply(e, "Escalation rules:\n"+escalationText(mc.settings.Escalations), true)
+	return e.reply("Escalation rules:\n"+escalationText(mc.settings.Escalations), true)
 }
 
 // readEscalationRule checks /config escalation add's options. A timeout
@@ -175,7 +174,7 @@ func escalationKind(a storage.EscalationAction) storage.CaseKind {
 //
 // A failure (a missing permission, a role too low) loses nothing: the
 // warning stays, and the reply and the modlog say what was not done.
-func (b *Bot) escalate(ctx context.Context, log *slog.Logger, e *handler.CommandEvent, mc *modContext, warning storage.Case,
+func (h *handlers) escalate(ctx context.Context, log *slog.Logger, e *event, mc *modContext, warning storage.Case,
 	user discord.User, member *discord.ResolvedMember, before, after int) string {
 	rule, ok := mc.settings.Escalation(before, after)
 	if !ok {
@@ -184,22 +183,22 @@ func (b *Bot) escalate(ctx context.Context, log *slog.Logger, e *handler.Command
 	kind := escalationKind(rule.Action)
 	log = log.With(slog.Int("rule", rule.Points), slog.String("action", string(rule.Action)))
 	res, err := func() (actionResult, error) {
-		if err := b.checkBotAction(ctx, e, mc, targetFrom(user.ID, member), kind); err != nil {
+		if err := h.checkBotAction(ctx, e, mc, targetFrom(user.ID, member), kind); err != nil {
 			return actionResult{}, err
 		}
-		return b.enforce(ctx, log, actionRequest{
+		return h.enforce(ctx, log, actionRequest{
 			kind: kind, guildID: mc.guildID, settings: mc.settings,
 			target: user, isMember: member != nil,
-			moderatorID: b.client.ID(), moderatorName: b.selfName(),
+			moderatorID: h.discord.botID(), moderatorName: h.discord.selfName(),
 			reason: fmt.Sprintf("Automatic: %s of active warnings reached the %d-point rule (warning case #%d)",
 				plural(int64(after), "point"), rule.Points, warning.Number),
 			duration: rule.Duration, linkedCase: warning.Number, automatic: true, now: mc.now,
 		})
 	}()
 	if err != nil {
-		why := b.failureText(log, err)
+		why := h.failureText(log, err)
 		log.Warn("escalation not applied", slog.Int64("warning", warning.Number))
-		modlog := b.postModlog(ctx, log, mc.settings, discord.Embed{
+		modlog := h.discord.postModlog(ctx, log, mc.settings, discord.Embed{
 			Title: fmt.Sprintf("Escalation failed · case #%d", warning.Number),
 			Description: fmt.Sprintf("The %d-point rule (%s) was not applied to <@%s>: %s\nThe warning is recorded.",
 				rule.Points, escalationAction(rule), warning.TargetID, why),

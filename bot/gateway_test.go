@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/disgoorg/disgo/rest"
 
+	"github.com/modbot/bot/conn"
 	"github.com/modbot/bot/discordtest"
 )
 
@@ -82,8 +82,8 @@ func TestReconnectRequest(t *testing.T) {
 // TestReidentifyAfterInvalidSession: a session Discord will not resume is
 // replaced by a new IDENTIFY.
 func TestReidentifyAfterInvalidSession(t *testing.T) {
-	h := newHarness(t, beforeStart(func(b *Bot) {
-		b.gw.invalidSessionDelay = func() time.Duration { return 10 * time.Millisecond }
+	h := newHarness(t, withConnOptions(func(o *conn.Options) {
+		o.InvalidSessionDelay = func() time.Duration { return 10 * time.Millisecond }
 	}))
 	h.srv.InvalidateSession(false)
 	waitUntil(t, "the bot identified again", func() bool { return countInbound(h.srv, opIdentify) == 2 })
@@ -142,7 +142,7 @@ func TestRateLimitRetried(t *testing.T) {
 	h := newHarness(t)
 	// A limit of 0 answers the first call with 429 and Retry-After: 1.
 	h.srv.RateLimit("GET", "/users/@me", 0, time.Second)
-	if _, err := h.bot.client.Rest().GetCurrentUser("", rest.WithCtx(withoutDeadline(context.Background()))); err != nil {
+	if _, err := h.conn.Rest().GetCurrentUser("", rest.WithCtx(context.Background())); err != nil {
 		t.Fatalf("the call failed instead of waiting out the 429: %v", err)
 	}
 	var statuses []int
@@ -161,60 +161,6 @@ func TestRateLimitRetried(t *testing.T) {
 	}
 }
 
-// TestShortDeadlineKeepsBucketUsable covers disgo v0.18.15's rate limiter
-// trap: a call whose deadline ends while its route's bucket is locked leaves
-// the bucket locked for good. withoutDeadline turns the deadline into a
-// cancellation, which the limiter handles, so the route recovers.
-func TestShortDeadlineKeepsBucketUsable(t *testing.T) {
-	exhaust := func(t *testing.T) (*harness, rest.Rest) {
-		h := newHarness(t)
-		h.srv.RateLimit("GET", "/users/@me", 1, 2*time.Second)
-		r := h.bot.client.Rest()
-		if _, err := r.GetCurrentUser("", rest.WithCtx(withoutDeadline(context.Background()))); err != nil {
-			t.Fatal(err)
-		}
-		return h, r
-	}
-	short := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.Background(), 100*time.Millisecond)
-	}
-	// later makes a normal call, giving up after 4 seconds (the limit
-	// resets after 2).
-	later := func(r rest.Rest) error {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		t := time.AfterFunc(4*time.Second, cancel)
-		defer t.Stop()
-		_, err := r.GetCurrentUser("", rest.WithCtx(withoutDeadline(ctx)))
-		return err
-	}
-
-	t.Run("WithoutDeadline", func(t *testing.T) {
-		_, r := exhaust(t)
-		ctx, cancel := short()
-		defer cancel()
-		if _, err := r.GetCurrentUser("", rest.WithCtx(withoutDeadline(ctx))); err == nil {
-			t.Fatal("the short call succeeded; want it cancelled while the bucket is exhausted")
-		}
-		if err := later(r); err != nil {
-			t.Errorf("a normal call after the reset failed: %v", err)
-		}
-	})
-	t.Run("PlainDeadlineLocksTheRoute", func(t *testing.T) {
-		// The trap itself, so that this test fails if the guard stops
-		// mattering (for example after a disgo upgrade fixes it).
-		_, r := exhaust(t)
-		ctx, cancel := short()
-		defer cancel()
-		if _, err := r.GetCurrentUser("", rest.WithCtx(ctx)); !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("short call error got=%v, want DeadlineExceeded", err)
-		}
-		if err := later(r); err == nil {
-			t.Error("the route recovered after a plain deadline; the withoutDeadline guard may no longer be needed")
-		}
-	})
-}
-
 // TestWrongToken: a token Discord refuses (close 4004) stops Run with an
 // error that says what to do, instead of reconnecting forever.
 func TestWrongToken(t *testing.T) {
@@ -222,13 +168,16 @@ func TestWrongToken(t *testing.T) {
 	defer srv.Close()
 	srv.AddGuild(discordtest.GuildOptions{})
 	app, _, _ := strings.Cut(srv.Token(), ".")
-	b, err := New(Options{
+	c, err := conn.New(conn.Options{
 		Token:      app + ".wrong.secret",
 		APIURL:     srv.APIURL(),
 		GatewayURL: srv.GatewayURL(),
 		Logger:     testLogger(t),
-		Stores:     NewStores(openTestStorage(t)),
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Options{Connection: c, Logger: testLogger(t), Stores: NewStores(openTestStorage(t))})
 	if err != nil {
 		t.Fatal(err)
 	}

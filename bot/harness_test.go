@@ -12,6 +12,7 @@ import (
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/snowflake/v2"
 
+	"github.com/modbot/bot/conn"
 	"github.com/modbot/bot/discordtest"
 	"github.com/modbot/bot/keys"
 	"github.com/modbot/bot/storage"
@@ -25,6 +26,7 @@ type harness struct {
 	t      *testing.T
 	srv    *discordtest.Server
 	bot    *Bot
+	conn   *conn.Client
 	db     *storage.DB
 	keys   *keys.Keyring
 	stores Stores
@@ -33,25 +35,26 @@ type harness struct {
 	owner, admin, mod, helper, member, other *discordtest.Member
 	modRole, helperRole, memberRole          *discordtest.Role
 
-	cancel context.CancelFunc
-	done   chan error
+	connOpts func(*conn.Options)
+	cancel   context.CancelFunc
+	done     chan error
 }
 
 type harnessOption func(*harnessConfig)
 
 type harnessConfig struct {
-	srvOpts     []discordtest.Option
-	botOpts     func(*Options)
-	beforeStart func(*Bot)
+	srvOpts  []discordtest.Option
+	botOpts  func(*Options)
+	connOpts func(*conn.Options)
 }
 
 func withServerOptions(o ...discordtest.Option) harnessOption {
 	return func(c *harnessConfig) { c.srvOpts = append(c.srvOpts, o...) }
 }
 
-// beforeStart lets a test adjust the bot after New and before Run.
-func beforeStart(f func(*Bot)) harnessOption {
-	return func(c *harnessConfig) { c.beforeStart = f }
+// withConnOptions lets a test change the connection's Options before New.
+func withConnOptions(f func(*conn.Options)) harnessOption {
+	return func(c *harnessConfig) { c.connOpts = f }
 }
 
 // newHarness starts discordtest, a guild, storage in t.TempDir() and the
@@ -85,10 +88,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	h.db, h.keys = db, kr
 	h.stores = NewStores(db, kr)
 
+	h.connOpts = hc.connOpts
 	o := Options{
-		Token:           srv.Token(),
-		APIURL:          srv.APIURL(),
-		GatewayURL:      srv.GatewayURL(),
+		Connection:      h.newConn(),
 		GuildIDs:        []snowflake.ID{h.guild.ID},
 		ShutdownTimeout: 5 * time.Second,
 		Logger:          testLogger(t),
@@ -103,9 +105,6 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	h.bot = b
-	if hc.beforeStart != nil {
-		hc.beforeStart(b)
-	}
 	h.start()
 	t.Cleanup(func() {
 		h.stop()
@@ -141,7 +140,23 @@ func (h *harness) start() {
 }
 
 func (h *harness) commandsRegistered() bool {
-	return len(h.srv.Commands(h.guild.ID)) == len(h.bot.Commands())
+	return len(h.srv.Commands(h.guild.ID)) == len(Definitions())
+}
+
+// newConn returns a new connection to the harness's fake Discord, as `bot
+// run` makes one at each start.
+func (h *harness) newConn() *conn.Client {
+	h.t.Helper()
+	o := conn.Options{Token: h.srv.Token(), APIURL: h.srv.APIURL(), GatewayURL: h.srv.GatewayURL(), Logger: testLogger(h.t)}
+	if h.connOpts != nil {
+		h.connOpts(&o)
+	}
+	c, err := conn.New(o)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.conn = c
+	return c
 }
 
 // stop shuts the bot down as SIGTERM would and returns Run's error.

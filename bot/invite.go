@@ -48,10 +48,3 @@ func InviteURL(applicationID string, cmds []Command) string {
 	q.Set("permissions", strconv.FormatInt(int64(Permissions(cmds)), 10))
 	return fmt.Sprintf("https://discord.com/oauth2/authorize?%s", q.Encode())
 }
-
-// Definitions returns the commands of a bot with default options, without
-// connecting: for `bot invite` and documentation.
-func Definitions() []Command {
-	b := &Bot{}
-	return b.loadCommands()
-}

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/disgoorg/disgo/discord"
-	"github.com/disgoorg/disgo/handler"
-	"github.com/disgoorg/disgo/rest"
 	"github.com/disgoorg/snowflake/v2"
 
 	"github.com/modbot/bot/storage"
@@ -23,23 +21,19 @@ type modContext struct {
 	now      time.Time
 }
 
-// guildContext gathers the guild, its settings and the invoking member. It
-// refuses interactions outside a server.
-func (b *Bot) guildContext(ctx context.Context, e *handler.CommandEvent) (*modContext, error) {
-	return b.memberContext(ctx, e.GuildID(), e.Member())
-}
-
-// memberContext is guildContext for any interaction that carries a guild
-// and a member: a command, a button or an autocomplete.
-func (b *Bot) memberContext(ctx context.Context, gid *snowflake.ID, m *discord.ResolvedMember) (*modContext, error) {
+// guildContext gathers the guild, its settings and the invoking member of
+// any interaction: a command, a button or an autocomplete. It refuses
+// interactions outside a server.
+func (h *handlers) guildContext(ctx context.Context, e *event) (*modContext, error) {
+	gid, m := e.GuildID(), e.Member()
 	if gid == nil || m == nil {
 		return nil, &UserError{"This command works only in a server."}
 	}
-	s, err := b.opts.Stores.Settings.Get(ctx, gid.String())
+	s, err := h.stores.Settings.Get(ctx, gid.String())
 	if err != nil {
 		return nil, err
 	}
-	facts, err := b.guildFacts(ctx, *gid, s)
+	facts, err := h.discord.guildFacts(ctx, *gid, s.ModeratorRoleIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -49,13 +43,13 @@ func (b *Bot) memberContext(ctx context.Context, gid *snowflake.ID, m *discord.R
 		settings: s,
 		actor:    actorFrom(*m),
 		facts:    facts,
-		now:      b.opts.Now(),
+		now:      h.now(),
 	}, nil
 }
 
 // moderatorContext is guildContext for moderator-only commands.
-func (b *Bot) moderatorContext(ctx context.Context, e *handler.CommandEvent, command string) (*modContext, error) {
-	mc, err := b.guildContext(ctx, e)
+func (h *handlers) moderatorContext(ctx context.Context, e *event, command string) (*modContext, error) {
+	mc, err := h.guildContext(ctx, e)
 	if err != nil {
 		return nil, err
 	}
@@ -71,8 +65,8 @@ func notModerator(command string) error {
 }
 
 // managerContext is guildContext for commands that change the server's settings.
-func (b *Bot) managerContext(ctx context.Context, e *handler.CommandEvent, command string) (*modContext, error) {
-	mc, err := b.guildContext(ctx, e)
+func (h *handlers) managerContext(ctx context.Context, e *event, command string) (*modContext, error) {
+	mc, err := h.guildContext(ctx, e)
 	if err != nil {
 		return nil, err
 	}
@@ -82,19 +76,17 @@ func (b *Bot) managerContext(ctx context.Context, e *handler.CommandEvent, comma
 	return mc, nil
 }
 
-// deferEphemeral answers at once with "thinking…", visible only to the
-// invoker, so slow work never misses Discord's 3-second limit; finish with
-// editReply.
-func (b *Bot) deferEphemeral(e *handler.CommandEvent) error {
-	return e.DeferCreateMessage(true, rest.WithCtx(withoutDeadline(b.baseCtx)))
-}
-
-// editReply replaces a deferred answer. It pings no one.
-func (b *Bot) editReply(e *handler.CommandEvent, content string, embeds ...discord.Embed) error {
-	upd := discord.MessageUpdate{Content: &content, AllowedMentions: noMentions()}
-	if embeds != nil {
-		upd.Embeds = &embeds
+// permissionContext is guildContext for the commands that need a specific
+// Discord permission (Kick Members, Ban Members): a moderator role is not
+// enough, since removing someone from the server is beyond what such a role
+// was given in Discord. Administrator and the owner pass.
+func (h *handlers) permissionContext(ctx context.Context, e *event, command string, need discord.Permissions) (*modContext, error) {
+	mc, err := h.guildContext(ctx, e)
+	if err != nil {
+		return nil, err
 	}
-	_, err := e.UpdateInteractionResponse(upd, rest.WithCtx(withoutDeadline(b.baseCtx)))
-	return err
+	if mc.actor.UserID != mc.facts.OwnerID && !hasPermissions(mc.actor.Permissions, need) {
+		return nil, userErrorf("You need the %s permission to use /%s; a moderator role alone is not enough.", PermissionNames(need), command)
+	}
+	return mc, nil
 }

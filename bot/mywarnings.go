@@ -5,8 +5,6 @@ import (
 	"slices"
 
 	"github.com/disgoorg/disgo/discord"
-	"github.com/disgoorg/disgo/handler"
-	"github.com/disgoorg/disgo/rest"
 
 	"github.com/modbot/bot/storage"
 )
@@ -20,26 +18,23 @@ const myWarningsShown = 10
 // active warnings. Notes are moderators' private records and never show
 // here, and moderators stay anonymous unless the server chose otherwise
 // (/config moderator-names).
-func (b *Bot) mywarningsCommand() Command {
+func mywarningsCommand() Command {
 	return Command{
 		Def: discord.SlashCommandCreate{
 			Name:        "mywarnings",
 			Description: "See your own active warnings in this server",
 			Contexts:    []discord.InteractionContextType{discord.InteractionContextTypeGuild},
 		},
-		Route: func(r handler.Router) {
-			r.SlashCommand("/mywarnings", b.handleMyWarnings)
-		},
 	}
 }
 
-func (b *Bot) handleMyWarnings(_ discord.SlashCommandInteractionData, e *handler.CommandEvent) error {
-	mc, err := b.guildContext(e.Ctx, e)
+func (h *handlers) handleMyWarnings(e *event, _ discord.SlashCommandInteractionData) error {
+	mc, err := h.guildContext(e.ctx, e)
 	if err != nil {
 		return err
 	}
 	me := mc.actor.UserID.String()
-	cases, err := b.opts.Stores.Cases.ListForUser(e.Ctx, mc.guild, me, false, mc.now)
+	cases, err := h.stores.Cases.ListForUser(e.ctx, mc.guild, me, false, mc.now)
 	if err != nil {
 		return err
 	}
@@ -62,9 +57,9 @@ func (b *Bot) handleMyWarnings(_ discord.SlashCommandInteractionData, e *handler
 	for _, c := range warnings {
 		embed.Fields = append(embed.Fields, caseField(c, mc.now, mc.settings.ShowModeratorNames))
 	}
-	return e.CreateMessage(discord.MessageCreate{
+	return e.createMessage(discord.MessageCreate{
 		Embeds:          []discord.Embed{embed},
 		Flags:           discord.MessageFlagEphemeral,
 		AllowedMentions: noMentions(),
-	}, rest.WithCtx(withoutDeadline(b.baseCtx)))
+	})
 }

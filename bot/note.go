@@ -6,7 +6,6 @@ import (
 	"log/slog"
 
 	"github.com/disgoorg/disgo/discord"
-	"github.com/disgoorg/disgo/handler"
 
 	"github.com/modbot/bot/storage"
 )
@@ -14,7 +13,7 @@ import (
 // noteCommand defines /note: a private record about a user, for moderators
 // only. A note is a case of its own kind so that it shows in the user's
 // history beside their warnings, but it is never DMed and carries no points.
-func (b *Bot) noteCommand() Command {
+func noteCommand() Command {
 	return Command{
 		Def: discord.SlashCommandCreate{
 			Name:        "note",
@@ -27,14 +26,11 @@ func (b *Bot) noteCommand() Command {
 			},
 		},
 		BotPermissions: discord.PermissionSendMessages | discord.PermissionEmbedLinks,
-		Route: func(r handler.Router) {
-			r.SlashCommand("/note", b.deferred("note", b.handleNote))
-		},
 	}
 }
 
-func (b *Bot) handleNote(ctx context.Context, data discord.SlashCommandInteractionData, e *handler.CommandEvent, log *slog.Logger) (string, []discord.Embed, error) {
-	mc, err := b.moderatorContext(ctx, e, "note")
+func (h *handlers) handleNote(ctx context.Context, data discord.SlashCommandInteractionData, e *event, log *slog.Logger) (string, []discord.Embed, error) {
+	mc, err := h.moderatorContext(ctx, e, "note")
 	if err != nil {
 		return "", nil, err
 	}
@@ -51,7 +47,7 @@ func (b *Bot) handleNote(ctx context.Context, data discord.SlashCommandInteracti
 	if err := CheckTarget(mc.actor, targetFrom(user.ID, member), mc.facts, "add a note to"); err != nil {
 		return "", nil, err
 	}
-	c, err := b.opts.Stores.Cases.Create(ctx, storage.NewCase{
+	c, err := h.stores.Cases.Create(ctx, storage.NewCase{
 		GuildID:       mc.guild,
 		Kind:          storage.CaseNote,
 		TargetID:      user.ID.String(),
@@ -68,7 +64,7 @@ func (b *Bot) handleNote(ctx context.Context, data discord.SlashCommandInteracti
 
 	// The modlog is a moderators' channel, so the note goes there like any
 	// case; the member is never told.
-	modlog := b.postModlog(ctx, log, mc.settings, caseEmbed(c))
+	modlog := h.discord.postModlog(ctx, log, mc.settings, caseEmbed(c))
 	head := fmt.Sprintf("Noted on <@%s> (%s): case #%d. Notes are never sent to the user and carry no points.",
 		c.TargetID, escapeMarkdown(c.TargetName), c.Number)
 	return joinLines(head, modlog), nil, nil

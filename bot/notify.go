@@ -15,8 +15,7 @@ import (
 	"github.com/modbot/bot/storage"
 )
 
-// notifyTimeout bounds a DM or a modlog post. It is applied by cancelling,
-// never as a deadline (see withoutDeadline).
+// notifyTimeout bounds a DM or a modlog post.
 const notifyTimeout = 10 * time.Second
 
 // Discord's JSON error codes that the bot turns into advice.
@@ -44,11 +43,9 @@ func discordCode(err error) int {
 	return 0
 }
 
-// bounded runs f with a context cancelled after d, or when ctx is.
+// bounded runs f with a context that ends after d, or when ctx does.
 func bounded(ctx context.Context, d time.Duration, f func(ctx context.Context) error) error {
-	ctx, cancel := context.WithCancel(withoutDeadline(ctx))
-	t := time.AfterFunc(d, cancel)
-	defer t.Stop()
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	return f(ctx)
 }
@@ -80,17 +77,17 @@ func (r DMResult) String() string {
 
 // sendDM sends msg to a user's DMs and reports the outcome. It never fails
 // the command: the record is already stored.
-func (b *Bot) sendDM(ctx context.Context, log *slog.Logger, userID snowflake.ID, msg discord.MessageCreate) DMResult {
+func (d *discordAPI) sendDM(ctx context.Context, log *slog.Logger, userID snowflake.ID, msg discord.MessageCreate) DMResult {
 	msg.AllowedMentions = noMentions()
 	for i := range msg.Embeds {
 		msg.Embeds[i] = fitEmbed(msg.Embeds[i])
 	}
 	err := bounded(ctx, notifyTimeout, func(ctx context.Context) error {
-		ch, err := b.client.Rest().CreateDMChannel(userID, rest.WithCtx(ctx))
+		ch, err := d.rest.CreateDMChannel(userID, rest.WithCtx(ctx))
 		if err != nil {
 			return err
 		}
-		_, err = b.client.Rest().CreateMessage(ch.ID(), msg, rest.WithCtx(ctx))
+		_, err = d.rest.CreateMessage(ch.ID(), msg, rest.WithCtx(ctx))
 		return err
 	})
 	switch {
@@ -108,7 +105,7 @@ func (b *Bot) sendDM(ctx context.Context, log *slog.Logger, userID snowflake.ID,
 
 // postModlog posts an embed to the guild's modlog channel, if it has one.
 // It returns a note for the moderator when the post failed, or "".
-func (b *Bot) postModlog(ctx context.Context, log *slog.Logger, s storage.GuildSettings, embed discord.Embed) string {
+func (d *discordAPI) postModlog(ctx context.Context, log *slog.Logger, s storage.GuildSettings, embed discord.Embed) string {
 	if s.ModlogChannelID == "" {
 		return ""
 	}
@@ -117,7 +114,7 @@ func (b *Bot) postModlog(ctx context.Context, log *slog.Logger, s storage.GuildS
 		return ""
 	}
 	err = bounded(ctx, notifyTimeout, func(ctx context.Context) error {
-		_, err := b.client.Rest().CreateMessage(ch, discord.MessageCreate{
+		_, err := d.rest.CreateMessage(ch, discord.MessageCreate{
 			Embeds:          []discord.Embed{fitEmbed(embed)},
 			AllowedMentions: noMentions(),
 		}, rest.WithCtx(ctx))

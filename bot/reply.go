@@ -8,8 +8,6 @@ import (
 	"regexp"
 
 	"github.com/disgoorg/disgo/discord"
-	"github.com/disgoorg/disgo/handler"
-	"github.com/disgoorg/disgo/rest"
 )
 
 // UserError is a refusal or a mistake the user can act on. Its message is
@@ -27,46 +25,28 @@ func userErrorf(format string, a ...any) error { return &UserError{fmt.Sprintf(f
 // whatever a reason or note contains.
 func noMentions() *discord.AllowedMentions { return &discord.AllowedMentions{} }
 
-// responder is the part of an interaction event that can answer it.
-type responder interface {
-	CreateMessage(discord.MessageCreate, ...rest.RequestOpt) error
-}
-
-// reply answers an interaction with a plain message that pings no one.
-func (b *Bot) reply(e responder, content string, ephemeral bool) error {
-	msg := discord.MessageCreate{Content: content, AllowedMentions: noMentions()}
-	if ephemeral {
-		msg.Flags = discord.MessageFlagEphemeral
-	}
-	return e.CreateMessage(msg, rest.WithCtx(withoutDeadline(b.baseCtx)))
-}
-
-// handleError is the mux's error hook: a UserError is shown to the user, and
-// anything else is logged with an ID that the user's message repeats.
-func (b *Bot) handleError(e *handler.InteractionEvent, err error) {
-	msg := b.failureText(b.interactionLog(e.GuildID(), e.ID(), ""), err)
+// showError tells the user about a handler's error: a *UserError's own
+// message, or an error ID that the log repeats with the details. It edits
+// the answer when the interaction was already answered (deferred).
+// Autocompletes get no message: Discord shows none for them.
+func (h *handlers) showError(e *event, err error) {
+	msg := h.failureText(h.interactionLog(e, ""), err)
 	if e.Type() == discord.InteractionTypeAutocomplete {
 		return
 	}
-	resp := discord.MessageCreate{Content: msg, Flags: discord.MessageFlagEphemeral, AllowedMentions: noMentions()}
-	ctx := rest.WithCtx(withoutDeadline(b.baseCtx))
-	rerr := e.CreateMessage(resp, ctx)
+	rerr := e.reply(msg, true)
 	if rerr == nil || discordCode(rerr) != codeAlreadyAnswered {
 		if rerr != nil {
-			b.log.Warn("could not tell the user about an error", errAttr(rerr))
+			h.log.Warn("could not tell the user about an error", errAttr(rerr))
 		}
 		return
 	}
 	// Already answered by a deferral (handlers that defer should use
-	// b.deferred, which shows errors itself): replace the "thinking" message.
+	// deferred, which shows errors itself): replace the "thinking" message.
 	upd := discord.MessageUpdate{Content: &msg, AllowedMentions: noMentions(), Embeds: &[]discord.Embed{}, Components: &[]discord.ContainerComponent{}}
-	if _, uerr := e.UpdateInteractionResponse(upd, ctx); uerr != nil {
-		b.log.Warn("could not tell the user about an error", errAttr(uerr))
+	if uerr := e.updateResponse(upd); uerr != nil {
+		h.log.Warn("could not tell the user about an error", errAttr(uerr))
 	}
-}
-
-func (b *Bot) notFound(e *handler.InteractionEvent) error {
-	return &UserError{"This command is not available in this version of the bot."}
 }
 
 func newErrorID() string {

@@ -34,23 +34,23 @@ const (
 var allStale = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // scheduler carries out scheduled actions, the ends of temporary bans, when
-// they fall due. It polls every Options.SchedulerInterval and is woken when
+// they fall due. It polls every interval and is woken when
 // an action is added. The store's ClaimDue hands each action to one runner
 // only, so none runs twice; an action cut short by a crash or a shutdown is
 // requeued at the next start, so none is lost, and running it again is
 // harmless (an unban of someone not banned changes nothing and records
 // nothing).
 type scheduler struct {
-	b    *Bot
-	wake chan struct{}
+	stores   Stores
+	discord  *discordAPI
+	now      func() time.Time
+	log      *slog.Logger
+	interval time.Duration
+	wake     chan struct{}
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	done   chan struct{}
-}
-
-func newScheduler(b *Bot) *scheduler {
-	return &scheduler{b: b, wake: make(chan struct{}, 1)}
 }
 
 // start runs the scheduler in the background until stop.
@@ -91,15 +91,15 @@ func (s *scheduler) nudge() {
 }
 
 func (s *scheduler) loop(ctx context.Context) {
-	store := s.b.opts.Stores.Schedule
-	n, err := store.RequeueStale(ctx, allStale, s.b.opts.Now())
+	store := s.stores.Schedule
+	n, err := store.RequeueStale(ctx, allStale, s.now())
 	switch {
 	case err != nil:
-		s.b.log.Error("could not requeue scheduled actions left running by an earlier run", errAttr(err))
+		s.log.Error("could not requeue scheduled actions left running by an earlier run", errAttr(err))
 	case n > 0:
-		s.b.log.Info("requeued scheduled actions left running by an earlier run", slog.Int("count", n))
+		s.log.Info("requeued scheduled actions left running by an earlier run", slog.Int("count", n))
 	}
-	tick := time.NewTicker(s.b.opts.SchedulerInterval)
+	tick := time.NewTicker(s.interval)
 	defer tick.Stop()
 	for {
 		s.runDue(ctx)
@@ -115,10 +115,10 @@ func (s *scheduler) loop(ctx context.Context) {
 // runDue carries out every action due now, a batch at a time.
 func (s *scheduler) runDue(ctx context.Context) {
 	for ctx.Err() == nil {
-		actions, err := s.b.opts.Stores.Schedule.ClaimDue(ctx, s.b.opts.Now(), claimBatch)
+		actions, err := s.stores.Schedule.ClaimDue(ctx, s.now(), claimBatch)
 		if err != nil {
 			if ctx.Err() == nil {
-				s.b.log.Error("could not claim due scheduled actions", errAttr(err))
+				s.log.Error("could not claim due scheduled actions", errAttr(err))
 			}
 			return
 		}
@@ -134,7 +134,7 @@ func (s *scheduler) runDue(ctx context.Context) {
 // carryOut runs one claimed action and records how it ended. When ctx ends
 // midway the action stays claimed, and the next start requeues it.
 func (s *scheduler) carryOut(ctx context.Context, a storage.ScheduledAction) {
-	log := s.b.log.With(slog.String("guild", a.GuildID), slog.Int64("scheduled_action", a.ID), slog.String("kind", string(a.Kind)))
+	log := s.log.With(slog.String("guild", a.GuildID), slog.Int64("scheduled_action", a.ID), slog.String("kind", string(a.Kind)))
 	if a.Kind != storage.ActionUnban {
 		s.fail(ctx, log, a, fmt.Sprintf("this version does not carry out %q actions", a.Kind), false)
 		return
@@ -145,14 +145,14 @@ func (s *scheduler) carryOut(ctx context.Context, a storage.ScheduledAction) {
 		s.fail(ctx, log, a, "malformed guild or user ID", false)
 		return
 	}
-	settings, err := s.b.opts.Stores.Settings.Get(ctx, a.GuildID)
+	settings, err := s.stores.Settings.Get(ctx, a.GuildID)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.fail(ctx, log, a, "read the guild's settings: "+err.Error(), true)
 		}
 		return
 	}
-	now := s.b.opts.Now()
+	now := s.now()
 	reason := "temporary ban ended"
 	if a.CaseNumber != 0 {
 		reason = fmt.Sprintf("temporary ban ended (case #%d)", a.CaseNumber)
@@ -160,10 +160,10 @@ func (s *scheduler) carryOut(ctx context.Context, a storage.ScheduledAction) {
 	req := actionRequest{
 		kind: storage.CaseUnban, guildID: guildID, settings: settings,
 		target:      discord.User{ID: userID, Username: s.bannedName(ctx, a)},
-		moderatorID: s.b.client.ID(), moderatorName: s.b.selfName(),
+		moderatorID: s.discord.botID(), moderatorName: s.discord.selfName(),
 		reason: reason, linkedCase: a.CaseNumber, automatic: true, now: now,
 	}
-	err = s.b.applyAction(ctx, req, time.Time{})
+	err = s.discord.applyAction(ctx, req, time.Time{})
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
@@ -178,7 +178,7 @@ func (s *scheduler) carryOut(ctx context.Context, a storage.ScheduledAction) {
 		retry := transient(err)
 		s.fail(ctx, log, a, err.Error(), retry)
 		if !retry || a.Attempts >= maxAttempts {
-			s.b.postModlog(ctx, log, settings, unbanFailedEmbed(a, err))
+			s.discord.postModlog(ctx, log, settings, unbanFailedEmbed(a, err))
 		}
 		return
 	}
@@ -186,7 +186,7 @@ func (s *scheduler) carryOut(ctx context.Context, a storage.ScheduledAction) {
 	// The case is stored before the action is marked done: after a crash
 	// in between, the rerun finds no ban (10026) and records nothing, so
 	// the unban is recorded exactly once.
-	c, err := s.b.opts.Stores.Cases.Create(ctx, storage.NewCase{
+	c, err := s.stores.Cases.Create(ctx, storage.NewCase{
 		GuildID: a.GuildID, Kind: storage.CaseUnban, TargetID: a.TargetID, TargetName: req.target.Username,
 		ModeratorID: req.moderatorID.String(), ModeratorName: req.moderatorName,
 		Reason: reason, CreatedAt: now, LinkedCase: a.CaseNumber,
@@ -198,14 +198,14 @@ func (s *scheduler) carryOut(ctx context.Context, a storage.ScheduledAction) {
 	}
 	s.complete(ctx, log, a)
 	if err == nil {
-		s.b.postModlog(ctx, log, settings, caseEmbed(c))
+		s.discord.postModlog(ctx, log, settings, caseEmbed(c))
 	}
 }
 
 // bannedName is the name the ban's case recorded, for the unban's case.
 func (s *scheduler) bannedName(ctx context.Context, a storage.ScheduledAction) string {
 	if a.CaseNumber != 0 {
-		if c, err := s.b.opts.Stores.Cases.Get(ctx, a.GuildID, a.CaseNumber); err == nil {
+		if c, err := s.stores.Cases.Get(ctx, a.GuildID, a.CaseNumber); err == nil {
 			return c.TargetName
 		}
 	}
@@ -213,7 +213,7 @@ func (s *scheduler) bannedName(ctx context.Context, a storage.ScheduledAction) s
 }
 
 func (s *scheduler) complete(ctx context.Context, log *slog.Logger, a storage.ScheduledAction) {
-	if err := s.b.opts.Stores.Schedule.Complete(ctx, a.ID, s.b.opts.Now()); err != nil && ctx.Err() == nil {
+	if err := s.stores.Schedule.Complete(ctx, a.ID, s.now()); err != nil && ctx.Err() == nil {
 		log.Error("could not mark a scheduled action done", errAttr(err))
 	}
 }
@@ -222,7 +222,7 @@ func (s *scheduler) complete(ctx context.Context, log *slog.Logger, a storage.Sc
 // a wait that doubles with each attempt, up to maxAttempts; otherwise it is
 // failed for good.
 func (s *scheduler) fail(ctx context.Context, log *slog.Logger, a storage.ScheduledAction, reason string, retry bool) {
-	now := s.b.opts.Now()
+	now := s.now()
 	var retryAt time.Time
 	if retry && a.Attempts < maxAttempts {
 		retryAt = now.Add(retryDelay(a.Attempts))
@@ -230,7 +230,7 @@ func (s *scheduler) fail(ctx context.Context, log *slog.Logger, a storage.Schedu
 	} else {
 		log.Error("scheduled action failed for good", slog.Int("attempt", a.Attempts), slog.Int64("case", a.CaseNumber), slog.String("error", reason))
 	}
-	if err := s.b.opts.Stores.Schedule.Fail(ctx, a.ID, reason, retryAt, now); err != nil && ctx.Err() == nil {
+	if err := s.stores.Schedule.Fail(ctx, a.ID, reason, retryAt, now); err != nil && ctx.Err() == nil {
 		log.Error("could not record a scheduled action's failure", errAttr(err))
 	}
 }

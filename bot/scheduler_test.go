@@ -145,7 +145,7 @@ func TestTemporaryBanEnds(t *testing.T) {
 	t.Run("LiftedByHand", func(t *testing.T) {
 		m := tempBan("byhand")
 		// An admin lifts the ban in Discord itself, which the bot never hears of.
-		if err := h.bot.Client().Rest().DeleteBan(h.guild.ID, m.ID, rest.WithCtx(t.Context())); err != nil {
+		if err := h.conn.Rest().DeleteBan(h.guild.ID, m.ID, rest.WithCtx(t.Context())); err != nil {
 			t.Fatal(err)
 		}
 		clock.Advance(2 * time.Hour)

@@ -8,8 +8,6 @@ import (
 	"sync"
 
 	"github.com/disgoorg/disgo/discord"
-	"github.com/disgoorg/disgo/handler"
-	"github.com/disgoorg/disgo/rest"
 	"github.com/disgoorg/json"
 
 	"github.com/modbot/bot/storage"
@@ -26,7 +24,7 @@ const maxModeratorRoles = 20
 //
 // The default member permission hides the command from other members; a
 // server admin can change that per command, so every handler checks again.
-func (b *Bot) configCommand() Command {
+func configCommand() Command {
 	return Command{
 		Def: discord.SlashCommandCreate{
 			Name:                     "config",
@@ -34,17 +32,6 @@ func (b *Bot) configCommand() Command {
 			Contexts:                 []discord.InteractionContextType{discord.InteractionContextTypeGuild},
 			DefaultMemberPermissions: json.NewNullablePtr(discord.PermissionManageGuild),
 			Options:                  configOptions(),
-		},
-		Route: func(r handler.Router) {
-			r.SlashCommand("/config/show", b.handleConfigShow)
-			r.SlashCommand("/config/modlog", b.handleConfigModlog)
-			r.SlashCommand("/config/modroles", b.handleConfigModroles)
-			r.SlashCommand("/config/dm", b.handleConfigDM)
-			r.SlashCommand("/config/expiry", b.handleConfigExpiry)
-			r.SlashCommand("/config/moderator-names", b.handleConfigModeratorNames)
-			r.SlashCommand("/config/escalation/add", b.handleEscalationAdd)
-			r.SlashCommand("/config/escalation/remove", b.handleEscalationRemove)
-			r.SlashCommand("/config/escalation/list", b.handleEscalationList)
 		},
 	}
 }
@@ -82,12 +69,12 @@ func configOptions() []discord.ApplicationCommandOption {
 // changeSettings applies change to the guild's current settings and saves
 // them, naming the invoker in the audit log, if change reports a change.
 // It returns change's message for the user and the settings as they stand.
-func (b *Bot) changeSettings(ctx context.Context, mc *modContext, change func(s *storage.GuildSettings) (msg string, changed bool, err error)) (string, storage.GuildSettings, error) {
-	mu, _ := b.settingsLocks.LoadOrStore(mc.guild, new(sync.Mutex))
+func (h *handlers) changeSettings(ctx context.Context, mc *modContext, change func(s *storage.GuildSettings) (msg string, changed bool, err error)) (string, storage.GuildSettings, error) {
+	mu, _ := h.settingsLocks.LoadOrStore(mc.guild, new(sync.Mutex))
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
 	// Read again under the lock: mc.settings may predate another change.
-	s, err := b.opts.Stores.Settings.Get(ctx, mc.guild)
+	s, err := h.stores.Settings.Get(ctx, mc.guild)
 	if err != nil {
 		return "", s, err
 	}
@@ -95,22 +82,22 @@ func (b *Bot) changeSettings(ctx context.Context, mc *modContext, change func(s 
 	if err != nil || !changed {
 		return msg, s, err
 	}
-	if err := b.opts.Stores.Settings.Save(ctx, s, mc.actor.UserID.String(), mc.now); err != nil {
+	if err := h.stores.Settings.Save(ctx, s, mc.actor.UserID.String(), mc.now); err != nil {
 		return "", s, err
 	}
 	return msg, s, nil
 }
 
-func (b *Bot) handleConfigShow(_ discord.SlashCommandInteractionData, e *handler.CommandEvent) error {
-	mc, err := b.managerContext(e.Ctx, e, "config")
+func (h *handlers) handleConfigShow(e *event, _ discord.SlashCommandInteractionData) error {
+	mc, err := h.managerContext(e.ctx, e, "config")
 	if err != nil {
 		return err
 	}
-	return e.CreateMessage(discord.MessageCreate{
+	return e.createMessage(discord.MessageCreate{
 		Embeds:          []discord.Embed{settingsEmbed(mc.settings)},
 		Flags:           discord.MessageFlagEphemeral,
 		AllowedMentions: noMentions(),
-	}, rest.WithCtx(withoutDeadline(b.baseCtx)))
+	})
 }
 
 // settingsEmbed shows a guild's settings, each with the subcommand that
@@ -194,13 +181,13 @@ func onOff(on bool) string {
 	return "Off"
 }
 
-func (b *Bot) handleConfigDM(data discord.SlashCommandInteractionData, e *handler.CommandEvent) error {
-	mc, err := b.managerContext(e.Ctx, e, "config")
+func (h *handlers) handleConfigDM(e *event, data discord.SlashCommandInteractionData) error {
+	mc, err := h.managerContext(e.ctx, e, "config")
 	if err != nil {
 		return err
 	}
 	on := data.Bool("enabled")
-	msg, _, err := b.changeSettings(e.Ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
+	msg, _, err := h.changeSettings(e.ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
 		if s.DMEnabled == on {
 			return fmt.Sprintf("DMs to members are already %s; nothing changed.", strings.ToLower(onOff(on))), false, nil
 		}
@@ -213,11 +200,11 @@ func (b *Bot) handleConfigDM(data discord.SlashCommandInteractionData, e *handle
 	if err != nil {
 		return err
 	}
-	return b.reply(e, msg, true)
+	return e.reply(msg, true)
 }
 
-func (b *Bot) handleConfigExpiry(data discord.SlashCommandInteractionData, e *handler.CommandEvent) error {
-	mc, err := b.managerContext(e.Ctx, e, "config")
+func (h *handlers) handleConfigExpiry(e *event, data discord.SlashCommandInteractionData) error {
+	mc, err := h.managerContext(e.ctx, e, "config")
 	if err != nil {
 		return err
 	}
@@ -225,7 +212,7 @@ func (b *Bot) handleConfigExpiry(data discord.SlashCommandInteractionData, e *ha
 	if err != nil {
 		return err // a *UserError that says what is accepted
 	}
-	msg, _, err := b.changeSettings(e.Ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
+	msg, _, err := h.changeSettings(e.ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
 		switch {
 		case s.WarningExpiry == d && d == 0:
 			return "New warnings already never expire; nothing changed.", false, nil
@@ -241,16 +228,16 @@ func (b *Bot) handleConfigExpiry(data discord.SlashCommandInteractionData, e *ha
 	if err != nil {
 		return err
 	}
-	return b.reply(e, msg, true)
+	return e.reply(msg, true)
 }
 
-func (b *Bot) handleConfigModeratorNames(data discord.SlashCommandInteractionData, e *handler.CommandEvent) error {
-	mc, err := b.managerContext(e.Ctx, e, "config")
+func (h *handlers) handleConfigModeratorNames(e *event, data discord.SlashCommandInteractionData) error {
+	mc, err := h.managerContext(e.ctx, e, "config")
 	if err != nil {
 		return err
 	}
 	show := data.Bool("show")
-	msg, _, err := b.changeSettings(e.Ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
+	msg, _, err := h.changeSettings(e.ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
 		if s.ShowModeratorNames == show {
 			if show {
 				return "Members already see moderators' names; nothing changed.", false, nil
@@ -266,17 +253,17 @@ func (b *Bot) handleConfigModeratorNames(data discord.SlashCommandInteractionDat
 	if err != nil {
 		return err
 	}
-	return b.reply(e, msg, true)
+	return e.reply(msg, true)
 }
 
-func (b *Bot) handleConfigModlog(data discord.SlashCommandInteractionData, e *handler.CommandEvent) error {
-	mc, err := b.managerContext(e.Ctx, e, "config")
+func (h *handlers) handleConfigModlog(e *event, data discord.SlashCommandInteractionData) error {
+	mc, err := h.managerContext(e.ctx, e, "config")
 	if err != nil {
 		return err
 	}
 	ch, set := data.OptChannel("channel")
 	if !set {
-		msg, _, err := b.changeSettings(e.Ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
+		msg, _, err := h.changeSettings(e.ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
 			if s.ModlogChannelID == "" {
 				return "The modlog is already off; nothing changed.", false, nil
 			}
@@ -286,18 +273,18 @@ func (b *Bot) handleConfigModlog(data discord.SlashCommandInteractionData, e *ha
 		if err != nil {
 			return err
 		}
-		return b.reply(e, msg, true)
+		return e.reply(msg, true)
 	}
 	if ch.Type != discord.ChannelTypeGuildText && ch.Type != discord.ChannelTypeGuildNews {
 		return &UserError{"The modlog must be a text or announcement channel."}
 	}
 	// The test post below is a REST call that a rate limit can hold up.
-	if err := b.deferEphemeral(e); err != nil {
+	if err := e.deferEphemeral(); err != nil {
 		return err
 	}
-	log := b.interactionLog(e.GuildID(), e.ID(), "config modlog")
+	log := h.interactionLog(e, "config modlog")
 	id := ch.ID.String()
-	msg, s, err := b.changeSettings(e.Ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
+	msg, s, err := h.changeSettings(e.ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
 		if s.ModlogChannelID == id {
 			return fmt.Sprintf("<#%s> is already the modlog channel.", id), false, nil
 		}
@@ -305,13 +292,13 @@ func (b *Bot) handleConfigModlog(data discord.SlashCommandInteractionData, e *ha
 		return fmt.Sprintf("Cases will be posted in <#%s>.", id), true, nil
 	})
 	if err != nil {
-		// Shown in the deferred reply, as b.deferred does: the mux's error
-		// hook would first try a second callback, which Discord refuses.
-		return b.editReply(e, b.failureText(log, err))
+		// Shown in the deferred reply, as deferred does: showError would
+		// first try a second callback, which Discord refuses.
+		return e.editReply(h.failureText(log, err))
 	}
 	// Posting at once proves the bot can write there, while the admin is
 	// still looking, rather than at the next case.
-	note := b.postModlog(e.Ctx, log, s, discord.Embed{
+	note := h.discord.postModlog(e.ctx, log, s, discord.Embed{
 		Title:       "Modlog channel",
 		Description: fmt.Sprintf("<@%s> chose this channel for the moderation log: cases will be posted here.", mc.actor.UserID),
 		Color:       kindColor(""),
@@ -319,11 +306,11 @@ func (b *Bot) handleConfigModlog(data discord.SlashCommandInteractionData, e *ha
 	if note == "" {
 		note = "I posted a test message there."
 	}
-	return b.editReply(e, msg+" "+note)
+	return e.editReply(msg + " " + note)
 }
 
-func (b *Bot) handleConfigModroles(data discord.SlashCommandInteractionData, e *handler.CommandEvent) error {
-	mc, err := b.managerContext(e.Ctx, e, "config")
+func (h *handlers) handleConfigModroles(e *event, data discord.SlashCommandInteractionData) error {
+	mc, err := h.managerContext(e.ctx, e, "config")
 	if err != nil {
 		return err
 	}
@@ -333,7 +320,7 @@ func (b *Bot) handleConfigModroles(data discord.SlashCommandInteractionData, e *
 	if add && role.ID == mc.guildID {
 		return &UserError{"@everyone can't be a moderator role: every member would be a moderator."}
 	}
-	msg, _, err := b.changeSettings(e.Ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
+	msg, _, err := h.changeSettings(e.ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
 		has := slices.Contains(s.ModeratorRoleIDs, id)
 		switch {
 		case add && has:
@@ -352,5 +339,5 @@ func (b *Bot) handleConfigModroles(data discord.SlashCommandInteractionData, e *
 	if err != nil {
 		return err
 	}
-	return b.reply(e, msg, true)
+	return e.reply(msg, true)
 }

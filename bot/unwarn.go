@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	"github.com/disgoorg/disgo/discord"
-	"github.com/disgoorg/disgo/handler"
-	"github.com/disgoorg/disgo/rest"
 
 	"github.com/modbot/bot/storage"
 )
@@ -28,7 +26,7 @@ const (
 // unwarnCommand defines /unwarn: a moderator revokes a warning. The case
 // stays in the history, marked revoked with who, when and why, and stops
 // counting towards the member's points.
-func (b *Bot) unwarnCommand() Command {
+func unwarnCommand() Command {
 	return Command{
 		Def: discord.SlashCommandCreate{
 			Name:        "unwarn",
@@ -42,15 +40,11 @@ func (b *Bot) unwarnCommand() Command {
 			},
 		},
 		BotPermissions: discord.PermissionSendMessages | discord.PermissionEmbedLinks,
-		Route: func(r handler.Router) {
-			r.SlashCommand("/unwarn", b.deferred("unwarn", b.handleUnwarn))
-			r.Autocomplete("/unwarn", b.unwarnAutocomplete)
-		},
 	}
 }
 
-func (b *Bot) handleUnwarn(ctx context.Context, data discord.SlashCommandInteractionData, e *handler.CommandEvent, log *slog.Logger) (string, []discord.Embed, error) {
-	mc, err := b.moderatorContext(ctx, e, "unwarn")
+func (h *handlers) handleUnwarn(ctx context.Context, data discord.SlashCommandInteractionData, e *event, log *slog.Logger) (string, []discord.Embed, error) {
+	mc, err := h.moderatorContext(ctx, e, "unwarn")
 	if err != nil {
 		return "", nil, err
 	}
@@ -62,7 +56,7 @@ func (b *Bot) handleUnwarn(ctx context.Context, data discord.SlashCommandInterac
 	if err != nil {
 		return "", nil, err
 	}
-	c, err := b.findCase(ctx, mc, number)
+	c, err := h.findCase(ctx, mc, number)
 	if err != nil {
 		return "", nil, err
 	}
@@ -74,7 +68,7 @@ func (b *Bot) handleUnwarn(ctx context.Context, data discord.SlashCommandInterac
 	}
 	// The same rules as for warning: no one revokes their own warning, nor
 	// one of someone ranked at or above them.
-	target, err := b.caseTarget(ctx, mc, c)
+	target, err := h.caseTarget(ctx, mc, c)
 	if err != nil {
 		return "", nil, err
 	}
@@ -82,11 +76,11 @@ func (b *Bot) handleUnwarn(ctx context.Context, data discord.SlashCommandInterac
 		return "", nil, err
 	}
 
-	c, err = b.opts.Stores.Cases.Revoke(ctx, mc.guild, number, mc.actor.UserID.String(), reason, mc.now)
+	c, err = h.stores.Cases.Revoke(ctx, mc.guild, number, mc.actor.UserID.String(), reason, mc.now)
 	switch {
 	case errors.Is(err, storage.ErrConflict):
 		// Another moderator revoked it since we looked.
-		if cur, gerr := b.findCase(ctx, mc, number); gerr == nil && cur.Revoked != nil {
+		if cur, gerr := h.findCase(ctx, mc, number); gerr == nil && cur.Revoked != nil {
 			return "", nil, alreadyRevoked(cur)
 		}
 		return "", nil, userErrorf("Case #%d was revoked a moment ago by someone else.", number)
@@ -97,7 +91,7 @@ func (b *Bot) handleUnwarn(ctx context.Context, data discord.SlashCommandInterac
 
 	embed := caseEmbed(c)
 	embed.Title = fmt.Sprintf("Case #%d · Warning revoked", c.Number)
-	modlog := b.postModlog(ctx, log, mc.settings, embed)
+	modlog := h.discord.postModlog(ctx, log, mc.settings, embed)
 	head := fmt.Sprintf("Revoked case #%d, the warning of <@%s> (%s). It stays in their history but no longer counts (%s).",
 		c.Number, c.TargetID, escapeMarkdown(c.TargetName), plural(int64(c.Points), "point"))
 	return joinLines(head, modlog), nil, nil
@@ -111,19 +105,19 @@ func alreadyRevoked(c storage.Case) error {
 // first, filtered by what the moderator typed: a case number's digits, or
 // any part of the name or reason. Members who are not moderators get no
 // choices, since the labels show other members' names and reasons.
-func (b *Bot) unwarnAutocomplete(e *handler.AutocompleteEvent) error {
-	ctx := e.Ctx
+func (h *handlers) unwarnAutocomplete(e *event, data discord.AutocompleteInteractionData) error {
+	ctx := e.ctx
 	choices := []discord.AutocompleteChoice{}
-	ok, err := b.isModerator(ctx, e)
+	ok, err := h.isModerator(ctx, e)
 	if err != nil {
 		return err
 	}
 	if ok {
-		cases, err := b.opts.Stores.Cases.RecentActive(ctx, e.GuildID().String(), autocompleteScan, b.opts.Now())
+		cases, err := h.stores.Cases.RecentActive(ctx, e.GuildID().String(), autocompleteScan, h.now())
 		if err != nil {
 			return err
 		}
-		query := typedQuery(e.Data.Focused().Value)
+		query := typedQuery(data.Focused().Value)
 		for _, c := range cases {
 			if len(choices) == maxChoices {
 				break
@@ -133,16 +127,16 @@ func (b *Bot) unwarnAutocomplete(e *handler.AutocompleteEvent) error {
 			}
 		}
 	}
-	return e.AutocompleteResult(choices, rest.WithCtx(withoutDeadline(b.baseCtx)))
+	return e.autocompleteResult(choices)
 }
 
 // isModerator applies the moderator rule of moderatorContext to an
 // autocomplete interaction.
-func (b *Bot) isModerator(ctx context.Context, e *handler.AutocompleteEvent) (bool, error) {
+func (h *handlers) isModerator(ctx context.Context, e *event) (bool, error) {
 	if e.GuildID() == nil || e.Member() == nil {
 		return false, nil
 	}
-	mc, err := b.memberContext(ctx, e.GuildID(), e.Member())
+	mc, err := h.guildContext(ctx, e)
 	if err != nil {
 		return false, err
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/disgoorg/disgo/discord"
-	"github.com/disgoorg/disgo/handler"
 
 	"github.com/modbot/bot/storage"
 )
@@ -20,7 +19,7 @@ const (
 
 // warnCommand defines /warn: a moderator records a warning against a member,
 // who is told by DM, and the modlog gets an embed.
-func (b *Bot) warnCommand() Command {
+func warnCommand() Command {
 	return Command{
 		Def: discord.SlashCommandCreate{
 			Name:        "warn",
@@ -37,9 +36,6 @@ func (b *Bot) warnCommand() Command {
 			},
 		},
 		BotPermissions: discord.PermissionSendMessages | discord.PermissionEmbedLinks,
-		Route: func(r handler.Router) {
-			r.SlashCommand("/warn", b.deferred("warn", b.handleWarn))
-		},
 	}
 }
 
@@ -52,8 +48,8 @@ type warnInput struct {
 	expiresAt time.Time // zero: never
 }
 
-func (b *Bot) handleWarn(ctx context.Context, data discord.SlashCommandInteractionData, e *handler.CommandEvent, log *slog.Logger) (string, []discord.Embed, error) {
-	mc, err := b.moderatorContext(ctx, e, "warn")
+func (h *handlers) handleWarn(ctx context.Context, data discord.SlashCommandInteractionData, e *event, log *slog.Logger) (string, []discord.Embed, error) {
+	mc, err := h.moderatorContext(ctx, e, "warn")
 	if err != nil {
 		return "", nil, err
 	}
@@ -74,7 +70,7 @@ func (b *Bot) handleWarn(ctx context.Context, data discord.SlashCommandInteracti
 	// Escalation compares the points before and after this warning. The
 	// sum before is read in the warning's own transaction, so no other
 	// warning of the member can land between the two.
-	c, before, err := b.opts.Stores.Cases.CreateWithPoints(ctx, storage.NewCase{
+	c, before, err := h.stores.Cases.CreateWithPoints(ctx, storage.NewCase{
 		GuildID:       mc.guild,
 		Kind:          storage.CaseWarning,
 		TargetID:      in.user.ID.String(),
@@ -100,12 +96,12 @@ func (b *Bot) handleWarn(ctx context.Context, data discord.SlashCommandInteracti
 	// The case is stored: from here on, failures only add a note to the reply.
 	dm := DMDisabled
 	if mc.settings.DMEnabled {
-		dm = b.sendDM(ctx, log, in.user.ID, b.warnDM(ctx, mc, c, invokerName(e)))
+		dm = h.discord.sendDM(ctx, log, in.user.ID, h.warnDM(ctx, mc, c, invokerName(e)))
 	}
-	modlog := b.postModlog(ctx, log, mc.settings, caseEmbed(c))
+	modlog := h.discord.postModlog(ctx, log, mc.settings, caseEmbed(c))
 
 	total := fmt.Sprintf("They now have %s active.", plural(int64(after), "point"))
-	escalation := b.escalate(ctx, log, e, mc, c, in.user, in.member, before, after)
+	escalation := h.escalate(ctx, log, e, mc, c, in.user, in.member, before, after)
 	head := fmt.Sprintf("Warned <@%s> (%s): case #%d, %s, %s.",
 		c.TargetID, escapeMarkdown(c.TargetName), c.Number, plural(int64(c.Points), "point"), expiryText(c))
 	return joinLines(head, total, dm.String(), modlog, escalation), nil, nil
@@ -147,7 +143,7 @@ func readWarnInput(data discord.SlashCommandInteractionData, mc *modContext) (wa
 // warnDM is the message that tells a member about their warning. It names
 // the moderator only where the server chose to show names, since a named
 // moderator can become a target of harassment.
-func (b *Bot) warnDM(ctx context.Context, mc *modContext, c storage.Case, moderator string) discord.MessageCreate {
+func (h *handlers) warnDM(ctx context.Context, mc *modContext, c storage.Case, moderator string) discord.MessageCreate {
 	by := "a moderator"
 	if mc.settings.ShowModeratorNames {
 		by = escapeMarkdown(moderator)
@@ -157,7 +153,7 @@ func (b *Bot) warnDM(ctx context.Context, mc *modContext, c storage.Case, modera
 		expires = discordTime(c.ExpiresAt)
 	}
 	embed := discord.Embed{
-		Title:       "You received a warning in " + escapeMarkdown(b.guildName(ctx, mc.guildID)),
+		Title:       "You received a warning in " + escapeMarkdown(h.discord.guildName(ctx, mc.guildID)),
 		Description: "**Reason:** " + escapeMarkdown(c.Reason),
 		Color:       kindColor(c.Kind),
 		Timestamp:   &c.CreatedAt,

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/disgoorg/disgo/discord"
-	"github.com/disgoorg/disgo/handler"
-	"github.com/disgoorg/disgo/rest"
 	"github.com/disgoorg/snowflake/v2"
 
 	"github.com/modbot/bot/storage"
@@ -36,7 +34,7 @@ const (
 // It sets no default member permissions: members who moderate through one
 // of the server's moderator roles lack Timeout Members, and Discord would
 // hide the command from them. The handler checks instead.
-func (b *Bot) warningsCommand() Command {
+func warningsCommand() Command {
 	return Command{
 		Def: discord.SlashCommandCreate{
 			Name:        "warnings",
@@ -46,10 +44,6 @@ func (b *Bot) warningsCommand() Command {
 				discord.ApplicationCommandOptionUser{Name: "user", Description: "The member whose warnings to list", Required: true},
 				discord.ApplicationCommandOptionBool{Name: "all", Description: "Also show revoked and expired warnings, notes and actions"},
 			},
-		},
-		Route: func(r handler.Router) {
-			r.SlashCommand("/warnings", b.handleWarnings)
-			r.ButtonComponent(warningsPageRoute+"/{invoker}/{target}/{page}/{all}", b.handleWarningsPage)
 		},
 	}
 }
@@ -72,67 +66,72 @@ func (p warningsPage) customID() string {
 	return fmt.Sprintf("%s/%s/%s/%d/%s", warningsPageRoute, p.invoker, p.target, p.page, all)
 }
 
-// parseWarningsPage reads the variables of a page button's route.
-func parseWarningsPage(vars map[string]string) (warningsPage, error) {
-	invoker, err1 := snowflake.Parse(vars["invoker"])
-	target, err2 := snowflake.Parse(vars["target"])
-	page, err3 := strconv.Atoi(vars["page"])
-	if err1 != nil || err2 != nil || err3 != nil {
-		// The variables stay out of the error: they hold user IDs, and the
-		// error is logged.
+// parseWarningsPage reads the segments of a page button's custom ID after
+// its route: invoker, target, page and all. A forged or cut-short ID is
+// refused, never indexed past its end.
+func parseWarningsPage(args []string) (warningsPage, error) {
+	// The segments stay out of the errors: they hold user IDs, and the
+	// error is logged.
+	if len(args) != 4 {
 		return warningsPage{}, errors.New("malformed /warnings page button")
 	}
-	return warningsPage{invoker: invoker, target: target, page: page, all: vars["all"] == "1"}, nil
+	invoker, err1 := snowflake.Parse(args[0])
+	target, err2 := snowflake.Parse(args[1])
+	page, err3 := strconv.Atoi(args[2])
+	if err1 != nil || err2 != nil || err3 != nil {
+		return warningsPage{}, errors.New("malformed /warnings page button")
+	}
+	return warningsPage{invoker: invoker, target: target, page: page, all: args[3] == "1"}, nil
 }
 
-func (b *Bot) handleWarnings(data discord.SlashCommandInteractionData, e *handler.CommandEvent) error {
-	mc, err := b.moderatorContext(e.Ctx, e, "warnings")
+func (h *handlers) handleWarnings(e *event, data discord.SlashCommandInteractionData) error {
+	mc, err := h.moderatorContext(e.ctx, e, "warnings")
 	if err != nil {
 		return err
 	}
 	p := warningsPage{invoker: mc.actor.UserID, target: data.User("user").ID, page: 1, all: data.Bool("all")}
-	embed, buttons, err := b.renderWarnings(e.Ctx, mc.guild, p, mc.now)
+	embed, buttons, err := h.renderWarnings(e.ctx, mc.guild, p, mc.now)
 	if err != nil {
 		return err
 	}
-	return e.CreateMessage(discord.MessageCreate{
+	return e.createMessage(discord.MessageCreate{
 		Embeds:          []discord.Embed{embed},
 		Components:      buttons,
 		Flags:           discord.MessageFlagEphemeral,
 		AllowedMentions: noMentions(),
-	}, rest.WithCtx(withoutDeadline(b.baseCtx)))
+	})
 }
 
 // handleWarningsPage turns a page. Only the moderator who ran /warnings may,
 // and only while still a moderator: the button outlives the permission.
 // The page is read afresh, so a warning given or revoked meanwhile shows.
-func (b *Bot) handleWarningsPage(_ discord.ButtonInteractionData, e *handler.ComponentEvent) error {
-	p, err := parseWarningsPage(e.Vars)
+func (h *handlers) handleWarningsPage(e *event, args []string) error {
+	p, err := parseWarningsPage(args)
 	if err != nil {
 		return err
 	}
 	if e.User().ID != p.invoker {
 		return userErrorf("Only <@%s> can turn these pages.", p.invoker)
 	}
-	mc, err := b.memberContext(e.Ctx, e.GuildID(), e.Member())
+	mc, err := h.guildContext(e.ctx, e)
 	if err != nil {
 		return err
 	}
 	if !IsModerator(mc.actor, mc.facts) {
 		return notModerator("warnings")
 	}
-	embed, buttons, err := b.renderWarnings(e.Ctx, mc.guild, p, mc.now)
+	embed, buttons, err := h.renderWarnings(e.ctx, mc.guild, p, mc.now)
 	if err != nil {
 		return err
 	}
 	if buttons == nil {
 		buttons = []discord.ContainerComponent{} // the list shrank to one page: drop the buttons
 	}
-	return e.UpdateMessage(discord.MessageUpdate{
+	return e.updateMessage(discord.MessageUpdate{
 		Embeds:          &[]discord.Embed{embed},
 		Components:      &buttons,
 		AllowedMentions: noMentions(),
-	}, rest.WithCtx(withoutDeadline(b.baseCtx)))
+	})
 }
 
 // activePoints sums the points of the cases active at now: the same total
@@ -151,8 +150,8 @@ func activePoints(cases []storage.Case, now time.Time) int {
 // renderWarnings builds one page of /warnings, newest case first, and its
 // buttons (nil when everything fits on one page). A page number beyond the
 // end shows the last page.
-func (b *Bot) renderWarnings(ctx context.Context, guild string, p warningsPage, now time.Time) (discord.Embed, []discord.ContainerComponent, error) {
-	cases, err := b.opts.Stores.Cases.ListForUser(ctx, guild, p.target.String(), p.all, now)
+func (h *handlers) renderWarnings(ctx context.Context, guild string, p warningsPage, now time.Time) (discord.Embed, []discord.ContainerComponent, error) {
+	cases, err := h.stores.Cases.ListForUser(ctx, guild, p.target.String(), p.all, now)
 	if err != nil {
 		return discord.Embed{}, nil, err
 	}

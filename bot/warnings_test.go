@@ -37,7 +37,7 @@ func (h *harness) click(m *discordtest.Member, in *discordtest.Interaction, labe
 	if in.Message == nil {
 		h.t.Fatal("the interaction has no message to click on")
 	}
-	b, ok := button(in, label)
+	b, ok := findButton(in, label)
 	if !ok {
 		h.t.Fatalf("no button %q on the message; components: %+v", label, in.Components)
 	}
@@ -50,7 +50,7 @@ func (h *harness) click(m *discordtest.Member, in *discordtest.Interaction, labe
 	return out
 }
 
-func button(in *discordtest.Interaction, label string) (discord.ButtonComponent, bool) {
+func findButton(in *discordtest.Interaction, label string) (discord.ButtonComponent, bool) {
 	for _, row := range in.Components {
 		for _, c := range row.Components() {
 			if b, ok := c.(discord.ButtonComponent); ok && b.Label == label {
@@ -206,7 +206,7 @@ func TestWarningsPages(t *testing.T) {
 	if v := e.Fields[0].Value; !strings.Contains(v, "…") || len([]rune(v)) > 1024 {
 		t.Errorf("a long reason is not cut short: %d characters", len([]rune(v)))
 	}
-	if prev, ok := button(first, "◀"); !ok || !prev.Disabled {
+	if prev, ok := findButton(first, "◀"); !ok || !prev.Disabled {
 		t.Errorf("◀ on page 1 got=%+v, want disabled", prev)
 	}
 
@@ -246,7 +246,7 @@ func TestWarningsPages(t *testing.T) {
 		if got := footer(e); got != "Page 3 of 3 · 12 active warnings" || len(e.Fields) != 2 {
 			t.Errorf("footer got=%q with %d fields, want page 3 with 2", got, len(e.Fields))
 		}
-		if next, ok := button(third, "▶"); !ok || !next.Disabled {
+		if next, ok := findButton(third, "▶"); !ok || !next.Disabled {
 			t.Errorf("▶ on the last page got=%+v, want disabled", next)
 		}
 		back := h.click(h.mod, third, "◀")

@@ -1,0 +1,233 @@
+// Package conn is the bot's connection to Discord: the gateway (connect,
+// identify, resume, heartbeats, zombie detection, fatal close codes) and the
+// REST client with its guards (a timeout that ends with each response body,
+// and no deadline ever reaching disgo's rate limiter).
+//
+// It knows nothing of moderation. Package bot receives interactions from it
+// through a callback and answers through its REST client.
+package conn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/disgoorg/disgo"
+	disgobot "github.com/disgoorg/disgo/bot"
+	"github.com/disgoorg/disgo/cache"
+	"github.com/disgoorg/disgo/discord"
+	"github.com/disgoorg/disgo/events"
+	"github.com/disgoorg/disgo/gateway"
+	"github.com/disgoorg/disgo/handlers"
+	"github.com/disgoorg/disgo/rest"
+	"github.com/disgoorg/snowflake/v2"
+)
+
+// Options configure a Client. Token is required.
+type Options struct {
+	// Token is the bot token from the Discord developer portal.
+	Token string
+	// APIURL overrides Discord's REST base URL (https://discord.com/api/v10),
+	// for a REST proxy or a local fake such as discordtest.
+	APIURL string
+	// GatewayURL overrides the gateway URL that Discord returns from GET /gateway.
+	GatewayURL string
+	// ReadyTimeout bounds the wait for the gateway's READY in Open (default 30s).
+	ReadyTimeout time.Duration
+	// Logger receives the connection's logs and disgo's (info and above
+	// only: disgo logs request bodies at debug level). It must redact the
+	// token.
+	Logger *slog.Logger
+	// InvalidSessionDelay picks the wait before identifying again after a
+	// non-resumable INVALID_SESSION; Discord asks for 1 to 5 seconds, which
+	// is the default.
+	InvalidSessionDelay func() time.Duration
+}
+
+// Client is a connection to Discord. Its methods are safe for concurrent use.
+type Client struct {
+	opts   Options
+	log    *slog.Logger
+	client disgobot.Client
+	gw     *gatewayConn
+
+	ready    chan struct{}
+	readyOne sync.Once
+
+	mu            sync.Mutex
+	onInteraction func(discord.Interaction)
+}
+
+// New builds a Client. It does not connect; Open does.
+func New(opts Options) (*Client, error) {
+	if opts.Token == "" {
+		return nil, fmt.Errorf("no Discord token: set discord.token in the config file or BOT_DISCORD_TOKEN")
+	}
+	if opts.ReadyTimeout <= 0 {
+		opts.ReadyTimeout = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Client{opts: opts, log: opts.Logger, ready: make(chan struct{})}
+	quiet := slog.New(infoAndAbove{opts.Logger.Handler()})
+
+	restOpts := []rest.ConfigOpt{
+		rest.WithUserAgent(fmt.Sprintf("DiscordBot (%s, %s)", disgo.GitHub, disgo.Version)),
+		rest.WithLogger(quiet),
+		// The transport's timeout bounds a hung connection. It is not a
+		// deadline on the context disgo's rate limiter waits with, so the
+		// limiter's trap does not apply (disgo unlocks the bucket when the
+		// request fails).
+		rest.WithHTTPClient(&http.Client{Transport: closingTransport{next: http.DefaultTransport, timeout: restTimeout}}),
+		rest.WithRateLimiterConfigOpts(
+			rest.WithRateLimiterLogger(quiet),
+			// The limiter keeps a bucket per interaction token until its
+			// cleanup runs. disgo starts the cleanup goroutine before the
+			// client resets the limiter's fields, unsynchronised, so the
+			// first tick must come long after construction.
+			rest.WithCleanupInterval(5*time.Minute),
+			// A 429 without a bucket header is retried at once, without
+			// waiting; a few tries are enough to ride out a blip.
+			rest.WithMaxRetries(3),
+		),
+	}
+	if opts.APIURL != "" {
+		restOpts = append(restOpts, rest.WithURL(opts.APIURL))
+	}
+	restClient := deadlineGuard{rest.NewClient(opts.Token, restOpts...)}
+
+	// Guild events carry the roles and owners that permission checks need.
+	c.gw = newGatewayConn(opts.Token, opts.GatewayURL, gateway.IntentGuilds, c.log)
+	if opts.InvalidSessionDelay != nil {
+		c.gw.invalidSessionDelay = opts.InvalidSessionDelay
+	}
+	client, err := disgo.New(opts.Token,
+		disgobot.WithGateway(c.gw),
+		disgobot.WithLogger(quiet),
+		// Guilds and roles come with GUILD_CREATE; the permission checks read
+		// owner and role positions from here instead of asking REST each time.
+		disgobot.WithCacheConfigOpts(cache.WithCaches(cache.FlagGuilds|cache.FlagRoles|cache.FlagMembers)),
+		disgobot.WithRestClient(restClient),
+		disgobot.WithEventListenerFunc(c.interactionCreate),
+		disgobot.WithEventListenerFunc(func(*events.Ready) { c.readyOne.Do(func() { close(c.ready) }) }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("set up the Discord client: %w", err)
+	}
+	c.gw.handler = handlers.DefaultGatewayEventHandlerFunc(client)
+	c.client = client
+	return c, nil
+}
+
+// OnInteraction sets the function that receives every interaction. It is
+// called on the gateway's reader, so it must return quickly. Set it before
+// Open.
+func (c *Client) OnInteraction(f func(discord.Interaction)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onInteraction = f
+}
+
+func (c *Client) interactionCreate(e *events.InteractionCreate) {
+	c.mu.Lock()
+	f := c.onInteraction
+	c.mu.Unlock()
+	if f != nil {
+		f(e.Interaction)
+	}
+}
+
+// Open connects to the gateway and waits for READY, within ctx and
+// Options.ReadyTimeout. After a failure the Client is closed.
+func (c *Client) Open(ctx context.Context) error {
+	if c.gw.url == "" {
+		gw, err := c.client.Rest().GetGateway(rest.WithCtx(ctx))
+		if err != nil {
+			return fmt.Errorf("ask Discord for the gateway URL: %w", err)
+		}
+		c.gw.url = gw.URL
+	}
+	if err := c.gw.Open(ctx); err != nil {
+		return err
+	}
+	timer := time.NewTimer(c.opts.ReadyTimeout)
+	defer timer.Stop()
+	var err error
+	select {
+	case <-c.ready:
+		return nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case err = <-c.gw.fatal:
+	case <-timer.C:
+		err = fmt.Errorf("no READY from the Discord gateway within %s: check discord.gateway_url and the network", c.opts.ReadyTimeout)
+	}
+	c.Close(context.Background())
+	return err
+}
+
+// Fatal receives the error that ended the connection for good (a close code
+// after which reconnecting cannot help, such as a rejected token).
+func (c *Client) Fatal() <-chan error { return c.gw.fatal }
+
+// Ready reports whether the gateway connection is up.
+func (c *Client) Ready() bool {
+	select {
+	case <-c.ready:
+	default:
+		return false
+	}
+	return c.gw.Status() == gateway.StatusReady
+}
+
+// Close ends the gateway session and the REST client, within ctx and at
+// most 5 seconds.
+func (c *Client) Close(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c.client.Close(ctx)
+}
+
+// Rest returns the REST client. Calls may carry contexts with deadlines:
+// the client turns them into cancellations.
+func (c *Client) Rest() rest.Rest { return c.client.Rest() }
+
+// Caches returns what the gateway has told the bot about its guilds.
+func (c *Client) Caches() cache.Caches { return c.client.Caches() }
+
+// ID returns the bot's user ID.
+func (c *Client) ID() snowflake.ID { return c.client.ID() }
+
+// ApplicationID returns the bot's application ID.
+func (c *Client) ApplicationID() snowflake.ID { return c.client.ApplicationID() }
+
+// infoAndAbove drops debug records. It wraps the logger given to disgo,
+// whose REST client logs every request and response body at debug level:
+// those bodies hold decrypted reasons and names (DMs, modlog posts), which
+// must never reach a log, whatever log.level says.
+type infoAndAbove struct{ slog.Handler }
+
+func (h infoAndAbove) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelInfo && h.Handler.Enabled(ctx, l)
+}
+
+func (h infoAndAbove) WithAttrs(a []slog.Attr) slog.Handler {
+	return infoAndAbove{h.Handler.WithAttrs(a)}
+}
+
+func (h infoAndAbove) WithGroup(name string) slog.Handler {
+	return infoAndAbove{h.Handler.WithGroup(name)}
+}
+
+// errAttr is the log attribute for a connection error. Gateway errors name
+// no user, so nothing needs masking here.
+func errAttr(err error) slog.Attr {
+	if err == nil {
+		return slog.String("err", "")
+	}
+	return slog.String("err", err.Error())
+}
