@@ -9,11 +9,10 @@ import (
 	"time"
 )
 
-// checkpointInterval is how often the background checkpointer copies the
-// WAL into the database file. At a few hundred commits a second that keeps
-// the WAL at a few megabytes. Tests that need frames to stay in the WAL
-// raise it.
-var checkpointInterval = 200 * time.Millisecond
+// defaultCheckpointInterval is how often the background checkpointer copies
+// the WAL into the database file: often enough that the WAL stays small
+// under a steady stream of commits, and each round has little to copy.
+const defaultCheckpointInterval = 200 * time.Millisecond
 
 // checkpointer copies committed pages from the WAL into the database file
 // on a connection of its own, so that no command waits for it.
@@ -39,8 +38,12 @@ type checkpointer struct {
 }
 
 // startCheckpointer opens its connection to the database at path and
-// starts checkpointing every checkpointInterval until close.
-func startCheckpointer(ctx context.Context, path string) (*checkpointer, error) {
+// starts checkpointing every interval (defaultCheckpointInterval if zero)
+// until close.
+func startCheckpointer(ctx context.Context, path string, interval time.Duration) (*checkpointer, error) {
+	if interval <= 0 {
+		interval = defaultCheckpointInterval
+	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	// FULL syncs the database file before the WAL is reused, as the
@@ -60,13 +63,13 @@ func startCheckpointer(ctx context.Context, path string) (*checkpointer, error) 
 	}
 	c := &checkpointer{db: db, stop: make(chan struct{})}
 	c.done.Add(1)
-	go c.run()
+	go c.run(interval)
 	return c, nil
 }
 
-func (c *checkpointer) run() {
+func (c *checkpointer) run(interval time.Duration) {
 	defer c.done.Done()
-	t := time.NewTicker(checkpointInterval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {

@@ -176,7 +176,7 @@ func OpenBaseline(ctx context.Context, path string) (_ *Baseline, err error) {
 	if err := b.read.PingContext(ctx); err != nil {
 		return nil, err
 	}
-	b.ckpt, err = startCheckpointer(ctx, path)
+	b.ckpt, err = startCheckpointer(ctx, path, 0)
 	return b, err
 }
 
