@@ -18,12 +18,12 @@ const defaultCheckpointInterval = 200 * time.Millisecond
 // on a connection of its own, so that no command waits for it.
 //
 // SQLite's default is to checkpoint inside the commit that takes the WAL
-// past 1,000 pages, in whichever command made that commit. Usually that is
-// a few milliseconds, but after a long read transaction (a backup's
-// snapshot, which keeps the WAL from being copied while it runs) it is the
-// whole backlog: a /warn right after a backup's snapshot took up to 156 ms
-// instead of 1. The connections this package opens for writing therefore
-// set wal_autocheckpoint to 0, and this goroutine checkpoints instead.
+// past 1,000 pages, in whichever command made that commit. After a long
+// read transaction (a backup's snapshot, which keeps the WAL from being
+// copied while it runs) that checkpoint is the whole backlog, and the
+// command that happens to commit next waits for all of it. The
+// connections this package opens for writing therefore set
+// wal_autocheckpoint to 0, and this goroutine checkpoints instead.
 // PASSIVE checkpoints never block writers or readers, and readers never
 // block them: whatever a reader still needs is left for the next round.
 type checkpointer struct {
@@ -47,7 +47,7 @@ func startCheckpointer(ctx context.Context, path string, interval time.Duration)
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	// FULL syncs the database file before the WAL is reused, as the
-	// writer's own checkpoints did.
+	// writer's setting would if it checkpointed.
 	q.Add("_pragma", "synchronous(FULL)")
 	db, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {

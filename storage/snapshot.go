@@ -25,11 +25,11 @@ const defaultBackupChunk int64 = 16 << 20
 // dest, an empty file opened for writing.
 //
 // It copies the database file with the kernel (copy_file_range on Linux)
-// instead of page by page through SQLite, which ran at a quarter of the
-// speed, and then rewrites from SQLite every page the write-ahead log holds
-// a version of. That is exact because a read transaction is open throughout
-// and because of how WAL mode works (https://sqlite.org/wal.html and the
-// file format's section on the WAL):
+// instead of page by page through SQLite, which is several times slower
+// (BENCHMARKS.md, Backup), and then rewrites from SQLite every page the
+// write-ahead log holds a version of. That is exact because a read
+// transaction is open throughout and because of how WAL mode works
+// (https://sqlite.org/wal.html and the file format's section on the WAL):
 //
 //   - The transaction sees the database file overlaid with the log's frames
 //     up to its end mark. A page it sees in the file, with no frame in the
