@@ -209,4 +209,5 @@ func (h *redactor) anyValue(x any) slog.Value {
 // treat errors specially still do.
 type redactedError string
 
+// Error returns the redacted message.
 func (e redactedError) Error() string { return string(e) }

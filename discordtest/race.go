@@ -40,24 +40,30 @@ func SyncLogs() {
 	defer logMu.Unlock()
 }
 
+// serialHandler is the handler SerializeLogs returns: h, with logMu held
+// around Enabled and Handle.
 type serialHandler struct{ h slog.Handler }
 
+// Enabled asks h under logMu.
 func (s serialHandler) Enabled(ctx context.Context, l slog.Level) bool {
 	logMu.Lock()
 	defer logMu.Unlock()
 	return s.h.Enabled(ctx, l)
 }
 
+// Handle passes r to h under logMu.
 func (s serialHandler) Handle(ctx context.Context, r slog.Record) error {
 	logMu.Lock()
 	defer logMu.Unlock()
 	return s.h.Handle(ctx, r)
 }
 
+// WithAttrs keeps the derived handler serialised.
 func (s serialHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	return serialHandler{s.h.WithAttrs(as)}
 }
 
+// WithGroup keeps the derived handler serialised.
 func (s serialHandler) WithGroup(name string) slog.Handler {
 	return serialHandler{s.h.WithGroup(name)}
 }

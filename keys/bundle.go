@@ -43,9 +43,10 @@ type KDFParams struct {
 }
 
 // BundleKDF is the cost of new bundles: RFC 9106's second recommended
-// setting (t=3, 64 MiB), about a tenth of a second on a small machine. The
-// parameters are stored in each bundle, so changing this never breaks old
-// bundles. Tests lower it to stay fast.
+// setting (t=3, 64 MiB), slow enough to make guessing a passphrase
+// expensive and quick enough for a backup or a restore. The parameters are
+// stored in each bundle, so changing this never breaks old bundles. Tests
+// lower it to stay fast.
 var BundleKDF = KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4}
 
 // Limits on the parameters read from a bundle, so that a crafted backup cannot

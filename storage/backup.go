@@ -98,7 +98,7 @@ func (db *DB) BackupWithOptions(ctx context.Context, destPath string, opts Backu
 	}
 	defer tmp.discard()
 
-	if err := snapshot(ctx, db.path, db.file, tmp.f, opts.Progress); err != nil {
+	if err := snapshot(ctx, db.path, db.file, tmp.f, db.backupChunk, opts.Progress); err != nil {
 		return nil, err
 	}
 	if err := finalizeBackup(ctx, tmp.path, opts.KeysBundle); err != nil {

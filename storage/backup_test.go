@@ -19,7 +19,13 @@ import (
 // and its keys.
 func newSealedDB(t *testing.T) (*DB, *keys.Keyring) {
 	t.Helper()
-	db, k := newTestDB(t), newTestKeys(t)
+	return newSealedDBWith(t, openOptions{})
+}
+
+// newSealedDBWith is newSealedDB with options.
+func newSealedDBWith(t *testing.T, o openOptions) (*DB, *keys.Keyring) {
+	t.Helper()
+	db, k := newTestDBWith(t, o), newTestKeys(t)
 	sentinel, err := k.NewSentinel()
 	if err != nil {
 		t.Fatal(err)
@@ -173,9 +179,7 @@ func TestBackupWhileWriting(t *testing.T) {
 	ctx := context.Background()
 	db, k := newSealedDB(t)
 	cases := NewCases(db, k)
-	saved := backupChunk
-	backupChunk = 4096 // many chunks, with commits between them
-	t.Cleanup(func() { backupChunk = saved })
+	db.backupChunk = 4096 // many chunks, with commits between them
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -260,8 +264,9 @@ func TestVerifyWritesNothing(t *testing.T) {
 // is being read.
 func TestBackupSnapshotIsExact(t *testing.T) {
 	ctx := context.Background()
-	pauseCheckpointer(t)    // the frames must stay in the log until the test checkpoints
-	db, k := newSealedDB(t) // holds one case already
+	// The frames must stay in the log until the test checkpoints. The
+	// database holds one case already.
+	db, k := newSealedDBWith(t, pausedCheckpointer)
 	cases := NewCases(db, k)
 	if err := db.Checkpoint(ctx); err != nil {
 		t.Fatal(err)
@@ -272,9 +277,7 @@ func TestBackupSnapshotIsExact(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	saved := backupChunk
-	backupChunk = 4096
-	t.Cleanup(func() { backupChunk = saved })
+	db.backupChunk = 4096
 	var last, pages int64
 	restarts, steps, checkpointed := 0, 0, 0
 	dest := filepath.Join(t.TempDir(), "b.db")

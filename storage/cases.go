@@ -266,10 +266,11 @@ func (n NewCase) validate() error {
 // never handed out again, and since the caller's write transaction is the
 // only one, two cases never share a number.
 //
-// Before, every case also updated its guild's counter row: one more page
-// written and synced per /warn, a tenth of its cost, for something the
-// UNIQUE (guild_id, number) index, whose page the insert writes anyway,
-// already knows. Rows written that way remain valid lower bounds.
+// Creating a case does not write the counter row: the UNIQUE (guild_id,
+// number) index, whose page the insert writes anyway, already holds the
+// highest number, and the row would add a page to every /warn's commit.
+// A counter row is only ever a lower bound, so one at the guild's highest
+// number, whatever wrote it, changes nothing.
 func nextCaseNumber(ctx context.Context, tx dbtx, guildID string) (int64, error) {
 	var n int64
 	err := tx.QueryRowContext(ctx, sqlNextCaseNumber, guildID, guildID).Scan(&n)

@@ -9,22 +9,21 @@ import (
 	"time"
 )
 
-// checkpointInterval is how often the background checkpointer copies the
-// WAL into the database file. At a few hundred commits a second that keeps
-// the WAL at a few megabytes. Tests that need frames to stay in the WAL
-// raise it.
-var checkpointInterval = 200 * time.Millisecond
+// defaultCheckpointInterval is how often the background checkpointer copies
+// the WAL into the database file: often enough that the WAL stays small
+// under a steady stream of commits, and each round has little to copy.
+const defaultCheckpointInterval = 200 * time.Millisecond
 
 // checkpointer copies committed pages from the WAL into the database file
 // on a connection of its own, so that no command waits for it.
 //
 // SQLite's default is to checkpoint inside the commit that takes the WAL
-// past 1,000 pages, in whichever command made that commit. Usually that is
-// a few milliseconds, but after a long read transaction (a backup's
-// snapshot, which keeps the WAL from being copied while it runs) it is the
-// whole backlog: a /warn right after a backup's snapshot took up to 156 ms
-// instead of 1. The connections this package opens for writing therefore
-// set wal_autocheckpoint to 0, and this goroutine checkpoints instead.
+// past 1,000 pages, in whichever command made that commit. After a long
+// read transaction (a backup's snapshot, which keeps the WAL from being
+// copied while it runs) that checkpoint is the whole backlog, and the
+// command that happens to commit next waits for all of it. The
+// connections this package opens for writing therefore set
+// wal_autocheckpoint to 0, and this goroutine checkpoints instead.
 // PASSIVE checkpoints never block writers or readers, and readers never
 // block them: whatever a reader still needs is left for the next round.
 type checkpointer struct {
@@ -39,12 +38,16 @@ type checkpointer struct {
 }
 
 // startCheckpointer opens its connection to the database at path and
-// starts checkpointing every checkpointInterval until close.
-func startCheckpointer(ctx context.Context, path string) (*checkpointer, error) {
+// starts checkpointing every interval (defaultCheckpointInterval if zero)
+// until close.
+func startCheckpointer(ctx context.Context, path string, interval time.Duration) (*checkpointer, error) {
+	if interval <= 0 {
+		interval = defaultCheckpointInterval
+	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	// FULL syncs the database file before the WAL is reused, as the
-	// writer's own checkpoints did.
+	// writer's setting would if it checkpointed.
 	q.Add("_pragma", "synchronous(FULL)")
 	db, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {
@@ -60,13 +63,13 @@ func startCheckpointer(ctx context.Context, path string) (*checkpointer, error) 
 	}
 	c := &checkpointer{db: db, stop: make(chan struct{})}
 	c.done.Add(1)
-	go c.run()
+	go c.run(interval)
 	return c, nil
 }
 
-func (c *checkpointer) run() {
+func (c *checkpointer) run(interval time.Duration) {
 	defer c.done.Done()
-	t := time.NewTicker(checkpointInterval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {

@@ -8,21 +8,17 @@ import (
 	"time"
 )
 
-// pauseCheckpointer keeps the background checkpointer of databases opened
-// after it from running during the test.
-func pauseCheckpointer(t *testing.T) {
-	saved := checkpointInterval
-	checkpointInterval = time.Hour
-	t.Cleanup(func() { checkpointInterval = saved })
-}
+// pausedCheckpointer keeps the background checkpointer of a database
+// opened with it from running during a test.
+var pausedCheckpointer = openOptions{checkpointInterval: time.Hour}
 
 // TestCheckpointer: commits leave their pages in the WAL (no command pays
 // for a checkpoint), and the background checkpointer copies them into the
 // database file soon after.
 func TestCheckpointer(t *testing.T) {
 	ctx := context.Background()
-	grow := func(t *testing.T) (*DB, int64) {
-		db := newTestDB(t)
+	grow := func(t *testing.T, o openOptions) (*DB, int64) {
+		db := newTestDBWith(t, o)
 		if err := db.Checkpoint(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -39,8 +35,7 @@ func TestCheckpointer(t *testing.T) {
 		return db, st.Size()
 	}
 	t.Run("CommitsDoNotCheckpoint", func(t *testing.T) {
-		pauseCheckpointer(t)
-		db, before := grow(t)
+		db, before := grow(t, pausedCheckpointer)
 		st, err := os.Stat(db.Path())
 		if err != nil {
 			t.Fatal(err)
@@ -50,7 +45,7 @@ func TestCheckpointer(t *testing.T) {
 		}
 	})
 	t.Run("BackgroundCheckpoint", func(t *testing.T) {
-		db, before := grow(t)
+		db, before := grow(t, openOptions{})
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			st, err := os.Stat(db.Path())
@@ -73,10 +68,7 @@ func TestCheckpointer(t *testing.T) {
 // fail because the background checkpointer happened to be running.
 func TestCheckpointBesideCheckpointer(t *testing.T) {
 	ctx := context.Background()
-	saved := checkpointInterval
-	checkpointInterval = time.Millisecond
-	t.Cleanup(func() { checkpointInterval = saved })
-	db := newTestDB(t)
+	db := newTestDBWith(t, openOptions{checkpointInterval: time.Millisecond})
 	cs := NewCases(db, newTestKeys(t))
 	for i := range 100 {
 		mustCreateCase(t, cs, warning(alice, strings.Repeat("x", 1000)))

@@ -65,6 +65,9 @@ type DB struct {
 	stmts stmtCache     // the writer's prepared statements
 	ckpt  *checkpointer // copies the WAL into the file in the background
 	file  *dbFile       // the file itself, read by backups; closed last
+	// backupChunk replaces defaultBackupChunk when not zero; tests lower
+	// it to make a copy take many chunks.
+	backupChunk int64
 }
 
 // dsn builds the driver data source name for path. It is the one place that
@@ -115,7 +118,18 @@ func dsn(path string, readOnly bool) string {
 // SQLite or not this program's, ErrSchemaTooNew (a *SchemaTooNewError) if a
 // newer bot has migrated it, and an error if the required pragmas do not take
 // effect (for example WAL on a file system that cannot do it).
-func Open(ctx context.Context, path string) (_ *DB, err error) {
+func Open(ctx context.Context, path string) (*DB, error) {
+	return openDB(ctx, path, openOptions{})
+}
+
+// openOptions adjusts openDB for tests. The zero value is what Open uses.
+type openOptions struct {
+	// checkpointInterval replaces defaultCheckpointInterval when not zero.
+	checkpointInterval time.Duration
+}
+
+// openDB is Open with options.
+func openDB(ctx context.Context, path string, o openOptions) (_ *DB, err error) {
 	defer wrap(&err, "open database "+path)
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("%w: path %q is empty or contains '?' or '#'", ErrInvalid, path)
@@ -168,7 +182,7 @@ func Open(ctx context.Context, path string) (_ *DB, err error) {
 	if err := db.read.PingContext(ctx); err != nil {
 		return nil, err
 	}
-	if db.ckpt, err = startCheckpointer(ctx, path); err != nil {
+	if db.ckpt, err = startCheckpointer(ctx, path, o.checkpointInterval); err != nil {
 		return nil, err
 	}
 	return db, nil

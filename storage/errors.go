@@ -39,7 +39,7 @@ var (
 
 // translate maps driver errors onto this package's errors. The message (with
 // any context wrapped around the driver error) is kept as text for the log,
-// but the *sqlite.Error itself is no longer wrapped, so callers cannot come
+// but the *sqlite.Error itself is not wrapped, so callers cannot come
 // to depend on result codes.
 func translate(err error) error {
 	if err == nil {

@@ -24,7 +24,13 @@ const testGuild = "111111111111111111"
 // newTestDB opens and migrates a database in a fresh temporary directory.
 func newTestDB(t *testing.T) *DB {
 	t.Helper()
-	db := openTestDB(t, filepath.Join(t.TempDir(), "bot.db"))
+	return newTestDBWith(t, openOptions{})
+}
+
+// newTestDBWith is newTestDB with options.
+func newTestDBWith(t *testing.T, o openOptions) *DB {
+	t.Helper()
+	db := openTestDBWith(t, filepath.Join(t.TempDir(), "bot.db"), o)
 	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
@@ -34,7 +40,13 @@ func newTestDB(t *testing.T) *DB {
 // openTestDB opens path and closes it when the test ends.
 func openTestDB(t *testing.T, path string) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), path)
+	return openTestDBWith(t, path, openOptions{})
+}
+
+// openTestDBWith is openTestDB with options.
+func openTestDBWith(t *testing.T, path string, o openOptions) *DB {
+	t.Helper()
+	db, err := openDB(context.Background(), path, o)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

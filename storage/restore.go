@@ -70,9 +70,9 @@ func Verify(ctx context.Context, path string) (_ *VerifyResult, err error) {
 
 // verify is Verify. private says that the file is this process's own
 // temporary file, which nobody else can change or truncate: SQLite may then
-// map it into memory, which makes integrity_check about three times as fast
-// (at 1 GB, 6.5 s instead of 17.6). A mapped file that shrinks under the
-// process kills it with SIGBUS, so a file the owner named is read instead.
+// map it into memory, which makes integrity_check several times as fast
+// (BENCHMARKS.md, Backup). A mapped file that shrinks under the process
+// kills it with SIGBUS, so a file the owner named is read instead.
 func verify(ctx context.Context, path string, private bool) (*VerifyResult, error) {
 	h, err := readHeader(path)
 	if err != nil {
@@ -204,8 +204,9 @@ func readHeader(path string) (fileHeader, error) {
 }
 
 // Connection settings for a full check of a file (see verify). The cache is
-// freed when the check's connection closes; 64 MiB halves integrity_check's
-// time at 1 GB. SQLite maps at most 2 GB (its compile-time limit).
+// freed when the check's connection closes, and a larger one than SQLite's
+// default speeds up integrity_check, which looks up every row in each of
+// its table's indexes. SQLite maps at most 2 GB (its compile-time limit).
 const (
 	verifyCache = "_pragma=cache_size(-65536)"
 	verifyMmap  = "_pragma=mmap_size(2147418112)"

@@ -26,9 +26,9 @@ type BatchCase struct {
 // audit chain's head are written by the same helpers as Create and Revoke,
 // so the result cannot be told apart from cases made one at a time. What
 // differs is durability: Create commits, and so syncs, once per case, which
-// is what a moderator's acknowledged warning needs and what makes a million
-// cases take hours. It returns ErrInvalid for a case Create would refuse,
-// and then stores none of the batch.
+// is what a moderator's acknowledged warning needs and what makes loading
+// a large data set one case at a time slow. It returns ErrInvalid for a
+// case Create would refuse, and then stores none of the batch.
 func (s *Cases) CreateBatch(ctx context.Context, batch []BatchCase) (err error) {
 	defer wrap(&err, "create cases in a batch")
 	now := time.Now()
@@ -176,7 +176,7 @@ func OpenBaseline(ctx context.Context, path string) (_ *Baseline, err error) {
 	if err := b.read.PingContext(ctx); err != nil {
 		return nil, err
 	}
-	b.ckpt, err = startCheckpointer(ctx, path)
+	b.ckpt, err = startCheckpointer(ctx, path, 0)
 	return b, err
 }
 

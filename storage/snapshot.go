@@ -13,23 +13,23 @@ import (
 	"sync"
 )
 
-// backupChunk is how much of the database file the snapshot copies between
-// two progress reports, cancellation checks and syncs. The sync bounds the
-// unwritten data the copy leaves to the kernel: without it up to the whole
-// database could wait in dirty pages, and on a journaling file system the
-// bot's next commit may wait in fsync for what the journal must flush
-// first. Tests lower it to make a copy take many chunks.
-var backupChunk int64 = 16 << 20
+// defaultBackupChunk is how much of the database file the snapshot copies
+// between two progress reports, cancellation checks and syncs. The sync
+// bounds the unwritten data the copy leaves to the kernel: without it up to
+// the whole database could wait in dirty pages, and on a journaling file
+// system the bot's next commit may wait in fsync for what the journal must
+// flush first.
+const defaultBackupChunk int64 = 16 << 20
 
 // snapshot copies the database at srcPath, as one committed state, into
 // dest, an empty file opened for writing.
 //
 // It copies the database file with the kernel (copy_file_range on Linux)
-// instead of page by page through SQLite, which ran at a quarter of the
-// speed, and then rewrites from SQLite every page the write-ahead log holds
-// a version of. That is exact because a read transaction is open throughout
-// and because of how WAL mode works (https://sqlite.org/wal.html and the
-// file format's section on the WAL):
+// instead of page by page through SQLite, which is several times slower
+// (BENCHMARKS.md, Backup), and then rewrites from SQLite every page the
+// write-ahead log holds a version of. That is exact because a read
+// transaction is open throughout and because of how WAL mode works
+// (https://sqlite.org/wal.html and the file format's section on the WAL):
 //
 //   - The transaction sees the database file overlaid with the log's frames
 //     up to its end mark. A page it sees in the file, with no frame in the
@@ -47,7 +47,10 @@ var backupChunk int64 = 16 << 20
 //
 // Writers go on committing meanwhile; their changes are not in the copy.
 // Verify's integrity_check is the second line of defence.
-func snapshot(ctx context.Context, srcPath string, file *dbFile, dest *os.File, progress func(done, total int64)) error {
+func snapshot(ctx context.Context, srcPath string, file *dbFile, dest *os.File, chunk int64, progress func(done, total int64)) error {
+	if chunk <= 0 {
+		chunk = defaultBackupChunk
+	}
 	// A connection of its own, so a long backup takes none of the bot's.
 	src, err := sql.Open("sqlite", dsn(srcPath, true))
 	if err != nil {
@@ -105,7 +108,7 @@ copying:
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			n, err := io.CopyN(dest, file.f, min(backupChunk, seg[1]-done))
+			n, err := io.CopyN(dest, file.f, min(chunk, seg[1]-done))
 			done += n
 			if errors.Is(err, io.EOF) {
 				// The file ends before the snapshot does: the missing

@@ -12,9 +12,10 @@ import (
 
 // TestBackupKeepsLocks: closing any descriptor of a file drops all of the
 // process's POSIX locks on it. A backup that opened and closed the live
-// database file took SQLite's locks away from the bot, and another process
-// could then delete the WAL the bot was still committing to. The locks this
-// process holds on the database file must be the same after a backup.
+// database file would take SQLite's locks away from the bot, and another
+// process could then delete the WAL the bot is still committing to. The
+// locks this process holds on the database file must be the same after a
+// backup.
 func TestBackupKeepsLocks(t *testing.T) {
 	if _, err := os.Stat("/proc/locks"); err != nil {
 		t.Skip("no /proc/locks")

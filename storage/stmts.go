@@ -36,8 +36,9 @@ const (
 )
 
 // hotWrites are prepared once on the writer connection. The driver compiles
-// every other statement each time it runs; for these, which a /warn runs
-// one after another, compiling took about a sixth of the command's time.
+// every other statement each time it runs; these are the ones a /warn runs
+// one after another, where compiling on every call would be a large share
+// of the command's time.
 var hotWrites = []string{
 	sqlNextCaseNumber, sqlInsertCase, sqlActivePoints, sqlAuditLast, sqlAuditInsert, sqlPutMeta,
 }
