@@ -35,19 +35,26 @@ const Stamp = "20060102T150405Z"
 
 // Status is the content of StatusFile.
 type Status struct {
+	// LastAttempt is the newest backup, whether it succeeded or not.
 	LastAttempt *Attempt `json:"last_attempt,omitempty"`
+	// LastSuccess is the newest backup that succeeded.
 	LastSuccess *Attempt `json:"last_success,omitempty"`
 }
 
 // Attempt is one backup, manual or scheduled.
 type Attempt struct {
-	At        time.Time `json:"at"`
-	Path      string    `json:"path"`
-	Scheduled bool      `json:"scheduled"`
-	OK        bool      `json:"ok"`
-	Error     string    `json:"error,omitempty"`
-	Size      int64     `json:"size,omitempty"`
-	SHA256    string    `json:"sha256,omitempty"`
+	// At is when the backup was made, and Path the file it went to.
+	At   time.Time `json:"at"`
+	Path string    `json:"path"`
+	// Scheduled is set for a backup made by the Scheduler.
+	Scheduled bool `json:"scheduled"`
+	// OK is set when the backup was written and verified; Error says why
+	// not otherwise.
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+	// Size and SHA256 describe the file of a successful backup.
+	Size   int64  `json:"size,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Last returns when the last successful backup (manual or scheduled)

@@ -31,16 +31,22 @@ const (
 
 // BuildInfo identifies the binary; main stamps it at build time.
 type BuildInfo struct {
+	// Version is the release, or "dev" for a build without a stamp.
 	Version string
-	Commit  string
-	Date    string
+	// Commit is the short hash of the commit it was built from.
+	Commit string
+	// Date is when it was built, in RFC 3339.
+	Date string
 }
 
 // Env is what a command may touch of the outside world. main passes the
 // process's own; tests pass buffers and a chosen environment, so commands
 // run in-process.
 type Env struct {
-	Stdin  io.Reader
+	// Stdin is read for passphrases, on a terminal only.
+	Stdin io.Reader
+	// Stdout receives a command's results, Stderr its logs, warnings and
+	// errors.
 	Stdout io.Writer
 	Stderr io.Writer
 	// Environ is the environment, as os.Environ returns it.

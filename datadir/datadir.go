@@ -35,9 +35,12 @@ func KeysPath(cfg *config.Config) string { return filepath.Join(cfg.Storage.Data
 // Installation is an opened data directory: the keys, and the database
 // whose sentinel they opened.
 type Installation struct {
+	// Config is the configuration it was opened with.
 	Config *config.Config
-	Keys   *keys.Keyring
-	DB     *storage.DB
+	// Keys are the keysets, proven by the sentinel to open DB.
+	Keys *keys.Keyring
+	// DB is the open database.
+	DB *storage.DB
 }
 
 // Close closes the database.

@@ -20,6 +20,7 @@ const asideStamp = "20060102T150405Z"
 // as it was, and the message says where the previous keys are.
 type UndoError struct{ Err error }
 
+// Error says what failed and where the previous keys are.
 func (e *UndoError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the failure that Install tried to undo.
