@@ -226,6 +226,7 @@ func TestRestoreKeysPlan(t *testing.T) {
 		{"WithKeysNoBundle", KeysPath(src), true, plain, noPass, false, "--with-keys: this backup does not carry keys"},
 		{"WrongPassphrase", KeysPath(src), true, carried, passphrase("not the passphrase"), false, "passphrase"},
 		{"PassphraseFails", KeysPath(src), true, carried, noPass, false, "no passphrase given"},
+		{"NoPassphraseFunc", KeysPath(src), true, carried, nil, false, "need a passphrase"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -39,7 +39,8 @@ type RestoreKeys struct {
 	// WithKeys uses the backup's own keys even when those in Dir open it.
 	WithKeys bool
 	// Passphrase returns the passphrase of the backup's keys. It is called
-	// only when those keys are needed.
+	// only when those keys are needed; nil means no passphrase can be had,
+	// so only the keys in Dir can open the backup.
 	Passphrase func() ([]byte, error)
 }
 
@@ -113,6 +114,9 @@ func (r RestoreKeys) Plan(res *storage.VerifyResult) (*KeyPlan, error) {
 		}
 	} else if res.KeysBundle == nil {
 		return nil, fmt.Errorf("--with-keys: this backup does not carry keys (it was made without --with-keys); run without --with-keys to use the keys in %s", kdir)
+	}
+	if r.Passphrase == nil {
+		return nil, errors.New("the keys in the backup need a passphrase, and none can be asked for")
 	}
 	pass, err := r.Passphrase()
 	if err != nil {
