@@ -1,0 +1,169 @@
+package backups
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/modbot/bot/config"
+	"github.com/modbot/bot/keys"
+	"github.com/modbot/bot/storage"
+)
+
+// ScheduledSuffix ends the names of scheduled backups: retention removes
+// only files named bot-<UTC time>-scheduled.db, never a manual backup.
+const ScheduledSuffix = "-scheduled.db"
+
+// DefaultStartDelay is how long after start-up the first scheduled backup
+// runs when none was ever made, so a bot that crashes on start does not
+// back up in a loop.
+const DefaultStartDelay = time.Minute
+
+// Scheduler makes the scheduled backups of one open database. Build it
+// with NewScheduler; the exported fields may be changed before Run.
+type Scheduler struct {
+	// Config gives backup.interval, backup.dir, backup.keep and the data
+	// directory that holds the backup record.
+	Config *config.Config
+	// DB is the database to back up, and Keys the keys that must open each
+	// backup before it is kept.
+	DB   *storage.DB
+	Keys *keys.Keyring
+	// Log receives one line per backup, failure and removed file.
+	Log *slog.Logger
+	// Now names and records each backup.
+	Now func() time.Time
+	// StartDelay bounds the wait for the first backup when none is recorded.
+	StartDelay time.Duration
+}
+
+// NewScheduler returns a Scheduler for db on the real clock.
+func NewScheduler(cfg *config.Config, db *storage.DB, kr *keys.Keyring, log *slog.Logger) *Scheduler {
+	return &Scheduler{Config: cfg, DB: db, Keys: kr, Log: log, Now: time.Now, StartDelay: DefaultStartDelay}
+}
+
+// Run backs the database up every backup.interval until ctx ends, into
+// backup.dir, keeping the newest backup.keep scheduled backups. It returns
+// at once when the interval is 0. The first backup is due one interval
+// after the last recorded success, so restarts do not reset the schedule. A
+// failure is logged and recorded, and the next interval tries again: a
+// backup problem never stops the bot. Scheduled backups do not carry the
+// keys.
+func (s *Scheduler) Run(ctx context.Context) {
+	cfg := s.Config
+	every := cfg.Backup.Interval
+	if every <= 0 {
+		return
+	}
+	log := s.Log.With(slog.String("component", "backup"))
+	wait := min(every, s.StartDelay)
+	if at, _, err := Last(cfg); err != nil {
+		log.Warn("could not read the last backup time; backing up soon", slog.Any("err", err))
+	} else if !at.IsZero() {
+		wait = min(max(at.Add(every).Sub(s.Now()), 0), every)
+	}
+	log.Info("scheduled backups on", slog.Duration("interval", every), slog.Int("keep", cfg.Backup.Keep),
+		slog.String("dir", cfg.Backup.Dir), slog.Duration("next_in", wait.Round(time.Second)))
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		s.backup(ctx, log)
+		timer.Reset(every)
+	}
+}
+
+// BackupOnce makes one scheduled backup now, records it and applies
+// retention, as Run does at each interval.
+func (s *Scheduler) BackupOnce(ctx context.Context) {
+	s.backup(ctx, s.Log.With(slog.String("component", "backup")))
+}
+
+func (s *Scheduler) backup(ctx context.Context, log *slog.Logger) {
+	cfg := s.Config
+	now := s.Now().UTC()
+	dest := filepath.Join(cfg.Backup.Dir, "bot-"+now.Format(Stamp)+ScheduledSuffix)
+	start := time.Now()
+	res, err := s.DB.BackupWithOptions(ctx, dest, storage.BackupOptions{Keys: s.Keys})
+	if ctx.Err() != nil {
+		return // shutting down; the next start picks the schedule up
+	}
+	a := Attempt{At: now, Path: dest, Scheduled: true}
+	if err == nil {
+		a.OK, a.Size = true, res.Size
+		a.SHA256, err = SHA256(dest)
+	}
+	if err != nil {
+		a.OK, a.Error = false, err.Error()
+		log.Error("scheduled backup failed; the bot keeps running and tries again at the next interval",
+			slog.String("path", dest), slog.Any("err", err))
+	} else {
+		log.Info("scheduled backup written", slog.String("path", dest), slog.Int64("bytes", res.Size),
+			slog.Duration("took", time.Since(start).Round(time.Millisecond)))
+	}
+	if rerr := Record(cfg, a); rerr != nil {
+		log.Warn("could not record the backup for 'bot health'", slog.Any("err", rerr))
+	}
+	if err != nil {
+		return // keep every older backup while new ones fail
+	}
+	removed, err := Prune(cfg.Backup.Dir, cfg.Backup.Keep)
+	for _, r := range removed {
+		log.Info("removed an old scheduled backup", slog.String("path", r), slog.Int("keep", cfg.Backup.Keep))
+	}
+	if err != nil {
+		log.Warn("could not remove old scheduled backups", slog.Any("err", err))
+	}
+}
+
+// Prune removes all but the newest keep (at least one) scheduled backups in
+// dir, and returns the files it removed. Only names a Scheduler makes
+// count: any other file in dir is left alone.
+func Prune(dir string, keep int) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && IsScheduledName(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names) // the UTC time in the name sorts oldest first
+	var removed []string
+	var errs []error
+	for len(names) > max(keep, 1) {
+		p := filepath.Join(dir, names[0])
+		names = names[1:]
+		if err := os.Remove(p); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, p)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// IsScheduledName reports whether name is bot-YYYYMMDDTHHMMSSZ-scheduled.db,
+// the name of a scheduled backup.
+func IsScheduledName(name string) bool {
+	stamp, ok := strings.CutPrefix(name, "bot-")
+	if !ok {
+		return false
+	}
+	if stamp, ok = strings.CutSuffix(stamp, ScheduledSuffix); !ok {
+		return false
+	}
+	_, err := time.Parse(Stamp, stamp)
+	return err == nil
+}

@@ -1,0 +1,214 @@
+package backups
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modbot/bot/config"
+	"github.com/modbot/bot/datadir"
+)
+
+// newInstallation creates and opens an installation in a new directory,
+// as 'bot init' leaves one.
+func newInstallation(t *testing.T) *datadir.Installation {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, _, err := config.Load(config.Source{
+		Environ: []string{"BOT_STORAGE_DATA_DIR=" + filepath.Join(dir, "data")},
+		WorkDir: dir,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(cfg.Storage.DataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := datadir.Init(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	in, err := datadir.Open(context.Background(), cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	return in
+}
+
+func TestScheduler(t *testing.T) {
+	in := newInstallation(t)
+	cfg := in.Config
+	cfg.Backup.Interval, cfg.Backup.Keep = 10*time.Millisecond, 2
+	manual := filepath.Join(cfg.Backup.Dir, "bot-20000101T000000Z.db")
+	os.MkdirAll(cfg.Backup.Dir, 0o700)
+	os.WriteFile(manual, []byte("a manual backup"), 0o600)
+
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	s := NewScheduler(cfg, in.DB, in.Keys, log)
+	// Each backup an hour after the last, so names never collide.
+	var ticks atomic.Int64
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return base.Add(time.Duration(ticks.Add(1)) * time.Hour) }
+	s.StartDelay = 0
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	for deadline := time.Now().Add(20 * time.Second); ticks.Load() < 5; {
+		if time.Now().After(deadline) {
+			t.Fatal("fewer than 5 scheduled backups in 20s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+
+	files, _ := filepath.Glob(filepath.Join(cfg.Backup.Dir, "bot-*"+ScheduledSuffix))
+	if len(files) != 2 {
+		t.Errorf("scheduled backups kept: %v, want the newest 2", files)
+	}
+	if _, err := os.Stat(manual); err != nil {
+		t.Errorf("retention removed a manual backup: %v", err)
+	}
+	at, path, err := Last(cfg)
+	if _, serr := os.Stat(path); err != nil || at.IsZero() || serr != nil || !IsScheduledName(filepath.Base(path)) {
+		t.Errorf("Last got=%v %q %v, want an existing scheduled backup", at, path, err)
+	}
+
+	t.Run("FailureIsLoggedAndRecorded", func(t *testing.T) {
+		broken := *cfg
+		broken.Backup.Dir = manual // a file, not a directory
+		logs.Reset()
+		b := *s
+		b.Config = &broken
+		b.BackupOnce(context.Background())
+		st, err := ReadStatus(&broken)
+		if err != nil || st.LastAttempt == nil || st.LastAttempt.OK || st.LastAttempt.Error == "" {
+			t.Errorf("status got=%+v %v, want a failed last attempt", st, err)
+		}
+		if st.LastSuccess == nil || st.LastSuccess.Path != path {
+			t.Errorf("last success got=%+v, want it kept at %s", st.LastSuccess, path)
+		}
+		if !strings.Contains(logs.String(), "scheduled backup failed") {
+			t.Errorf("log got=%q, want the failure", logs.String())
+		}
+	})
+}
+
+func TestSchedulerOff(t *testing.T) {
+	in := newInstallation(t)
+	in.Config.Backup.Interval = 0
+	done := make(chan struct{})
+	go func() {
+		NewScheduler(in.Config, in.DB, in.Keys, slog.New(slog.NewTextHandler(io.Discard, nil))).Run(context.Background())
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return at once with backup.interval 0")
+	}
+}
+
+func TestPrune(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{
+		"bot-20260101T000000Z-scheduled.db",
+		"bot-20260102T000000Z-scheduled.db",
+		"bot-20260103T000000Z-scheduled.db",
+		"bot-20260101T000000Z.db",   // manual
+		"bot-notatime-scheduled.db", // not a name the scheduler makes
+		"notes-20260101T000000Z-scheduled.db",
+	}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name        string
+		keep        int
+		wantRemoved int
+	}{
+		{"KeepTwo", 2, 1},
+		{"KeepZeroKeepsOne", 0, 1},
+		{"NothingLeftToRemove", 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			removed, err := Prune(dir, tt.keep)
+			if err != nil || len(removed) != tt.wantRemoved {
+				t.Errorf("removed got=%v %v, want %d files", removed, err, tt.wantRemoved)
+			}
+		})
+	}
+	left, _ := os.ReadDir(dir)
+	var got []string
+	for _, e := range left {
+		got = append(got, e.Name())
+	}
+	want := "bot-20260101T000000Z.db bot-20260103T000000Z-scheduled.db bot-notatime-scheduled.db notes-20260101T000000Z-scheduled.db"
+	if strings.Join(got, " ") != want {
+		t.Errorf("left got=%v, want %s", got, want)
+	}
+}
+
+func TestRecord(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &config.Config{}
+	cfg.Storage.DataDir = dir
+	if at, _, err := Last(cfg); err != nil || !at.IsZero() {
+		t.Fatalf("no record: got=%v %v, want the zero time", at, err)
+	}
+	ok := Attempt{At: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Path: "/b/one.db", OK: true}
+	failed := Attempt{At: ok.At.Add(time.Hour), Path: "/b/two.db", Error: "disk full"}
+	for _, a := range []Attempt{ok, failed} {
+		if err := Record(cfg, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := ReadStatus(cfg)
+	if err != nil || st.LastAttempt == nil || st.LastAttempt.Path != failed.Path || st.LastSuccess == nil || st.LastSuccess.Path != ok.Path {
+		t.Errorf("status got=%+v %v, want the failure as last attempt and the first as last success", st, err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, StatusFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("record file got=%v %v, want mode 0600", fi, err)
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(dir, ".*")); len(tmp) != 0 {
+		t.Errorf("temporary files left behind: %v", tmp)
+	}
+
+	t.Run("Unreadable", func(t *testing.T) {
+		os.WriteFile(filepath.Join(dir, StatusFile), []byte("{not json"), 0o600)
+		if _, _, err := Last(cfg); err == nil || !strings.Contains(err.Error(), "delete it") {
+			t.Errorf("got=%v, want an error saying to delete the record", err)
+		}
+		if err := Record(cfg, ok); err != nil {
+			t.Fatalf("an unreadable record is replaced: %v", err)
+		}
+		if at, _, err := Last(cfg); err != nil || !at.Equal(ok.At) {
+			t.Errorf("after replacing: got=%v %v, want %v", at, err, ok.At)
+		}
+	})
+}
+
+// syncWriter serializes writes from the scheduler goroutine.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

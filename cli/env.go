@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/modbot/bot/config"
+)
+
+// env is Env as the commands use it, with the build it reports.
+type env struct {
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+	environ []string
+	// workDir resolves relative paths; "" means the process's working directory.
+	workDir string
+	// terminal reports whether stderr is a terminal; tests leave it false.
+	terminal bool
+	now      func() time.Time
+	build    BuildInfo
+}
+
+// loadConfig loads the configuration and prints its warnings to stderr.
+func (e *env) loadConfig(path string, flags map[string]string) (*config.Config, error) {
+	cfg, warnings, err := config.Load(config.Source{
+		Path:         path,
+		PathExplicit: path != "",
+		Environ:      e.environ,
+		Flags:        flags,
+		WorkDir:      e.workDir,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w.Message)
+	}
+	return cfg, nil
+}
+
+// logger builds the logger that config asks for, writing to stderr with
+// every secret redacted: the token, and the master key whether it comes
+// from the environment or from its file.
+func (e *env) logger(cfg *config.Config) (*slog.Logger, error) {
+	secrets := cfg.Secrets()
+	if cfg.Keys.MasterKeyFile != "" {
+		if raw, err := os.ReadFile(cfg.Keys.MasterKeyFile); err == nil {
+			secrets = append(secrets, strings.TrimSpace(string(raw)))
+		}
+	}
+	return config.NewLogger(e.stderr, e.terminal, cfg.Log, secrets...)
+}
+
+// clock returns the time backups and restores are named by.
+func (e *env) clock() time.Time {
+	if e.now == nil {
+		return time.Now()
+	}
+	return e.now()
+}
+
+// dir is the directory relative paths resolve against.
+func (e *env) dir() string {
+	if e.workDir != "" {
+		return e.workDir
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	return wd
+}
+
+// rel shows path relative to the working directory when it is inside it.
+func (e *env) rel(path string) string {
+	r, err := filepath.Rel(e.dir(), path)
+	if err != nil || strings.HasPrefix(r, "..") {
+		return path
+	}
+	return r
+}
+
+// report prints what a command did, one line each.
+func report(e *env, did []string) {
+	for _, d := range did {
+		fmt.Fprintf(e.stdout, "- %s\n", d)
+	}
+}
+
+// lookupEnv finds key in an os.Environ-style list.
+func lookupEnv(environ []string, key string) (string, bool) {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(environ[i], key+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// humanSize formats a byte count for people.
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func fileExists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}

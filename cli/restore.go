@@ -1,0 +1,257 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/term"
+
+	"github.com/modbot/bot/config"
+	"github.com/modbot/bot/datadir"
+	"github.com/modbot/bot/keys"
+	"github.com/modbot/bot/storage"
+)
+
+const restoreUsage = `
+Usage: bot restore [-c FILE] [--dry-run] [--with-keys] FILE
+
+Replaces the database with the backup FILE. First it verifies the backup
+(SQLite integrity check, checksum, schema version not newer than this bot,
+and keys that open it), and changes nothing if a check fails. Then, if
+'bot run' is not using the data directory (stop it first), it:
+  - keeps the current database as bot.db.before-restore-<UTC time>;
+  - puts a copy of the backup in its place in one atomic step, migrated
+    up to this bot's schema if it is older;
+  - prints what it did and how to undo it.
+
+Keys: the keys in <data_dir>/keys are used if they open the backup. A
+backup made with --with-keys carries its own keys, sealed under a
+passphrase (read from BOT_BACKUP_PASSPHRASE, or asked on the terminal):
+they are used, and installed, when the current keys do not open the backup,
+or always with --with-keys. Keys they replace are kept as
+keys.before-restore-<UTC time>. On a fresh machine this creates the data
+directory and keys: one backup file is all it needs.
+
+--dry-run verifies and reports, and changes nothing; it works while the
+bot runs.
+`
+
+// unchanged ends the message of every refusal that left the data alone.
+const unchanged = "\nNothing was changed."
+
+func cmdRestore(ctx context.Context, e *env, args []string) error {
+	flags := newFlagSet("restore")
+	cfgPath := configFlag(flags)
+	dryRun := flags.Bool("dry-run", false, "verify the backup and report; change nothing")
+	withKeys := flags.Bool("with-keys", false, "install the keys carried in the backup")
+	if err := parseFlags(e, flags, restoreUsage, args); err != nil {
+		return err
+	}
+	switch flags.NArg() {
+	case 0:
+		return usagef("give the backup FILE to restore")
+	case 1:
+	default:
+		return usagef("unexpected argument %q: give one backup FILE", flags.Arg(1))
+	}
+	src := flags.Arg(0)
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(e.dir(), src)
+	}
+	cfg, err := e.loadConfig(*cfgPath, nil)
+	if err != nil {
+		return err
+	}
+	live, kdir := datadir.DBPath(cfg), datadir.KeysPath(cfg)
+	if storage.SameFile(src, live) {
+		return fmt.Errorf("%s is the live database itself: give a backup file (see 'bot backup')%s", e.rel(src), unchanged)
+	}
+	res, err := storage.Verify(ctx, src)
+	if err != nil {
+		return fmt.Errorf("%w%s", err, unchanged)
+	}
+	mk, err := datadir.MasterKey(cfg)
+	if err != nil {
+		return err
+	}
+	rk := datadir.RestoreKeys{
+		Dir: kdir, Shown: e.rel(kdir), MasterKey: mk, WithKeys: *withKeys,
+		Passphrase: func() ([]byte, error) { return readPassphrase(e, false) },
+	}
+	plan, err := rk.Plan(res)
+	if err != nil {
+		return fmt.Errorf("%w%s", err, unchanged)
+	}
+	if *dryRun {
+		printVerified(e, res, plan, kdir)
+		fmt.Fprintf(e.stdout, "\nDry run: nothing was changed. To restore it, stop 'bot run' and run:\n  bot restore %s\n", e.rel(src))
+		return nil
+	}
+
+	dir := cfg.Storage.DataDir
+	var did []string
+	if !fileExists(dir) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create the data directory: %w (check the permissions of %s, or set storage.data_dir)", err, filepath.Dir(dir))
+		}
+		did = append(did, "created the data directory "+e.rel(dir))
+	}
+	lock, err := storage.Lock(dir)
+	if err != nil {
+		return fmt.Errorf("%w (a restore replaces the database under the bot)%s", err, unchanged)
+	}
+	defer lock.Close()
+
+	now := e.clock().UTC()
+	undoKeys, installed, err := plan.Install(rk, now)
+	if err != nil {
+		var undoErr *datadir.UndoError
+		if errors.As(err, &undoErr) {
+			return err
+		}
+		return fmt.Errorf("%w%s", err, unchanged)
+	}
+	keysDid := keysReport(e, kdir, installed)
+	rr, err := storage.Restore(ctx, src, live, now)
+	if err != nil {
+		if uerr := undoKeys(); uerr != nil {
+			return fmt.Errorf("%w\nPutting the previous keys back failed too: %v", err, uerr)
+		}
+		return fmt.Errorf("%w%s", err, unchanged)
+	}
+	did = append(did, keysDid...)
+
+	printVerified(e, res, plan, kdir)
+	fmt.Fprintf(e.stdout, "\nRestored %s into %s:\n", e.rel(src), e.rel(live))
+	if rr.Previous != "" {
+		did = append(did, "kept the previous database as "+e.rel(rr.Previous))
+	}
+	for _, m := range rr.MovedAside {
+		did = append(did, "moved "+e.rel(m)+" aside with it (the previous database could not be checkpointed)")
+	}
+	if rr.ToVersion != rr.FromVersion {
+		did = append(did, fmt.Sprintf("migrated the restored database from schema version %d to %d", rr.FromVersion, rr.ToVersion))
+	}
+	report(e, did)
+	if err := checkRestored(ctx, live, kdir, mk); err != nil {
+		return fmt.Errorf("the database was restored, but does not open with the keys in %s: %w", kdir, err)
+	}
+	printUndo(e, rr, plan.FromBundle, cfg)
+	return nil
+}
+
+// keysReport words what KeyPlan.Install did.
+func keysReport(e *env, kdir string, in datadir.InstalledKeys) []string {
+	var did []string
+	if in.Unchanged {
+		did = append(did, "the keys in "+e.rel(kdir)+" are the backup's own; left them as they are")
+	}
+	if in.Aside != "" {
+		did = append(did, "kept the previous keys as "+e.rel(in.Aside))
+	}
+	if in.Installed {
+		did = append(did, "installed the keys from the backup in "+e.rel(kdir)+" (mode 0600)")
+	}
+	return did
+}
+
+// checkRestored opens the restored database as 'bot run' will.
+func checkRestored(ctx context.Context, live, kdir string, mk []byte) error {
+	kr, err := keys.Load(keys.Options{Dir: kdir, MasterKey: mk})
+	if err != nil {
+		return err
+	}
+	db, err := storage.Open(ctx, live)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return storage.CheckKeys(ctx, db, kr, kdir)
+}
+
+func printVerified(e *env, res *storage.VerifyResult, plan *datadir.KeyPlan, kdir string) {
+	fmt.Fprintf(e.stdout, "Verified %s (%s):\n", e.rel(res.Path), humanSize(res.Size))
+	check := "- SQLite integrity check passed; no bot checksum (a plain copy of a database)"
+	if res.Checksummed {
+		check = "- SQLite integrity check passed; checksum matches"
+		if !res.CreatedAt.IsZero() {
+			check += " (bot backup at " + res.CreatedAt.Format(time.DateTime) + " UTC)"
+		}
+	}
+	fmt.Fprintln(e.stdout, check)
+	fmt.Fprintf(e.stdout, "- schema version %d (this bot knows up to %d)\n", res.SchemaVersion, res.LatestVersion)
+	if !plan.FromBundle {
+		fmt.Fprintf(e.stdout, "- the keys in %s open it\n", e.rel(kdir))
+		return
+	}
+	line := "- the keys inside the backup open it (passphrase accepted)"
+	if plan.Why != "" {
+		line = "- " + plan.Why + "; " + line[2:]
+	}
+	fmt.Fprintln(e.stdout, line)
+}
+
+func printUndo(e *env, rr *storage.RestoreResult, keysChanged bool, cfg *config.Config) {
+	if rr.Previous == "" {
+		fmt.Fprintln(e.stdout, "\nThere was no database before, so there is nothing to undo.")
+	} else {
+		fmt.Fprintln(e.stdout, "\nTo undo, stop the bot, then:")
+		if keysChanged {
+			fmt.Fprintln(e.stdout, "  put the previous keys directory (named above) back in place of "+e.rel(datadir.KeysPath(cfg)))
+		}
+		fmt.Fprintf(e.stdout, "  bot restore %s\n", e.rel(rr.Previous))
+	}
+	if cfg.File == "" {
+		fmt.Fprintln(e.stdout, "\nNext: 'bot init' writes config.toml (it keeps this database and its keys); put the token in it, then 'bot run'.")
+		return
+	}
+	fmt.Fprintln(e.stdout, "\nNext: 'bot run'.")
+}
+
+// readPassphrase returns the passphrase of a keys bundle: from
+// BOT_BACKUP_PASSPHRASE when set (scripts), otherwise typed on the terminal
+// without echo, twice when confirm is set (a typo would lock the keys away).
+// A new passphrase (confirm) must have keys.MinPassphraseLen characters.
+func readPassphrase(e *env, confirm bool) ([]byte, error) {
+	var pass []byte
+	if v, ok := lookupEnv(e.environ, passphraseEnv); ok {
+		pass = []byte(v)
+	} else {
+		f, isFile := e.stdin.(*os.File)
+		if !isFile || !term.IsTerminal(int(f.Fd())) {
+			return nil, fmt.Errorf("the keys in the backup need a passphrase: set %s, or run the command on a terminal to type it", passphraseEnv)
+		}
+		fmt.Fprint(e.stderr, "Passphrase for the keys in the backup: ")
+		p, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return nil, fmt.Errorf("read the passphrase: %w", err)
+		}
+		if confirm && len(p) > 0 {
+			fmt.Fprint(e.stderr, "Type it again: ")
+			again, err := term.ReadPassword(int(f.Fd()))
+			fmt.Fprintln(e.stderr)
+			if err != nil {
+				return nil, fmt.Errorf("read the passphrase: %w", err)
+			}
+			if string(again) != string(p) {
+				return nil, errors.New("the two passphrases differ; nothing was written, run the command again")
+			}
+		}
+		pass = p
+	}
+	n := utf8.RuneCount(pass)
+	switch {
+	case n == 0:
+		return nil, fmt.Errorf("the passphrase is empty; type one, or set %s", passphraseEnv)
+	case confirm && n < keys.MinPassphraseLen:
+		return nil, fmt.Errorf("the passphrase has %d characters; use at least %d (a few random words are easy to remember and hard to guess)",
+			n, keys.MinPassphraseLen)
+	}
+	return pass, nil
+}

@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/disgoorg/snowflake/v2"
+
+	"github.com/modbot/bot/backups"
+	"github.com/modbot/bot/bot"
+	"github.com/modbot/bot/config"
+	"github.com/modbot/bot/conn"
+	"github.com/modbot/bot/datadir"
+	"github.com/modbot/bot/health"
+	"github.com/modbot/bot/storage"
+)
+
+const runUsage = `
+Usage: bot run [-c FILE] [--log-level LEVEL]
+
+Connects to Discord with discord.token and serves the slash commands until
+SIGINT or SIGTERM. It applies pending database migrations first, holds the
+data directory's lock while it runs (a second 'bot run' or a 'bot restore'
+on the same data is refused), and on a signal finishes the commands in
+flight, closes the connection and the database within run.shutdown_timeout.
+
+When http.listen is set (default 127.0.0.1:8081), it serves /healthz (the
+process is alive) and /readyz (the database answers and the gateway is
+connected) for 'bot health', Docker and systemd.
+`
+
+func cmdRun(ctx context.Context, e *env, args []string) error {
+	flags := newFlagSet("run")
+	cfgPath := configFlag(flags)
+	level := flags.String("log-level", "", "log level: debug, info, warn or error (default from log.level)")
+	if err := parseFlags(e, flags, runUsage, args); err != nil {
+		return err
+	}
+	if flags.NArg() > 0 {
+		return usagef("unexpected argument %q", flags.Arg(0))
+	}
+	var over map[string]string
+	if *level != "" {
+		over = map[string]string{"log.level": *level}
+	}
+	cfg, err := e.loadConfig(*cfgPath, over)
+	if err != nil {
+		return err
+	}
+	if err := cfg.RequireToken(); err != nil {
+		return err
+	}
+	log, err := e.logger(cfg)
+	if err != nil {
+		return err
+	}
+	return e.runBot(ctx, cfg, log)
+}
+
+// runBot is `bot run` after configuration: it takes the lock, opens the
+// data, runs the bot until ctx ends, then checkpoints and closes the
+// database. bot demo runs the bot with it too.
+func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) (err error) {
+	ver := e.build.Version
+	if _, err := os.Stat(cfg.Storage.DataDir); err != nil {
+		return fmt.Errorf("no data directory at %s: run 'bot init' first (or point storage.data_dir at your data)", cfg.Storage.DataDir)
+	}
+	lock, err := storage.Lock(cfg.Storage.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	in, err := datadir.Open(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// A clean stop leaves one self-contained database file.
+		cerr := in.DB.Checkpoint(context.Background())
+		if cerr != nil {
+			log.Warn("could not checkpoint the database at shutdown; it is safe, the WAL is replayed at the next start", slog.Any("err", cerr))
+		}
+		if cerr := in.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close the database: %w", cerr)
+		}
+		log.Info("stopped")
+	}()
+	guilds := make([]snowflake.ID, 0, len(cfg.Discord.GuildIDs))
+	for _, g := range cfg.Discord.GuildIDs {
+		id, err := snowflake.Parse(g)
+		if err != nil {
+			return fmt.Errorf("discord.guild_ids: %q is not a guild ID", g)
+		}
+		guilds = append(guilds, id)
+	}
+	c, err := conn.New(conn.Options{
+		Token:      cfg.Discord.Token,
+		APIURL:     cfg.Discord.APIURL,
+		GatewayURL: cfg.Discord.GatewayURL,
+		Logger:     log,
+	})
+	if err != nil {
+		return err
+	}
+	b, err := bot.New(bot.Options{
+		Connection:      c,
+		GuildIDs:        guilds,
+		ShutdownTimeout: cfg.Run.ShutdownTimeout,
+		Logger:          log,
+		Version:         ver,
+		Stores:          bot.NewStores(in.DB, in.Keys),
+	})
+	if err != nil {
+		return err
+	}
+	if cfg.HTTP.Listen != "" {
+		stop, err := health.Serve(cfg.HTTP.Listen, in.DB, b, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if cfg.Backup.Interval > 0 {
+		backupCtx, stopBackups := context.WithCancel(ctx)
+		sched := backups.NewScheduler(cfg, in.DB, in.Keys, log)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			sched.Run(backupCtx)
+		}()
+		// Stop the schedule, and wait for a backup under way, before the
+		// database closes.
+		defer func() { stopBackups(); <-done }()
+	}
+	log.Info("starting", slog.String("version", ver), slog.String("data_dir", cfg.Storage.DataDir))
+	err = b.Run(ctx)
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}

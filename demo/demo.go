@@ -1,0 +1,382 @@
+// Package demo plays a short, scripted moderation session against the
+// real bot, its embedded database and its encryption, with a local
+// stand-in for Discord (discordtest) in the same process: a moderator, a
+// member, and someone without rights act in turn, and the session is
+// written out as people would see it. It needs no token and no network.
+//
+// 'bot demo' and 'make demo' run it; its output is the quickest way to see
+// what the bot does.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/disgoorg/disgo/discord"
+	"github.com/disgoorg/snowflake/v2"
+
+	"github.com/modbot/bot/config"
+	"github.com/modbot/bot/datadir"
+	"github.com/modbot/bot/discordtest"
+)
+
+// Options are the choices of one demo session.
+type Options struct {
+	// RunBot runs the bot on cfg until ctx ends, as 'bot run' does after
+	// loading its configuration; the demo drives it through a local Discord.
+	RunBot func(ctx context.Context, cfg *config.Config, log *slog.Logger) error
+	// Log receives the bot's log as it runs when set; the log is kept
+	// either way, and written to Stderr if the session fails.
+	Log io.Writer
+	// Stderr receives the bot's log when the session fails; nil discards it.
+	Stderr io.Writer
+}
+
+// Run starts the bot with opts.RunBot against an in-process discordtest
+// server, with its data in a temporary directory that it removes at the
+// end, and plays the scripted session, writing what each person did and
+// everything the bot answered, posted and sent by DM to w. It fails if a
+// step fails, or if the local Discord recorded a protocol violation or a
+// ping.
+func Run(ctx context.Context, w io.Writer, opts Options) error {
+	d, err := start(ctx, w, opts)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	if err := d.play(ctx); err != nil {
+		if opts.Stderr != nil {
+			fmt.Fprintf(opts.Stderr, "\nThe bot's log:\n%s", d.logs.String())
+		}
+		return err
+	}
+	return nil
+}
+
+// demo is a bot running against an in-process discordtest server.
+type demo struct {
+	w   io.Writer
+	srv *discordtest.Server
+	dir string
+
+	guild        *discordtest.Guild
+	modlog       *discordtest.Channel
+	owner        *discordtest.Member
+	alice, bob   *discordtest.Member   // a moderator and a member
+	carol        *discordtest.Member   // a member without rights
+	dave         *discordtest.Member   // a spammer
+	people       []*discordtest.Member // everyone, including those kicked or banned later
+	names        map[snowflake.ID]string
+	seenMessages map[snowflake.ID]int
+	seenDMs      map[snowflake.ID]int
+	cancel       context.CancelFunc
+	done         chan error
+	logs         syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for the bot's concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func start(ctx context.Context, w io.Writer, o Options) (*demo, error) {
+	var opts []discordtest.Option
+	// In a source checkout, check every request against Discord's OpenAPI
+	// description too; a release binary has no copy of it.
+	if p := discordtest.SpecPath(); p != "" {
+		if _, err := os.Stat(p); err == nil {
+			opts = append(opts, discordtest.WithSpec(p))
+		}
+	}
+	d := &demo{w: w, srv: discordtest.NewServer(opts...), seenMessages: map[snowflake.ID]int{}, seenDMs: map[snowflake.ID]int{}}
+	d.guild = d.srv.AddGuild(discordtest.GuildOptions{Name: "Demo Server", OwnerName: "olivia"})
+	d.owner = d.guild.Owner()
+	mods := d.guild.AddRole("Moderators", discord.PermissionModerateMembers|discord.PermissionKickMembers|discord.PermissionBanMembers, 5)
+	members := d.guild.AddRole("Members", 0, 1)
+	d.alice = d.guild.AddMember(discordtest.MemberOptions{Username: "alice", Roles: []*discordtest.Role{mods}})
+	d.bob = d.guild.AddMember(discordtest.MemberOptions{Username: "bob", Roles: []*discordtest.Role{members}})
+	d.carol = d.guild.AddMember(discordtest.MemberOptions{Username: "carol", Roles: []*discordtest.Role{members}})
+	d.dave = d.guild.AddMember(discordtest.MemberOptions{Username: "dave", Roles: []*discordtest.Role{members}})
+	d.modlog = d.guild.AddTextChannel("modlog")
+	d.names = map[snowflake.ID]string{d.srv.BotUserID(): "bot"}
+	d.people = d.guild.Members()
+	for _, m := range d.people {
+		d.names[m.ID] = m.Username
+	}
+
+	dir, err := os.MkdirTemp("", "bot-demo-")
+	if err != nil {
+		d.srv.Close()
+		return nil, err
+	}
+	d.dir = dir
+	environ := []string{
+		"BOT_DISCORD_TOKEN=" + d.srv.Token(),
+		"BOT_DISCORD_API_URL=" + d.srv.APIURL(),
+		"BOT_DISCORD_GATEWAY_URL=" + d.srv.GatewayURL(),
+		"BOT_DISCORD_GUILD_IDS=" + d.guild.ID.String(),
+		"BOT_STORAGE_DATA_DIR=" + filepath.Join(dir, "data"),
+		"BOT_HTTP_LISTEN=",
+	}
+	cfg, _, err := config.Load(config.Source{Environ: environ, WorkDir: dir})
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Storage.DataDir, 0o700); err != nil {
+		d.close()
+		return nil, err
+	}
+	if _, err := datadir.Init(ctx, cfg); err != nil {
+		d.close()
+		return nil, fmt.Errorf("set up the demo's data: %w", err)
+	}
+	var logOut io.Writer = &d.logs
+	if o.Log != nil {
+		logOut = io.MultiWriter(&d.logs, o.Log)
+	}
+	log := slog.New(config.NewRedactingHandler(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}), cfg.Secrets()...))
+
+	runCtx, cancel := context.WithCancel(ctx)
+	d.cancel = cancel
+	d.done = make(chan error, 1)
+	go func() { d.done <- o.RunBot(runCtx, cfg, log) }()
+	waitCtx, stop := context.WithTimeout(ctx, 15*time.Second)
+	defer stop()
+	for len(d.srv.Commands(d.guild.ID)) == 0 || !strings.Contains(d.logs.String(), "bot is ready") {
+		select {
+		case err := <-d.done:
+			d.done <- err
+			d.close()
+			return nil, fmt.Errorf("the bot stopped during start-up: %v\n%s", err, d.logs.String())
+		case <-waitCtx.Done():
+			d.close()
+			return nil, fmt.Errorf("the bot did not start within 15s:\n%s", d.logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return d, nil
+}
+
+func (d *demo) close() {
+	if d.cancel != nil {
+		d.cancel()
+		select {
+		case <-d.done:
+		case <-time.After(15 * time.Second):
+		}
+		d.cancel = nil
+	}
+	d.srv.Close()
+	if d.dir != "" {
+		os.RemoveAll(d.dir)
+	}
+}
+
+// step is one action of the scripted session.
+type step struct {
+	who     *discordtest.Member
+	command string
+	options discordtest.Options
+	note    string // what the step shows, printed before it
+}
+
+func (d *demo) play(ctx context.Context) error {
+	w := d.w
+	fmt.Fprintf(w, "A moderation session on %q, run by the real bot against a local Discord.\n", d.guild.Name)
+	fmt.Fprintf(w, "People: olivia (owner), alice (moderator), bob, carol and dave (members).\n")
+	for _, s := range d.script() {
+		if err := d.run(ctx, s); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "\nEverything above was stored encrypted in a SQLite database in %s,\nwhich is removed now. Run 'bot init' and 'bot run' to use the bot for real.\n", d.dir)
+	if v := d.srv.Violations(); len(v) > 0 {
+		return fmt.Errorf("the local Discord recorded %d protocol violations, the first: %+v", len(v), v[0])
+	}
+	if p := d.srv.Pings(); len(p) > 0 {
+		return fmt.Errorf("a bot message pinged someone: %+v", p[0])
+	}
+	return nil
+}
+
+// script is the session, in the order people act. Each command the bot
+// serves appears at least once.
+func (d *demo) script() []step {
+	return []step{
+		{who: d.bob, command: "ping", note: "Anyone can check the bot is alive."},
+		{who: d.owner, command: "config modlog", options: discordtest.Options{"channel": d.modlog}, note: "The owner picks the modlog channel."},
+		{who: d.owner, command: "config escalation add", options: discordtest.Options{"points": 3, "action": "timeout", "duration": "1h"}, note: "The owner adds an escalation rule: 3 active warning points time a member out for an hour."},
+		{who: d.alice, command: "warn", options: discordtest.Options{"user": d.bob, "reason": "spamming invites in #general @everyone", "points": 2}, note: "A moderator warns bob. The reason mentions @everyone, which pings nobody."},
+		{who: d.carol, command: "warn", options: discordtest.Options{"user": d.bob, "reason": "I don't like him"}, note: "carol has no moderator rights, so she is refused."},
+		{who: d.alice, command: "note", options: discordtest.Options{"user": d.bob, "text": "Said sorry in DMs; keep an eye on him."}, note: "A private note: never DMed, never counted."},
+		{who: d.alice, command: "warnings", options: discordtest.Options{"user": d.bob}, note: "The moderator lists bob's warnings."},
+		{who: d.bob, command: "mywarnings", note: "bob sees his own active warnings, moderators anonymous."},
+		{who: d.alice, command: "case reason", options: discordtest.Options{"number": 1, "reason": "spamming invite links in #general"}, note: "The moderator corrects the reason; the old one stays in the history."},
+		{who: d.alice, command: "case view", options: discordtest.Options{"number": 1}, note: "One case in full, with its history."},
+		{who: d.alice, command: "warn", options: discordtest.Options{"user": d.bob, "reason": "posted the invite again"}, note: "A second warning takes bob to 3 points: the rule times him out at once, as a case by the bot."},
+		{who: d.alice, command: "untimeout", options: discordtest.Options{"user": d.bob, "reason": "apologised in #general"}, note: "The moderator lifts the timeout early."},
+		{who: d.alice, command: "unwarn", options: discordtest.Options{"case": 1, "reason": "appeal accepted"}, note: "The warning is revoked, kept in history."},
+		{who: d.alice, command: "timeout", options: discordtest.Options{"user": d.carol, "duration": "10m", "reason": "arguing with everyone"}, note: "A timeout by hand; Discord lifts it by itself."},
+		{who: d.alice, command: "ban", options: discordtest.Options{"user": d.dave, "reason": "crypto scam links", "delete_messages": "1d", "duration": "7d"}, note: "A temporary ban: dave is DMed first, his last day of messages goes, and the bot lifts the ban in 7 days."},
+		{who: d.alice, command: "unban", options: discordtest.Options{"user": d.dave.ID.String(), "reason": "account was hacked; he is back in control"}, note: "Lifted early by ID, since dave is no longer in the server; the scheduled end is cancelled."},
+		{who: d.alice, command: "kick", options: discordtest.Options{"user": d.carol, "reason": "kept arguing after the timeout"}, note: "A kick: carol is DMed before she leaves."},
+		{who: d.owner, command: "config show", note: "The owner reviews the server's settings."},
+	}
+}
+
+// run performs one step and prints what happened.
+func (d *demo) run(ctx context.Context, s step) error {
+	w := d.w
+	fmt.Fprintf(w, "\n— %s\n", s.note)
+	fmt.Fprintf(w, "%s: /%s%s\n", s.who.Username, s.command, d.formatOptions(s.options))
+	stepCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	in, err := d.srv.InvokeSlash(stepCtx, d.guild, s.who, s.command, s.options)
+	if err != nil {
+		return fmt.Errorf("/%s by %s: %w", s.command, s.who.Username, err)
+	}
+	audience := "everyone sees"
+	if in.Ephemeral {
+		audience = "only " + s.who.Username + " sees"
+	}
+	fmt.Fprintf(w, "  bot (%s): %s\n", audience, d.render(in.Content, in.Embeds, "    "))
+	d.printNew(w)
+	return nil
+}
+
+// printNew prints the modlog posts and DMs the bot sent since the last call.
+func (d *demo) printNew(w io.Writer) {
+	for _, ch := range d.guild.Channels() {
+		msgs := d.srv.Messages(ch.ID)
+		for _, m := range msgs[min(d.seenMessages[ch.ID], len(msgs)):] {
+			fmt.Fprintf(w, "  bot posted in #%s: %s\n", ch.Name, d.render(m.Content, m.Embeds, "    "))
+		}
+		d.seenMessages[ch.ID] = len(msgs)
+	}
+	// d.people, not the guild's members: a kicked or banned member was
+	// DMed just before leaving.
+	for _, m := range d.people {
+		dms := d.srv.DMs(m.ID)
+		for _, msg := range dms[min(d.seenDMs[m.ID], len(dms)):] {
+			fmt.Fprintf(w, "  bot sent %s a DM: %s\n", m.Username, d.render(msg.Content, msg.Embeds, "    "))
+		}
+		d.seenDMs[m.ID] = len(dms)
+	}
+}
+
+func (d *demo) formatOptions(o discordtest.Options) string {
+	keys := make([]string, 0, len(o))
+	for k := range o {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		var v string
+		switch x := o[k].(type) {
+		case *discordtest.Member:
+			v = "@" + x.Username
+		case *discordtest.Channel:
+			v = "#" + x.Name
+		case *discordtest.Role:
+			v = "@" + x.Name
+		case string:
+			v = fmt.Sprintf("%q", x)
+		default:
+			v = fmt.Sprint(x)
+		}
+		fmt.Fprintf(&b, " %s:%s", k, v)
+	}
+	return b.String()
+}
+
+var (
+	userMention    = regexp.MustCompile(`<@!?(\d+)>`)
+	channelMention = regexp.MustCompile(`<#(\d+)>`)
+	timestampTag   = regexp.MustCompile(`<t:(\d+)(:[a-zA-Z])?>`)
+)
+
+// render turns a message into readable text: mentions become names and
+// Discord timestamps become dates.
+func (d *demo) render(content string, embeds []discord.Embed, indent string) string {
+	var parts []string
+	if content != "" {
+		parts = append(parts, content)
+	}
+	for _, e := range embeds {
+		var b strings.Builder
+		if e.Title != "" {
+			fmt.Fprintf(&b, "[%s]", e.Title)
+		}
+		if e.Description != "" {
+			fmt.Fprintf(&b, "\n%s%s", indent, strings.ReplaceAll(e.Description, "\n", "\n"+indent))
+		}
+		for _, f := range e.Fields {
+			fmt.Fprintf(&b, "\n%s%s: %s", indent, f.Name, strings.ReplaceAll(f.Value, "\n", "\n"+indent+"  "))
+		}
+		footer := ""
+		if e.Footer != nil {
+			footer = e.Footer.Text
+		}
+		if e.Timestamp != nil {
+			footer = strings.TrimSpace(footer + " " + e.Timestamp.UTC().Format("2006-01-02 15:04 UTC"))
+		}
+		if footer != "" {
+			fmt.Fprintf(&b, "\n%s(%s)", indent, footer)
+		}
+		parts = append(parts, b.String())
+	}
+	out := strings.Join(parts, "\n"+indent)
+	out = strings.ReplaceAll(out, "**", "")
+	out = strings.ReplaceAll(out, "\n", "\n"+indent)
+	out = strings.ReplaceAll(out, "\n"+indent+indent, "\n"+indent)
+	out = userMention.ReplaceAllStringFunc(out, func(m string) string {
+		id, err := snowflake.Parse(userMention.FindStringSubmatch(m)[1])
+		if name, ok := d.names[id]; err == nil && ok {
+			return "@" + name
+		}
+		return m
+	})
+	out = channelMention.ReplaceAllStringFunc(out, func(m string) string {
+		id, err := snowflake.Parse(channelMention.FindStringSubmatch(m)[1])
+		for _, ch := range d.guild.Channels() {
+			if err == nil && ch.ID == id {
+				return "#" + ch.Name
+			}
+		}
+		return m
+	})
+	out = timestampTag.ReplaceAllStringFunc(out, func(m string) string {
+		var sec int64
+		fmt.Sscan(timestampTag.FindStringSubmatch(m)[1], &sec)
+		return time.Unix(sec, 0).UTC().Format("2006-01-02 15:04 UTC")
+	})
+	if out == "" {
+		return "(nothing)"
+	}
+	return out
+}
