@@ -90,7 +90,7 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if bundle, err = keys.ExportBundle(datadir.KeysPath(cfg), mk, pass); err != nil {
+		if bundle, err = keys.ExportBundle(datadir.KeysPath(cfg), mk, pass, e.bundleKDF); err != nil {
 			return err
 		}
 	}

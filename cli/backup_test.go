@@ -12,13 +12,11 @@ import (
 
 	"github.com/modbot/bot/backups"
 	"github.com/modbot/bot/datadir"
-	"github.com/modbot/bot/keys"
 	"github.com/modbot/bot/storage"
 )
 
 // Bundles sealed by these tests use cheap argon2id parameters; every bundle
 // records its own, so the production ones are not needed to open them.
-func init() { keys.BundleKDF = keys.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1} }
 
 const testPass = "correct horse battery staple"
 

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/modbot/bot/internal/suggest"
+	"github.com/modbot/bot/keys"
 )
 
 // Exit codes, as documented in --help.
@@ -59,6 +60,9 @@ type Env struct {
 	Terminal bool
 	// Now names and records backups and restores; nil means time.Now.
 	Now func() time.Time
+	// BundleKDF is the passphrase's key-derivation cost for
+	// 'bot backup --with-keys'; the zero value is keys.DefaultBundleKDF.
+	BundleKDF keys.KDFParams
 }
 
 // Main runs the command line args (without the program name) and returns
@@ -70,7 +74,7 @@ func Main(ctx context.Context, args []string, e Env, build BuildInfo) int {
 	}
 	return run(ctx, args, &env{
 		stdin: e.Stdin, stdout: e.Stdout, stderr: e.Stderr, environ: e.Environ,
-		workDir: e.WorkDir, terminal: e.Terminal, now: now, build: build,
+		workDir: e.WorkDir, terminal: e.Terminal, now: now, build: build, bundleKDF: e.BundleKDF,
 	})
 }
 

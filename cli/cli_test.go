@@ -10,11 +10,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modbot/bot/keys"
 )
 
 // childEnv makes the test binary act as the bot itself, so tests can run
 // `bot run` as a real process without building it again.
 const childEnv = "MODBOT_TEST_AS_BOT"
+
+// testKDF keeps the passphrase of --with-keys backups cheap in tests;
+// bundles carry their parameters, so restore reads them all the same.
+var testKDF = keys.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
 
 // testBuild is the build stamp of a binary built without -ldflags.
 var testBuild = BuildInfo{Version: "dev", Commit: "unknown", Date: "unknown"}
@@ -22,7 +28,7 @@ var testBuild = BuildInfo{Version: "dev", Commit: "unknown", Date: "unknown"}
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := Main(ctx, os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ()}, testBuild)
+		code := Main(ctx, os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ(), BundleKDF: testKDF}, testBuild)
 		stop()
 		os.Exit(code)
 	}
@@ -32,7 +38,7 @@ func TestMain(m *testing.M) {
 // testEnv is the env of a command run in-process by a test.
 func testEnv(dir string, environ []string, stdout, stderr io.Writer) *env {
 	return &env{stdin: strings.NewReader(""), stdout: stdout, stderr: stderr, environ: environ,
-		workDir: dir, now: time.Now, build: testBuild}
+		workDir: dir, now: time.Now, build: testBuild, bundleKDF: testKDF}
 }
 
 // runCLI runs the command line in-process with dir as the working directory

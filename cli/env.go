@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/modbot/bot/config"
+	"github.com/modbot/bot/keys"
 )
 
 // env is Env as the commands use it, with the build it reports.
@@ -24,6 +25,9 @@ type env struct {
 	terminal bool
 	now      func() time.Time
 	build    BuildInfo
+	// bundleKDF is the cost of a --with-keys backup's passphrase; zero
+	// means keys' default.
+	bundleKDF keys.KDFParams
 }
 
 // loadConfig loads the configuration and prints its warnings to stderr.

@@ -16,7 +16,6 @@ import (
 
 // Bundles sealed by these tests use cheap argon2id parameters; every bundle
 // records its own, so the production ones are not needed to open them.
-func init() { keys.BundleKDF = keys.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1} }
 
 const testPass = "correct horse battery staple"
 
@@ -183,7 +182,7 @@ func backupOf(t *testing.T, cfg *config.Config, withKeys bool) *storage.VerifyRe
 	defer in.Close()
 	var bundle []byte
 	if withKeys {
-		if bundle, err = keys.ExportBundle(KeysPath(cfg), nil, []byte(testPass)); err != nil {
+		if bundle, err = keys.ExportBundle(KeysPath(cfg), nil, []byte(testPass), keys.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -42,12 +42,14 @@ type KDFParams struct {
 	Threads   uint8  `json:"threads"`    // lanes
 }
 
-// BundleKDF is the cost of new bundles: RFC 9106's second recommended
-// setting (t=3, 64 MiB), slow enough to make guessing a passphrase
-// expensive and quick enough for a backup or a restore. The parameters are
-// stored in each bundle, so changing this never breaks old bundles. Tests
-// lower it to stay fast.
-var BundleKDF = KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4}
+// DefaultBundleKDF returns the cost of new bundles: RFC 9106's second
+// recommended setting (t=3, 64 MiB), slow enough to make guessing a
+// passphrase expensive and quick enough for a backup or a restore. The
+// parameters are stored in each bundle, so changing them never breaks old
+// bundles.
+func DefaultBundleKDF() KDFParams {
+	return KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4}
+}
 
 // Limits on the parameters read from a bundle, so that a crafted backup cannot
 // make `bot restore` allocate gigabytes or spin for hours.
@@ -55,6 +57,13 @@ const (
 	maxKDFTime      = 64
 	maxKDFMemoryKiB = 2 * 1024 * 1024 // 2 GiB
 )
+
+// inRange reports whether p is within the limits a bundle may use, the
+// same when sealing as when opening, so every bundle made here opens.
+func (p KDFParams) inRange() bool {
+	return p.Time >= 1 && p.Time <= maxKDFTime && p.Threads >= 1 &&
+		p.MemoryKiB >= 8*uint32(p.Threads) && p.MemoryKiB <= maxKDFMemoryKiB
+}
 
 const (
 	bundleFormat = 1
@@ -85,9 +94,17 @@ type bundleContent struct {
 
 // ExportBundle reads the keysets in dir (opening them with masterKey when it
 // is not nil) and returns them sealed under passphrase. The result is
-// self-describing JSON for ImportBundle and OpenBundle. It refuses a
-// passphrase shorter than MinPassphraseLen characters.
-func ExportBundle(dir string, masterKey, passphrase []byte) ([]byte, error) {
+// self-describing JSON for ImportBundle and OpenBundle. kdf is the cost of
+// deriving the key from the passphrase; the zero value means
+// DefaultBundleKDF. It refuses a passphrase shorter than MinPassphraseLen
+// characters.
+func ExportBundle(dir string, masterKey, passphrase []byte, kdf KDFParams) ([]byte, error) {
+	if kdf == (KDFParams{}) {
+		kdf = DefaultBundleKDF()
+	}
+	if !kdf.inRange() {
+		return nil, fmt.Errorf("export keys: argon2id parameters %+v are out of the range a bundle may use", kdf)
+	}
 	if n := utf8.RuneCount(passphrase); n < MinPassphraseLen {
 		return nil, fmt.Errorf("export keys: the passphrase has %d characters, want at least %d; choose a longer one (several words are easy to remember)",
 			n, MinPassphraseLen)
@@ -122,7 +139,7 @@ func ExportBundle(dir string, masterKey, passphrase []byte) ([]byte, error) {
 	}
 	defer clear(plain)
 
-	b := bundleFile{Format: bundleFormat, KDF: bundleKDF, Params: BundleKDF,
+	b := bundleFile{Format: bundleFormat, KDF: bundleKDF, Params: kdf,
 		Salt: make([]byte, saltSize)}
 	if _, err := rand.Read(b.Salt); err != nil {
 		return nil, fmt.Errorf("export keys: %w", err)
@@ -214,9 +231,7 @@ func openBundle(bundle, passphrase []byte, dir string) (aeadFile, prfFile *keyse
 			ErrCorrupt, b.Format, bundleFormat)
 	}
 	p := b.Params
-	if b.Format < 1 || b.KDF != bundleKDF || len(b.Salt) < saltSize ||
-		p.Time < 1 || p.Time > maxKDFTime || p.Threads < 1 ||
-		p.MemoryKiB < 8*uint32(p.Threads) || p.MemoryKiB > maxKDFMemoryKiB {
+	if b.Format < 1 || b.KDF != bundleKDF || len(b.Salt) < saltSize || !p.inRange() {
 		return nil, nil, fmt.Errorf("open keys bundle: %w: unsupported or out-of-range parameters (kdf %q, format %d); %s",
 			ErrCorrupt, b.KDF, b.Format, damaged)
 	}

@@ -9,7 +9,9 @@ import (
 
 // Bundles in these tests are sealed with cheap KDF parameters; each bundle
 // records its own, so TestBundleProductionParams still covers the real ones.
-func init() { BundleKDF = KDFParams{Time: 1, MemoryKiB: 64, Threads: 1} }
+// testKDF keeps the tests fast; bundles carry their parameters, so any
+// valid cost opens.
+var testKDF = KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
 
 const testPassphrase = "correct horse battery staple"
 
@@ -23,7 +25,7 @@ func exportTest(t *testing.T, master []byte) (opts Options, sentinel, bundle []b
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle, err = ExportBundle(opts.Dir, master, []byte(testPassphrase))
+	bundle, err = exportTestWith(opts.Dir, master, testKDF)
 	if err != nil {
 		t.Fatalf("ExportBundle: %v", err)
 	}
@@ -86,7 +88,7 @@ func TestBundleErrors(t *testing.T) {
 		}
 	})
 	t.Run("ShortPassphrase", func(t *testing.T) {
-		_, err := ExportBundle(opts.Dir, nil, []byte("short"))
+		_, err := ExportBundle(opts.Dir, nil, []byte("short"), testKDF)
 		checkErr(t, err, nil, "at least 12")
 	})
 	t.Run("ErrExistOtherKeys", func(t *testing.T) {
@@ -128,19 +130,23 @@ func TestBundleErrors(t *testing.T) {
 	})
 }
 
-// A bundle opens whatever BundleKDF is when it is opened: it carries the
-// parameters it was sealed with.
+// A bundle carries the parameters it was sealed with, and opens with them.
 func TestBundleCarriesParams(t *testing.T) {
-	saved := BundleKDF
-	BundleKDF = KDFParams{Time: 2, MemoryKiB: 1024, Threads: 2}
-	t.Cleanup(func() { BundleKDF = saved })
-	_, sentinel, bundle := exportTest(t, nil)
-	BundleKDF = saved
-	k, err := OpenBundle(bundle, []byte(testPassphrase))
+	opts := testOptions(t, nil)
+	k := mustCreate(t, opts)
+	sentinel, err := k.NewSentinel()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.CheckSentinel(sentinel); err != nil {
+	bundle, err := exportTestWith(opts.Dir, nil, KDFParams{Time: 2, MemoryKiB: 1024, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := OpenBundle(bundle, []byte(testPassphrase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := opened.CheckSentinel(sentinel); err != nil {
 		t.Error(err)
 	}
 }
@@ -152,4 +158,21 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func exportTestWith(dir string, master []byte, kdf KDFParams) ([]byte, error) {
+	return ExportBundle(dir, master, []byte(testPassphrase), kdf)
+}
+
+// TestExportBundleKDFRange: a cost outside what OpenBundle accepts is
+// refused when sealing, so no bundle is made that could not be opened.
+func TestExportBundleKDFRange(t *testing.T) {
+	opts := testOptions(t, nil)
+	mustCreate(t, opts)
+	for _, p := range []KDFParams{{Time: 0, MemoryKiB: 64, Threads: 1}, {Time: 1, MemoryKiB: 64, Threads: 0},
+		{Time: 65, MemoryKiB: 64, Threads: 1}, {Time: 1, MemoryKiB: 4 << 20, Threads: 1}} {
+		if _, err := exportTestWith(opts.Dir, nil, p); err == nil {
+			t.Errorf("ExportBundle accepted %+v", p)
+		}
+	}
 }
