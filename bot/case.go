@@ -38,18 +38,11 @@ func caseCommand() Command {
 }
 
 func (h *handlers) handleCaseView(ctx context.Context, data discord.SlashCommandInteractionData, e *event, log *slog.Logger) (string, []discord.Embed, error) {
-	mc, err := h.moderatorContext(ctx, e, "case")
+	mc, c, err := h.caseOf(ctx, e, data, "case", "number")
 	if err != nil {
 		return "", nil, err
 	}
-	number, err := caseNumber(data, "number")
-	if err != nil {
-		return "", nil, err
-	}
-	c, err := h.findCase(ctx, mc, number)
-	if err != nil {
-		return "", nil, err
-	}
+	number := c.Number
 	history, err := h.stores.Cases.History(ctx, mc.guild, number)
 	if err != nil {
 		return "", nil, fmt.Errorf("read the history of case %d: %w", number, err)
@@ -89,18 +82,11 @@ func historyEmbed(history []storage.ReasonChange, budget int) discord.Embed {
 }
 
 func (h *handlers) handleCaseReason(ctx context.Context, data discord.SlashCommandInteractionData, e *event, log *slog.Logger) (string, []discord.Embed, error) {
-	mc, err := h.moderatorContext(ctx, e, "case")
+	mc, c, err := h.caseOf(ctx, e, data, "case", "number")
 	if err != nil {
 		return "", nil, err
 	}
-	number, err := caseNumber(data, "number")
-	if err != nil {
-		return "", nil, err
-	}
-	c, err := h.findCase(ctx, mc, number)
-	if err != nil {
-		return "", nil, err
-	}
+	number := c.Number
 	// A note's text is its reason, and a note may be longer than a reason.
 	limit := maxReason
 	if c.Kind == storage.CaseNote {
@@ -110,13 +96,7 @@ func (h *handlers) handleCaseReason(ctx context.Context, data discord.SlashComma
 	if err != nil {
 		return "", nil, err
 	}
-	// Rewriting the record of a case is acting on its user: no one edits a
-	// case about themselves or about someone ranked at or above them.
-	target, err := h.caseTarget(ctx, mc, c)
-	if err != nil {
-		return "", nil, err
-	}
-	if err := CheckTarget(mc.actor, target, mc.facts, "edit a case about"); err != nil {
+	if err := h.checkCaseTarget(ctx, mc, c, "edit a case about"); err != nil {
 		return "", nil, err
 	}
 	if reason == c.Reason {

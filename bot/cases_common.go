@@ -47,15 +47,37 @@ func caseNumber(data discord.SlashCommandInteractionData, name string) (int64, e
 	return int64(n), nil
 }
 
-// caseTarget builds the Target of a stored case's user for the permission
-// check.
-func (h *handlers) caseTarget(ctx context.Context, mc *modContext, c storage.Case) (Target, error) {
+// caseOf is the prologue of the commands that work on one stored case
+// (/case view, /case reason, /unwarn): the invoker must be a moderator, and
+// the case the option numbers must exist in this server.
+func (h *handlers) caseOf(ctx context.Context, e *event, data discord.SlashCommandInteractionData, command, option string) (*modContext, storage.Case, error) {
+	mc, err := h.moderatorContext(ctx, e, command)
+	if err != nil {
+		return nil, storage.Case{}, err
+	}
+	number, err := caseNumber(data, option)
+	if err != nil {
+		return nil, storage.Case{}, err
+	}
+	c, err := h.findCase(ctx, mc, number)
+	return mc, c, err
+}
+
+// checkCaseTarget applies the permission rules to a change of a stored
+// case: rewriting someone's record is acting on them, so no one changes a
+// case about themselves or about someone ranked at or above them. verb is
+// as for CheckTarget.
+func (h *handlers) checkCaseTarget(ctx context.Context, mc *modContext, c storage.Case, verb string) error {
 	id, err := snowflake.Parse(c.TargetID)
 	if err != nil {
 		// Not wrapped: the parse error would quote the decrypted ID into the log.
-		return Target{}, fmt.Errorf("case %d has a malformed user ID", c.Number)
+		return fmt.Errorf("case %d has a malformed user ID", c.Number)
 	}
-	return h.discord.memberTarget(ctx, mc.guildID, id)
+	target, err := h.discord.memberTarget(ctx, mc.guildID, id)
+	if err != nil {
+		return err
+	}
+	return CheckTarget(mc.actor, target, mc.facts, verb)
 }
 
 // userOption reads a required user option, with the member when the user

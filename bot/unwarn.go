@@ -44,19 +44,12 @@ func unwarnCommand() Command {
 }
 
 func (h *handlers) handleUnwarn(ctx context.Context, data discord.SlashCommandInteractionData, e *event, log *slog.Logger) (string, []discord.Embed, error) {
-	mc, err := h.moderatorContext(ctx, e, "unwarn")
+	mc, c, err := h.caseOf(ctx, e, data, "unwarn", "case")
 	if err != nil {
 		return "", nil, err
 	}
-	number, err := caseNumber(data, "case")
-	if err != nil {
-		return "", nil, err
-	}
+	number := c.Number
 	reason, err := readReason(data)
-	if err != nil {
-		return "", nil, err
-	}
-	c, err := h.findCase(ctx, mc, number)
 	if err != nil {
 		return "", nil, err
 	}
@@ -68,11 +61,7 @@ func (h *handlers) handleUnwarn(ctx context.Context, data discord.SlashCommandIn
 	}
 	// The same rules as for warning: no one revokes their own warning, nor
 	// one of someone ranked at or above them.
-	target, err := h.caseTarget(ctx, mc, c)
-	if err != nil {
-		return "", nil, err
-	}
-	if err := CheckTarget(mc.actor, target, mc.facts, "revoke a warning of"); err != nil {
+	if err := h.checkCaseTarget(ctx, mc, c, "revoke a warning of"); err != nil {
 		return "", nil, err
 	}
 
