@@ -31,7 +31,7 @@ type route struct {
 // slash routes a slash command to a handler that answers it itself.
 func slash(path string, h slashHandler) route { return route{path: path, slash: h} }
 
-// button routes the buttons whose custom IDs start with path.
+// button routes the buttons whose custom IDs have path as first segment.
 func button(path string, h buttonHandler) route { return route{path: path, button: h} }
 
 // autocomplete routes the autocomplete of a slash command's options.

@@ -56,7 +56,7 @@ type warningsPage struct {
 	all             bool
 }
 
-// customID encodes p as a route of the mux, well under Discord's 100
+// customID encodes p as a button route (routes.go), well under Discord's 100
 // characters (two snowflakes of at most 20 digits each).
 func (p warningsPage) customID() string {
 	all := "0"

@@ -255,3 +255,28 @@ func TestWarningsPages(t *testing.T) {
 		}
 	})
 }
+
+// TestForgedPageButtonE2E: a page button whose custom ID was cut short or
+// padded (a client may send any custom ID) gets an error message, and the
+// bot keeps serving. A router that indexed the ID's segments by the route's
+// pattern would panic here and end the process.
+func TestForgedPageButtonE2E(t *testing.T) {
+	h := newHarness(t)
+	h.slash(h.mod, "warn", discordtest.Options{"user": h.member, "reason": "spam"})
+	list := h.slash(h.mod, "warnings", discordtest.Options{"user": h.member})
+	if list.Message == nil {
+		t.Fatal("/warnings sent no message to put a button on")
+	}
+	for _, id := range []string{"/warnings-page", "/warnings-page/1", "/warnings-page/1/2/3", "/warnings-page/1/2/3/1/9", "/nope/1"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out, err := h.srv.ClickForgedButton(ctx, h.guild, h.mod, *list.Message, id)
+		cancel()
+		if err != nil {
+			t.Fatalf("click %q: %v", id, err)
+		}
+		if !strings.Contains(out.Content, "error ID") && !strings.Contains(out.Content, "not available") {
+			t.Errorf("click %q got=%q, want an error message", id, out.Content)
+		}
+	}
+	pingOK(t, h)
+}

@@ -141,6 +141,14 @@ func (s *Server) ClickButton(ctx context.Context, g *Guild, m *Member, msg Messa
 	return s.useComponent(ctx, g, m, msg, customID, nil)
 }
 
+// ClickForgedButton sends a button interaction with any customID on a
+// message the bot sent, as a modified client can: the custom ID need not be
+// one of the message's buttons. Tests use it to check that a bot survives
+// custom IDs it never made.
+func (s *Server) ClickForgedButton(ctx context.Context, g *Guild, m *Member, msg Message, customID string) (*Interaction, error) {
+	return s.sendComponent(ctx, g, m, msg, customID, nil, true)
+}
+
 // SelectMenu has member m pick values in the select menu with customID on a
 // message the bot sent.
 func (s *Server) SelectMenu(ctx context.Context, g *Guild, m *Member, msg Message, customID string, values []string) (*Interaction, error) {
@@ -151,6 +159,12 @@ func (s *Server) SelectMenu(ctx context.Context, g *Guild, m *Member, msg Messag
 }
 
 func (s *Server) useComponent(ctx context.Context, g *Guild, m *Member, msg Message, customID string, values []string) (*Interaction, error) {
+	return s.sendComponent(ctx, g, m, msg, customID, values, false)
+}
+
+// sendComponent dispatches a component interaction on msg. Unless forged,
+// customID must be an enabled component of the message.
+func (s *Server) sendComponent(ctx context.Context, g *Guild, m *Member, msg Message, customID string, values []string, forged bool) (*Interaction, error) {
 	if g == nil || m == nil {
 		return nil, errors.New("discordtest: a component interaction needs a guild and a member")
 	}
@@ -171,15 +185,20 @@ func (s *Server) useComponent(ctx context.Context, g *Guild, m *Member, msg Mess
 			}
 		}
 	}
-	if comp == nil {
+	componentType := discord.ComponentTypeButton
+	switch {
+	case forged:
+	case comp == nil:
 		s.mu.Unlock()
 		return nil, fmt.Errorf("discordtest: message %s has no component %q", msg.ID, customID)
+	default:
+		if b, ok := comp.(discord.ButtonComponent); ok && b.Disabled {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("discordtest: button %q is disabled", customID)
+		}
+		componentType = comp.Type()
 	}
-	if b, ok := comp.(discord.ButtonComponent); ok && b.Disabled {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("discordtest: button %q is disabled", customID)
-	}
-	data := obj{"custom_id": customID, "component_type": int(comp.Type())}
+	data := obj{"custom_id": customID, "component_type": int(componentType)}
 	if values != nil {
 		data["values"] = values
 	}
