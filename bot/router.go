@@ -93,6 +93,8 @@ func (r *router) dispatch(e *event) {
 		} else {
 			err = errNoRoute
 		}
+	case discord.ModalSubmitInteraction:
+		err = errNoRoute // the bot opens no modals
 	default:
 		r.h.log.Debug("ignored an interaction of an unhandled type", slog.Int("type", int(e.Type())))
 		return
