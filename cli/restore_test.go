@@ -248,3 +248,50 @@ func keysOf(m map[string]string) []string {
 	sort.Strings(ks)
 	return ks
 }
+
+// TestRestoreRefusesHostileBackup: a genuine backup, edited with a SQLite
+// shell (its backup-only rows deleted so it passes for a plain copy, the
+// record of migration 2 deleted, a table and triggers on goose's table,
+// cases and the audit log added), is refused by --dry-run and by restore,
+// naming the planted trigger, and the live database, its WAL and the keys
+// stay byte for byte as they were.
+func TestRestoreRefusesHostileBackup(t *testing.T) {
+	dir := initDir(t)
+	addCase(t, dir)
+	file := backupOf(t, dir, nil)
+	edit, err := sql.Open("sqlite", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []string{
+		`DELETE FROM meta WHERE key LIKE 'backup_%'`,
+		`DELETE FROM goose_db_version WHERE version_id = 2`,
+		`CREATE TABLE pwned (x)`,
+		`CREATE TRIGGER t_goose AFTER INSERT ON goose_db_version BEGIN INSERT INTO pwned VALUES (1); END`,
+		`CREATE TRIGGER t_cases AFTER INSERT ON cases BEGIN INSERT INTO pwned VALUES (2); END`,
+		`CREATE TRIGGER t_audit AFTER INSERT ON audit_log BEGIN INSERT INTO pwned VALUES (3); END`,
+		`PRAGMA wal_checkpoint(TRUNCATE)`,
+		`PRAGMA journal_mode=DELETE`,
+	} {
+		if _, err := edit.Exec(e); err != nil {
+			t.Fatalf("%s: %v", e, err)
+		}
+	}
+	edit.Close()
+	addCase(t, dir)
+	crashWithWAL(t, dir)
+	before := snapshot(t, dir)
+
+	for _, args := range [][]string{{"restore", "--dry-run", file}, {"restore", file}} {
+		code, out, errOut := runCLI(t, dir, nil, args...)
+		if code != exitFailure {
+			t.Fatalf("%v: exit %d, want 1\nstdout: %s\nstderr: %s", args, code, out, errOut)
+		}
+		if !strings.Contains(errOut, "schema was altered") || !strings.Contains(errOut, `trigger "t_goose" was added`) {
+			t.Errorf("%v: stderr %q does not say the schema was altered and name the trigger", args, errOut)
+		}
+		if after := snapshot(t, dir); !reflect.DeepEqual(after, before) {
+			t.Errorf("%v changed the data directory: %v", args, keysOf(after))
+		}
+	}
+}

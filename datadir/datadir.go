@@ -77,6 +77,11 @@ func Open(ctx context.Context, cfg *config.Config, migrate bool) (_ *Installatio
 			db.Close()
 		}
 	}()
+	// Before anything else runs on the file: a trigger planted in it would
+	// fire on the bot's own writes, or during the migration below.
+	if err := db.CheckSchema(ctx); err != nil {
+		return nil, fmt.Errorf("%w\nRestore the database from a backup ('bot restore FILE'); the one in place stays untouched", err)
+	}
 	kdir := KeysPath(cfg)
 	kr, err := loadKeys(ctx, db, kdir, mk)
 	if err != nil {

@@ -2,6 +2,7 @@ package datadir
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -110,6 +111,18 @@ func TestOpen(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "restore its keys directory too"},
+		// A trigger planted with a SQLite shell would fire on the bot's own
+		// writes; the database is refused before anything runs on it.
+		{"PlantedTrigger", func(t *testing.T, cfg *config.Config) {
+			db, err := sql.Open("sqlite", DBPath(cfg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec(`CREATE TRIGGER planted AFTER INSERT ON cases BEGIN DELETE FROM cases; END`); err != nil {
+				t.Fatal(err)
+			}
+		}, `trigger "planted" was added`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -81,6 +81,10 @@ func dsn(path string, readOnly bool) string {
 	// Foreign keys are off by default in SQLite, per connection; the schema's
 	// ON DELETE rules mean nothing without them.
 	q.Add("_pragma", "foreign_keys(1)")
+	// Nothing the file's schema defines (a view, a trigger, a default) may
+	// call a function that has side effects; the bot's own schema needs
+	// none, and CheckSchema refuses any other schema.
+	q.Add("_pragma", "trusted_schema(0)")
 	if readOnly {
 		// A reader that writes by mistake fails loudly instead of taking
 		// the write lock behind the single writer's back.
@@ -262,6 +266,7 @@ func checkPragmas(ctx context.Context, db *sql.DB) error {
 		{"secure_delete", "1", "deleted data must be overwritten"},
 		{"busy_timeout", strconv.FormatInt(busyTimeout.Milliseconds(), 10), "busy_timeout was not applied"},
 		{"wal_autocheckpoint", "0", "commits must leave checkpoints to the checkpointer"},
+		{"trusted_schema", "0", "the schema must not call functions with side effects"},
 	}
 	for _, c := range checks {
 		var got string

@@ -31,6 +31,11 @@ var (
 	ErrNotDatabase = errors.New("not the bot's database")
 	// ErrCorrupt means SQLite found the file damaged.
 	ErrCorrupt = errors.New("database file is corrupt")
+	// ErrSchemaAltered means the file's schema (tables, indexes, triggers,
+	// views and their SQL, or the record of applied migrations) is not what
+	// this bot's migrations create: an object was added, removed or changed
+	// by hand. Such a file is refused before any of its SQL runs.
+	ErrSchemaAltered = errors.New("database schema was altered")
 	// ErrTampered means a stored ciphertext failed to open: it was altered,
 	// moved to another row or column, or sealed by keys that are not loaded.
 	// It wraps the keys package's decryption error.

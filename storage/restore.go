@@ -55,8 +55,9 @@ func (r *VerifyResult) CheckKeys(k SentinelChecker) error {
 // Verify checks, without writing to it or beside it, that the file at path
 // is a complete database of this program that this binary can use: the
 // SQLite header and size agree, integrity_check passes, it carries the
-// bot's application ID, its schema version is known, and the checksum of a
-// `bot backup` file matches. Errors wrap ErrNotDatabase (empty, not SQLite,
+// bot's application ID, its schema version is known, its schema is exactly
+// what this binary's migrations create at that version (ErrSchemaAltered),
+// and the checksum of a `bot backup` file matches. Errors wrap ErrNotDatabase (empty, not SQLite,
 // another program's), ErrCorrupt (truncated, damaged, altered) or
 // ErrSchemaTooNew (a *SchemaTooNewError), each saying what to do.
 //
@@ -102,6 +103,9 @@ func verify(ctx context.Context, path string, private bool) (*VerifyResult, erro
 	}
 	if res.SchemaVersion == 0 {
 		return nil, fmt.Errorf("%w: it holds no bot data (schema version 0); check the path", ErrNotDatabase)
+	}
+	if err := checkSchema(ctx, db, res.SchemaVersion); err != nil {
+		return nil, fmt.Errorf("%w; use another backup", err)
 	}
 	meta := map[string][]byte{}
 	rows, err := db.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?)`,
@@ -226,7 +230,10 @@ func openImmutable(path, tuning string) (*sql.DB, error) {
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p // a Windows drive letter: file:///C:/...
 	}
-	q := "mode=ro&immutable=1"
+	// trusted_schema off: nothing the file's schema defines (a view, a
+	// trigger, a default) may call a function with side effects, even
+	// before checkSchema has looked at it.
+	q := "mode=ro&immutable=1&_pragma=trusted_schema(0)"
 	if tuning != "" {
 		q += "&" + tuning
 	}
