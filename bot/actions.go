@@ -38,6 +38,10 @@ type actionCommand struct {
 	notMember string
 	// options reads the options particular to the command into a.
 	options func(data discord.SlashCommandInteractionData, a *actionRequest) error
+	// optionsFirst reads them before the reason, where the command lists
+	// them first: with two mistakes, the first one shown is the first
+	// option the moderator filled in.
+	optionsFirst bool
 	// check refuses an action that would change nothing.
 	check func(m *discord.ResolvedMember, now time.Time) error
 	// dmFirst sends the DM before the action: a kicked or banned member may
@@ -77,7 +81,8 @@ var actions = []actionCommand{
 			},
 		},
 		verb: "time out", past: "timed out", perm: discord.PermissionModerateMembers,
-		notMember: "They are not a member of this server, so they can't be timed out.",
+		notMember:    "They are not a member of this server, so they can't be timed out.",
+		optionsFirst: true,
 		options: func(data discord.SlashCommandInteractionData, a *actionRequest) (err error) {
 			a.duration, err = ParseTimeout(data.String("duration"))
 			return err
@@ -244,14 +249,24 @@ func (h *handlers) handleAction(a actionCommand) deferredHandler {
 		} else if user, member, err = userOption(data, "user"); err != nil {
 			return "", nil, err
 		}
-		reason, err := readReason(data)
-		if err != nil {
+		req := mc.moderatorAction(e, a.kind, user, "")
+		req.isMember = member != nil
+		readOptions := func() error {
+			if a.options == nil {
+				return nil
+			}
+			return a.options(data, &req)
+		}
+		if a.optionsFirst {
+			if err := readOptions(); err != nil {
+				return "", nil, err
+			}
+		}
+		if req.reason, err = readReason(data); err != nil {
 			return "", nil, err
 		}
-		req := mc.moderatorAction(e, a.kind, user, reason)
-		req.isMember = member != nil
-		if a.options != nil {
-			if err := a.options(data, &req); err != nil {
+		if !a.optionsFirst {
+			if err := readOptions(); err != nil {
 				return "", nil, err
 			}
 		}

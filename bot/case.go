@@ -38,7 +38,7 @@ func caseCommand() Command {
 }
 
 func (h *handlers) handleCaseView(ctx context.Context, data discord.SlashCommandInteractionData, e *event, log *slog.Logger) (string, []discord.Embed, error) {
-	mc, c, err := h.caseOf(ctx, e, data, "case", "number")
+	mc, c, err := h.caseOf(ctx, e, data, "case", "number", nil)
 	if err != nil {
 		return "", nil, err
 	}
@@ -82,7 +82,7 @@ func historyEmbed(history []storage.ReasonChange, budget int) discord.Embed {
 }
 
 func (h *handlers) handleCaseReason(ctx context.Context, data discord.SlashCommandInteractionData, e *event, log *slog.Logger) (string, []discord.Embed, error) {
-	mc, c, err := h.caseOf(ctx, e, data, "case", "number")
+	mc, c, err := h.caseOf(ctx, e, data, "case", "number", nil)
 	if err != nil {
 		return "", nil, err
 	}

@@ -49,8 +49,10 @@ func caseNumber(data discord.SlashCommandInteractionData, name string) (int64, e
 
 // caseOf is the prologue of the commands that work on one stored case
 // (/case view, /case reason, /unwarn): the invoker must be a moderator, and
-// the case the option numbers must exist in this server.
-func (h *handlers) caseOf(ctx context.Context, e *event, data discord.SlashCommandInteractionData, command, option string) (*modContext, storage.Case, error) {
+// the case the option numbers must exist in this server. check, when not
+// nil, runs before the case is looked up, so that typed input is refused
+// before a missing case is reported.
+func (h *handlers) caseOf(ctx context.Context, e *event, data discord.SlashCommandInteractionData, command, option string, check func() error) (*modContext, storage.Case, error) {
 	mc, err := h.moderatorContext(ctx, e, command)
 	if err != nil {
 		return nil, storage.Case{}, err
@@ -58,6 +60,11 @@ func (h *handlers) caseOf(ctx context.Context, e *event, data discord.SlashComma
 	number, err := caseNumber(data, option)
 	if err != nil {
 		return nil, storage.Case{}, err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, storage.Case{}, err
+		}
 	}
 	c, err := h.findCase(ctx, mc, number)
 	return mc, c, err

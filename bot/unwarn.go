@@ -44,15 +44,15 @@ func unwarnCommand() Command {
 }
 
 func (h *handlers) handleUnwarn(ctx context.Context, data discord.SlashCommandInteractionData, e *event, log *slog.Logger) (string, []discord.Embed, error) {
-	mc, c, err := h.caseOf(ctx, e, data, "unwarn", "case")
+	var reason string
+	mc, c, err := h.caseOf(ctx, e, data, "unwarn", "case", func() (err error) {
+		reason, err = readReason(data)
+		return err
+	})
 	if err != nil {
 		return "", nil, err
 	}
 	number := c.Number
-	reason, err := readReason(data)
-	if err != nil {
-		return "", nil, err
-	}
 	switch {
 	case c.Kind != storage.CaseWarning:
 		return "", nil, userErrorf("Case #%d is %s, not a warning: only warnings can be revoked.", c.Number, kindNoun(c.Kind))

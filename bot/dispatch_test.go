@@ -10,12 +10,11 @@ import (
 	"github.com/disgoorg/snowflake/v2"
 )
 
-// TestReviewDispatchAnswersEverything sends the router interactions the
+// TestDispatchAnswersEverything sends the router interactions the
 // bot has no route for, or that arrive where a command cannot run (a DM),
-// and checks that each is answered once, without a panic. The old
-// handler.Mux answered all of these with "not available" (or, for
-// autocomplete, not at all).
-func TestReviewDispatchAnswersEverything(t *testing.T) {
+// and checks that each is answered once, without a panic: "not available"
+// for what has no route, empty choices for an autocomplete.
+func TestDispatchAnswersEverything(t *testing.T) {
 	const guild = "800000000000000000"
 	user := map[string]any{"id": "800000000000000009", "username": "someone", "discriminator": "0"}
 	member := map[string]any{"user": user, "roles": []string{}, "joined_at": "2021-03-04T05:06:07Z", "permissions": "0"}
