@@ -93,7 +93,7 @@ func (s *Scheduler) backup(ctx context.Context, log *slog.Logger) {
 	now := s.Now().UTC()
 	dest := filepath.Join(cfg.Backup.Dir, "bot-"+now.Format(Stamp)+ScheduledSuffix)
 	start := time.Now()
-	res, err := s.DB.BackupWithOptions(ctx, dest, storage.BackupOptions{Keys: s.Keys})
+	res, err := s.DB.BackupWithOptions(ctx, dest, storage.BackupOptions{Keys: s.Keys, Verify: storage.VerifyFull})
 	if ctx.Err() != nil {
 		return // shutting down; the next start picks the schedule up
 	}

@@ -45,12 +45,13 @@ const backupUnderWarnsLimit = 60 * time.Second
 // cp and sync would) and DB.Backup to a new file there. It reports both in
 // MB/s of the database's size, and ratio, the copy's time divided by the
 // backup's. Backup's time is all of it: the page-by-page snapshot, the
-// switch to rollback journal, the checksum, the fsyncs, Verify (SQLite's
-// integrity_check and the checksum again) and the link into place.
+// switch to rollback journal, the checksum, the fsyncs, the default (quick)
+// verification (SQLite's quick_check, the schema and the checksum again)
+// and the link into place.
 // snapshot-MB/s and snapshot-ratio take the time up to the last page
 // copied (the progress callback reporting done == total), which includes
-// SQLite's commit and fsync of the copy. verify-s is Verify run again on
-// the finished backup, untimed, to show its share.
+// SQLite's commit and fsync of the copy. verify-s is the full Verify (what
+// a restore and a scheduled backup run) on the finished backup, untimed.
 //
 // warns runs a stream of /warns, one after the other through handleWarn
 // as BenchmarkWarn does, while DB.Backup runs, and records every one that

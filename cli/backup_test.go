@@ -70,7 +70,7 @@ func TestBackupCommand(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
-		for _, want := range []string{"to data/backups/bot-", "Verified", "keys are NOT in this backup", "data/keys"} {
+		for _, want := range []string{"to data/backups/bot-", "Verified: SQLite's quick check", "keys are NOT in this backup", "data/keys"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output got=%q, want it to contain %q", out, want)
 			}
@@ -80,6 +80,26 @@ func TestBackupCommand(t *testing.T) {
 		in.Close()
 		if err != nil || time.Since(at) > time.Minute || !strings.HasPrefix(path, filepath.Join(dir, "data", "backups", "bot-")) {
 			t.Errorf("lastBackup got=%v %q %v, want the backup just made", at, path, err)
+		}
+	})
+	t.Run("VerifyFull", func(t *testing.T) {
+		code, out, errOut := runCLI(t, dir, nil, "backup", "--verify", "full", "--json", "full.db")
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var r backupReport
+		if err := json.Unmarshal([]byte(out), &r); err != nil || r.Verify != "full" {
+			t.Errorf("report %q (%v), want verify \"full\"", out, err)
+		}
+		code, out, _ = runCLI(t, dir, nil, "backup", "--verify=full", "full2.db")
+		if code != exitOK || !strings.Contains(out, "SQLite's full integrity check") {
+			t.Errorf("exit %d, output %q; want the full check named", code, out)
+		}
+	})
+	t.Run("VerifyBadLevel", func(t *testing.T) {
+		code, _, errOut := runCLI(t, dir, nil, "backup", "--verify", "thorough", "bad.db")
+		if code != exitUsage || !strings.Contains(errOut, "use quick or full") {
+			t.Errorf("exit %d, stderr %q; want a usage error", code, errOut)
 		}
 	})
 	t.Run("JSON", func(t *testing.T) {

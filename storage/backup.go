@@ -59,6 +59,9 @@ type BackupOptions struct {
 	// Keys, if set, must open the backup's key sentinel before the backup
 	// is kept: proof that the keys the owner holds can read it.
 	Keys SentinelChecker
+	// Verify is how thoroughly the new file is checked before it is kept;
+	// the zero value is VerifyQuick.
+	Verify VerifyLevel
 }
 
 // Backup writes a consistent snapshot of the database to destPath while
@@ -107,7 +110,7 @@ func (db *DB) BackupWithOptions(ctx context.Context, destPath string, opts Backu
 	if err := sealChecksum(tmp.path); err != nil {
 		return nil, err
 	}
-	res, err := verify(ctx, tmp.path, true)
+	res, err := verify(ctx, tmp.path, true, opts.Verify)
 	if err != nil {
 		return nil, fmt.Errorf("the new backup failed verification, so it was not kept: %w", err)
 	}

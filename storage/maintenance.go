@@ -63,7 +63,13 @@ func (db *DB) IntegrityCheck(ctx context.Context) (err error) {
 // findings: nil when it reports "ok", and otherwise a non-nil slice (empty
 // if it reported nothing at all, which is no "ok" either).
 func integrityProblems(ctx context.Context, db *sql.DB) ([]string, error) {
-	rows, err := db.QueryContext(ctx, "PRAGMA integrity_check(10)")
+	return checkProblems(ctx, db, "integrity_check")
+}
+
+// checkProblems runs PRAGMA pragma(10), integrity_check or quick_check, and
+// returns its findings as integrityProblems does.
+func checkProblems(ctx context.Context, db *sql.DB, pragma string) ([]string, error) {
+	rows, err := db.QueryContext(ctx, "PRAGMA "+pragma+"(10)")
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,41 @@ import (
 	"github.com/modbot/bot/internal/atomicfile"
 )
 
+// VerifyLevel says how thoroughly a database file is checked.
+type VerifyLevel int
+
+const (
+	// VerifyQuick checks everything but the consistency of each index with
+	// its table: SQLite's quick_check (every page and record well formed),
+	// the header, the bot's marker, the schema version, the whole schema
+	// against the migrations, the checksum of a `bot backup` file, and (by
+	// the caller) the keys. It reads the file once.
+	VerifyQuick VerifyLevel = iota
+	// VerifyFull adds SQLite's integrity_check, which also looks up every
+	// row in each of its table's indexes: several times the cost of the
+	// quick level on a large database.
+	VerifyFull
+)
+
+// String names the level as the command line does.
+func (l VerifyLevel) String() string {
+	if l == VerifyFull {
+		return "full"
+	}
+	return "quick"
+}
+
+// ParseVerifyLevel reads "quick" or "full".
+func ParseVerifyLevel(s string) (VerifyLevel, error) {
+	switch s {
+	case "quick":
+		return VerifyQuick, nil
+	case "full":
+		return VerifyFull, nil
+	}
+	return 0, fmt.Errorf("%w: verification level %q: use quick or full", ErrInvalid, s)
+}
+
 // VerifyResult describes a database file that Verify accepted.
 type VerifyResult struct {
 	// Path is the file that was verified.
@@ -38,6 +73,8 @@ type VerifyResult struct {
 	// KeysBundle is the passphrase-sealed keysets stored in the backup, or
 	// nil when the keys were kept separately.
 	KeysBundle []byte
+	// Level is how thoroughly the file was checked.
+	Level VerifyLevel
 
 	sentinel []byte
 }
@@ -53,8 +90,8 @@ func (r *VerifyResult) CheckKeys(k SentinelChecker) error {
 }
 
 // Verify checks, without writing to it or beside it, that the file at path
-// is a complete database of this program that this binary can use: the
-// SQLite header and size agree, integrity_check passes, it carries the
+// is a complete database of this program that this binary can use, at
+// VerifyFull: the SQLite header and size agree, integrity_check passes, it carries the
 // bot's application ID, its schema version is known, its schema is exactly
 // what this binary's migrations create at that version (ErrSchemaAltered),
 // and the checksum of a `bot backup` file matches. Errors wrap ErrNotDatabase (empty, not SQLite,
@@ -66,7 +103,7 @@ func (r *VerifyResult) CheckKeys(k SentinelChecker) error {
 // Verify must therefore not be used on the live database of a running bot.
 func Verify(ctx context.Context, path string) (_ *VerifyResult, err error) {
 	defer wrap(&err, "verify "+path)
-	return verify(ctx, path, false)
+	return verify(ctx, path, false, VerifyFull)
 }
 
 // verify is Verify. private says that the file is this process's own
@@ -74,7 +111,7 @@ func Verify(ctx context.Context, path string) (_ *VerifyResult, err error) {
 // map it into memory, which makes integrity_check several times as fast
 // (BENCHMARKS.md, Backup). A mapped file that shrinks under the process
 // kills it with SIGBUS, so a file the owner named is read instead.
-func verify(ctx context.Context, path string, private bool) (*VerifyResult, error) {
+func verify(ctx context.Context, path string, private bool, level VerifyLevel) (*VerifyResult, error) {
 	h, err := readHeader(path)
 	if err != nil {
 		return nil, err
@@ -88,13 +125,17 @@ func verify(ctx context.Context, path string, private bool) (*VerifyResult, erro
 		return nil, err
 	}
 	defer db.Close()
-	if err := integrityCheck(ctx, db); err != nil {
+	check := "integrity_check"
+	if level == VerifyQuick {
+		check = "quick_check"
+	}
+	if err := integrityCheck(ctx, db, check); err != nil {
 		return nil, err
 	}
 	if err := checkIdentity(ctx, db); err != nil {
 		return nil, err
 	}
-	res := &VerifyResult{Path: path, Size: h.size, LatestVersion: LatestVersion()}
+	res := &VerifyResult{Path: path, Size: h.size, LatestVersion: LatestVersion(), Level: level}
 	if res.SchemaVersion, err = schemaVersion(ctx, db); err != nil {
 		return nil, err
 	}
@@ -246,10 +287,10 @@ func openImmutable(path, tuning string) (*sql.DB, error) {
 	return db, nil
 }
 
-// integrityCheck runs PRAGMA integrity_check on a backup being verified;
-// its error tells the owner to pick another backup.
-func integrityCheck(ctx context.Context, db *sql.DB) error {
-	problems, err := integrityProblems(ctx, db)
+// integrityCheck runs PRAGMA integrity_check or quick_check (pragma) on a
+// backup being verified; its error tells the owner to pick another backup.
+func integrityCheck(ctx context.Context, db *sql.DB, pragma string) error {
+	problems, err := checkProblems(ctx, db, pragma)
 	if err != nil || problems == nil {
 		return err
 	}
@@ -304,7 +345,7 @@ func Restore(ctx context.Context, src, dest string, now time.Time) (_ *RestoreRe
 	if err := copyFile(tmp.f, src); err != nil {
 		return nil, err
 	}
-	if _, err := verify(ctx, tmp.path, true); err != nil {
+	if _, err := verify(ctx, tmp.path, true, VerifyFull); err != nil {
 		return nil, fmt.Errorf("the copy in %s failed verification (was the backup changed meanwhile?): %w", dir, err)
 	}
 	res := &RestoreResult{}

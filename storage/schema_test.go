@@ -159,3 +159,34 @@ func TestCheckSchemaLive(t *testing.T) {
 		t.Errorf("got %v, want ErrSchemaAltered naming the trigger", err)
 	}
 }
+
+// TestBackupVerifyLevels: a backup is checked at the level asked for (quick
+// by default), and both levels refuse a file whose schema was altered.
+func TestBackupVerifyLevels(t *testing.T) {
+	db, _ := newSealedDB(t)
+	for _, level := range []VerifyLevel{VerifyQuick, VerifyFull} {
+		dest := filepath.Join(t.TempDir(), "b.db")
+		res, err := db.BackupWithOptions(context.Background(), dest, BackupOptions{Verify: level})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Level != level {
+			t.Errorf("level got=%v, want %v", res.Level, level)
+		}
+		good, _ := os.ReadFile(dest)
+		bad := hostileCopy(t, good, `CREATE TRIGGER planted AFTER INSERT ON cases BEGIN SELECT 1; END`)
+		if _, err := verify(context.Background(), bad, false, level); !errors.Is(err, ErrSchemaAltered) {
+			t.Errorf("%v: got %v, want ErrSchemaAltered", level, err)
+		}
+	}
+	for _, tt := range []struct {
+		in   string
+		want VerifyLevel
+		ok   bool
+	}{{"quick", VerifyQuick, true}, {"full", VerifyFull, true}, {"", 0, false}, {"Full", 0, false}, {"integrity", 0, false}} {
+		got, err := ParseVerifyLevel(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseVerifyLevel(%q) got=%v, %v", tt.in, got, err)
+		}
+	}
+}
