@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modbot/bot/internal/atomicfile"
@@ -107,10 +108,7 @@ func (db *DB) BackupWithOptions(ctx context.Context, destPath string, opts Backu
 	if err := finalizeBackup(ctx, tmp.path, opts.KeysBundle); err != nil {
 		return nil, err
 	}
-	if err := sealChecksum(tmp.path); err != nil {
-		return nil, err
-	}
-	res, err := verify(ctx, tmp.path, true, opts.Verify)
+	res, err := sealAndVerify(ctx, tmp.path, opts.Verify)
 	if err != nil {
 		return nil, fmt.Errorf("the new backup failed verification, so it was not kept: %w", err)
 	}
@@ -169,40 +167,77 @@ func finalizeBackup(ctx context.Context, path string, bundle []byte) (err error)
 	return tx.Commit()
 }
 
-// sealChecksum replaces the checksum placeholder (a nonce written twice) by
-// the nonce and the file's hash, then syncs the file. The hash is computed
-// with the slot holding the nonce and zeros, which Verify can recreate.
-func sealChecksum(path string) error {
+// sealAndVerify checks the finished copy at level and seals its checksum.
+// The two read the same bytes at once, on two cores: SQLite's check and the
+// schema comparison on one, the hash on the other. The checksum's
+// placeholder (a nonce written twice) is the only thing that changes after
+// both have read it: it becomes the nonce and the hash, computed with the
+// slot holding the nonce and zeros, which Verify can recreate. The slot is
+// read back after the file is synced.
+func sealAndVerify(ctx context.Context, path string, level VerifyLevel) (*VerifyResult, error) {
 	h, err := readHeader(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	db, err := openImmutable(path, "")
+	placeholder, err := readChecksumSlot(ctx, path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var slot []byte
-	err = db.QueryRow(`SELECT value FROM meta WHERE key = ?`, metaBackupChecksum).Scan(&slot)
-	db.Close()
-	if err != nil {
-		return fmt.Errorf("read the checksum placeholder: %w", err)
-	}
-	sum, off, err := fileChecksum(path, h.pageSize, slot)
-	if err != nil {
-		return err
+	var (
+		wg      sync.WaitGroup
+		sum     []byte
+		off     int64
+		hashErr error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sum, off, hashErr = fileChecksum(path, h.pageSize, placeholder)
+	}()
+	res, slot, err := verifyContents(ctx, path, h, true, level)
+	wg.Wait()
+	switch {
+	case err != nil:
+		return nil, err
+	case hashErr != nil:
+		return nil, hashErr
+	case !bytes.Equal(slot, placeholder):
+		return nil, fmt.Errorf("%w: the checksum placeholder changed while the backup was checked", ErrCorrupt)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Close()
 	if _, err := f.WriteAt(sum, off+sha256.Size); err != nil {
-		return err
+		return nil, fmt.Errorf("write the checksum into %s: %w; check free disk space", path, err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w; check free disk space", path, err)
+		return nil, fmt.Errorf("sync %s: %w; check free disk space", path, err)
 	}
-	return f.Close()
+	back := make([]byte, checksumSize)
+	if _, err := f.ReadAt(back, off); err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(back[:sha256.Size], placeholder[:sha256.Size]) || !bytes.Equal(back[sha256.Size:], sum) {
+		return nil, fmt.Errorf("%w: the checksum read back from %s is not the one written; check the disk", ErrCorrupt, path)
+	}
+	res.Checksummed = true
+	return res, f.Close()
+}
+
+// readChecksumSlot reads the checksum placeholder of a backup being made.
+func readChecksumSlot(ctx context.Context, path string) ([]byte, error) {
+	db, err := openImmutable(path, "")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	var slot []byte
+	if err := db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, metaBackupChecksum).Scan(&slot); err != nil {
+		return nil, fmt.Errorf("read the checksum placeholder: %w", err)
+	}
+	return slot, nil
 }
 
 // fileChecksum hashes the file page by page with the checksum slot (found

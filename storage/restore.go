@@ -116,66 +116,11 @@ func verify(ctx context.Context, path string, private bool, level VerifyLevel) (
 	if err != nil {
 		return nil, err
 	}
-	tuning := verifyCache
-	if private {
-		tuning = verifyMmap
-	}
-	db, err := openImmutable(path, tuning)
+	res, slot, err := verifyContents(ctx, path, h, private, level)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
-	check := "integrity_check"
-	if level == VerifyQuick {
-		check = "quick_check"
-	}
-	if err := integrityCheck(ctx, db, check); err != nil {
-		return nil, err
-	}
-	if err := checkIdentity(ctx, db); err != nil {
-		return nil, err
-	}
-	res := &VerifyResult{Path: path, Size: h.size, LatestVersion: LatestVersion(), Level: level}
-	if res.SchemaVersion, err = schemaVersion(ctx, db); err != nil {
-		return nil, err
-	}
-	if res.SchemaVersion > res.LatestVersion {
-		return nil, &SchemaTooNewError{Database: res.SchemaVersion, Known: res.LatestVersion}
-	}
-	if res.SchemaVersion == 0 {
-		return nil, fmt.Errorf("%w: it holds no bot data (schema version 0); check the path", ErrNotDatabase)
-	}
-	if err := checkSchema(ctx, db, res.SchemaVersion); err != nil {
-		return nil, fmt.Errorf("%w; use another backup", err)
-	}
-	meta := map[string][]byte{}
-	rows, err := db.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?)`,
-		metaSentinel, metaBackupKeys, metaBackupCreatedAt, metaBackupChecksum)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		var v []byte
-		if err := rows.Scan(&k, &v); err != nil {
-			return nil, err
-		}
-		meta[k] = v
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	res.sentinel, res.KeysBundle = meta[metaSentinel], meta[metaBackupKeys]
-	if ms, err := strconv.ParseInt(string(meta[metaBackupCreatedAt]), 10, 64); err == nil {
-		res.CreatedAt = time.UnixMilli(ms).UTC()
-	}
-	slot, ok := meta[metaBackupChecksum]
-	if !ok && (res.KeysBundle != nil || meta[metaBackupCreatedAt] != nil) {
-		// Written by bot backup, yet its checksum is gone: altered.
-		return nil, fmt.Errorf("%w: its checksum is missing: the file was changed since bot backup wrote it; use another backup", ErrCorrupt)
-	}
-	if ok {
+	if slot != nil {
 		sum, _, err := fileChecksum(path, h.pageSize, slot)
 		if err != nil {
 			return nil, err
@@ -186,6 +131,75 @@ func verify(ctx context.Context, path string, private bool, level VerifyLevel) (
 		res.Checksummed = true
 	}
 	return res, nil
+}
+
+// verifyContents is verify without the checksum: everything SQLite and the
+// schema can tell. It returns the checksum slot of a `bot backup` file (nil
+// for a plain copy) for the caller to check or to seal.
+func verifyContents(ctx context.Context, path string, h fileHeader, private bool, level VerifyLevel) (*VerifyResult, []byte, error) {
+	tuning := verifyCache
+	if private {
+		tuning = verifyMmap
+	}
+	db, err := openImmutable(path, tuning)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer db.Close()
+	check := "integrity_check"
+	if level == VerifyQuick {
+		check = "quick_check"
+	}
+	if err := integrityCheck(ctx, db, check); err != nil {
+		return nil, nil, err
+	}
+	if err := checkIdentity(ctx, db); err != nil {
+		return nil, nil, err
+	}
+	res := &VerifyResult{Path: path, Size: h.size, LatestVersion: LatestVersion(), Level: level}
+	if res.SchemaVersion, err = schemaVersion(ctx, db); err != nil {
+		return nil, nil, err
+	}
+	if res.SchemaVersion > res.LatestVersion {
+		return nil, nil, &SchemaTooNewError{Database: res.SchemaVersion, Known: res.LatestVersion}
+	}
+	if res.SchemaVersion == 0 {
+		return nil, nil, fmt.Errorf("%w: it holds no bot data (schema version 0); check the path", ErrNotDatabase)
+	}
+	if err := checkSchema(ctx, db, res.SchemaVersion); err != nil {
+		return nil, nil, fmt.Errorf("%w; use another backup", err)
+	}
+	meta := map[string][]byte{}
+	rows, err := db.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?)`,
+		metaSentinel, metaBackupKeys, metaBackupCreatedAt, metaBackupChecksum)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, nil, err
+		}
+		meta[k] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	res.sentinel, res.KeysBundle = meta[metaSentinel], meta[metaBackupKeys]
+	if ms, err := strconv.ParseInt(string(meta[metaBackupCreatedAt]), 10, 64); err == nil {
+		res.CreatedAt = time.UnixMilli(ms).UTC()
+	}
+	slot, ok := meta[metaBackupChecksum]
+	if !ok && (res.KeysBundle != nil || meta[metaBackupCreatedAt] != nil) {
+		// Written by bot backup, yet its checksum is gone: altered.
+		return nil, nil, fmt.Errorf("%w: its checksum is missing: the file was changed since bot backup wrote it; use another backup", ErrCorrupt)
+	}
+	if ok && slot == nil {
+		slot = []byte{} // present but empty: fileChecksum refuses it
+	}
+	return res, slot, nil
 }
 
 // fileHeader is what Verify needs from the 100-byte SQLite header.
