@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -170,12 +169,8 @@ func changeMasterKey(e *env, cfg *config.Config, newFile string, remove bool) er
 	}
 	var newKey []byte
 	if newFile != "" {
-		raw, err := os.ReadFile(newFile)
-		if err != nil {
-			return fmt.Errorf("read the new master key: %w", err)
-		}
-		if newKey, err = keys.ParseMasterKey(string(raw)); err != nil {
-			return fmt.Errorf("%s: %w", newFile, err)
+		if newKey, err = keys.ReadMasterKeyFile(newFile); err != nil {
+			return fmt.Errorf("the new master key: %w", err)
 		}
 	}
 	dir := datadir.KeysPath(cfg)

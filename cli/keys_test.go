@@ -46,6 +46,12 @@ func TestStartErrors(t *testing.T) {
 			os.Rename(filepath.Join(fresh, "data"), filepath.Join(dir, "data"))
 			return []string{"BOT_KEYS_MASTER_KEY=" + other}
 		}, []string{"master key"}},
+		{"MasterKeyFileTooOpen", func(t *testing.T, dir string) []string {
+			mk, _ := keys.GenerateMasterKey()
+			file := filepath.Join(dir, "master.key")
+			os.WriteFile(file, []byte(mk+"\n"), 0o640)
+			return []string{"BOT_KEYS_MASTER_KEY_FILE=" + file}
+		}, []string{"master.key", "chmod 600"}},
 		{"ClearKeysetWithMasterKey", func(t *testing.T, dir string) []string {
 			mk, _ := keys.GenerateMasterKey()
 			return []string{"BOT_KEYS_MASTER_KEY=" + mk}

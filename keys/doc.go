@@ -50,6 +50,13 @@
 // have been planted by someone who can write the directory but does not know
 // the master key. [ChangeMasterKey] adds, changes or removes it.
 //
+// The master key file is held to the same rule as the keyset files:
+// [ReadMasterKeyFile] refuses it ([ErrPermissions]) when the group or other
+// users can read or write it, since it opens the keysets. `bot init
+// --master-key` creates one with [WriteMasterKeyFile] (mode 0600, never over
+// an existing file) beside the configuration; its copy belongs away from the
+// machine, never beside the data directory or in its backups.
+//
 // # Rotation and re-encryption
 //
 // [Keyring.Rotate] adds a new AES-256-GCM key and makes it primary; new values
