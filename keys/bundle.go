@@ -302,7 +302,8 @@ func clearEnvelope(f *keysetFile) (json.RawMessage, error) {
 		return nil, fmt.Errorf("export keys: serialize %s: %w", f.path, err)
 	}
 	name := filepath.Base(f.path)
-	return json.Marshal(envelope{Format: fileFormat, Purpose: purposeOf(name), CreatedAt: f.createdAt, Keyset: buf.Bytes()})
+	return json.Marshal(envelope{Format: fileFormat, Purpose: purposeOf(name), CreatedAt: f.createdAt,
+		RetiredAt: f.retiredAt, DestroyedAt: f.destroyedAt, Keyset: buf.Bytes()})
 }
 
 // parseClearEnvelope is the reverse of clearEnvelope, for the file name in dir.
@@ -321,7 +322,8 @@ func parseClearEnvelope(raw json.RawMessage, dir, name string) (*keysetFile, err
 	if err != nil {
 		return nil, bad("holds an unreadable keyset")
 	}
-	return &keysetFile{path: filepath.Join(dir, name), handle: h, createdAt: env.CreatedAt}, nil
+	return &keysetFile{path: filepath.Join(dir, name), handle: h, createdAt: env.CreatedAt,
+		retiredAt: env.RetiredAt, destroyedAt: env.DestroyedAt}, nil
 }
 
 // sameKeys reports whether dir holds exactly the key material of aeadFile
