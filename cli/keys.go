@@ -245,7 +245,7 @@ func retireKey(ctx context.Context, e *env, in *datadir.Installation, keyID uint
 		return err
 	}
 	if usage.InUse() {
-		return fmt.Errorf("%s key %d is still in use by %s; run 'bot keys %s' first, which moves them to the primary key, then retire it", kind, keyID, usage, move)
+		return fmt.Errorf("%s key %d is still in use by %s; run 'bot keys %s' first, which moves everything to the primary key, then retire it", kind, keyID, usage, move)
 	}
 	if err := in.Keys.Retire(keyID); err != nil {
 		return err
@@ -293,6 +293,9 @@ func printKeyStatus(e *env, st keys.Status, asJSON bool) error {
 		fmt.Fprintln(tw, "  KEY ID\tTYPE\tSTATE\tCREATED")
 		for _, k := range ks.s.Keys {
 			state := k.Status
+			if state == "disabled" {
+				state = "retired" // what 'bot keys retire' did; Tink calls it disabled
+			}
 			if k.Primary {
 				state += " (primary)"
 			}
