@@ -217,3 +217,25 @@ func TestReindexRefusesBrokenChain(t *testing.T) {
 		t.Error("the edited chain verifies after Reindex: it was re-signed")
 	}
 }
+
+// TestReindexRefusesTruncatedChain: deleting the newest entries leaves a
+// chain that verifies link by link; the sealed head still names them, and
+// Reindex refuses rather than reseal a head over the shorter chain.
+func TestReindexRefusesTruncatedChain(t *testing.T) {
+	ctx := context.Background()
+	db := newTestDB(t)
+	k := newTestKeys(t)
+	fillAllTables(t, db, k)
+	if err := k.RotateIndex(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Reindex(ctx, k, 10, nil); !errors.Is(err, ErrTampered) || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("err=%v, want ErrTampered naming the missing entry", err)
+	}
+	if _, err := NewAudit(db, k).Verify(ctx); err == nil {
+		t.Error("the truncated chain verifies after Reindex: its head was resealed")
+	}
+}

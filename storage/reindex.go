@@ -3,7 +3,9 @@ package storage
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -154,26 +156,40 @@ func (db *DB) reindexBatch(ctx context.Context, c Cipher, ic indexedColumn, curs
 
 // rechainAudit recomputes every chain hash under the primary index key, in
 // one write transaction, and reseals the chain's head. It returns how many
-// hashes changed.
+// hashes changed. The old chain is verified as it is walked, and its head
+// before anything is written, so an edited log is refused, not re-signed.
 func (db *DB) rechainAudit(ctx context.Context, c Cipher) (int, error) {
 	tx, err := db.beginWrite(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
-	type change struct {
-		seq  int64
-		hash []byte
+	var lastSeq int64
+	var lastHash []byte
+	switch err := tx.QueryRowContext(ctx, sqlAuditLast).Scan(&lastSeq, &lastHash); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	}
+	if err := checkHead(ctx, tx, c, lastSeq, lastHash); err != nil {
+		return 0, fmt.Errorf("%w: %w; run 'bot audit verify'", ErrTampered, err)
 	}
 	var (
-		changes []change
+		changed int
 		prev    = make([]byte, hashSize)
 		seq     int64
 	)
+	// walkAudit reads each batch whole before calling back, and checks each
+	// entry against the stored hash before it, so rewriting as it goes
+	// leaves what it still has to verify untouched.
 	err = walkAudit(ctx, tx, c, func(_ []byte, e AuditEntry, hash []byte) error {
 		h := chainHash(c, prev, e)
 		if !bytes.Equal(h, hash) {
-			changes = append(changes, change{e.Seq, h})
+			if _, err := tx.ExecContext(ctx, `UPDATE audit_log SET hash = ? WHERE seq = ?`, h, e.Seq); err != nil {
+				return err
+			}
+			changed++
 		}
 		prev, seq = h, e.Seq
 		return nil
@@ -181,17 +197,8 @@ func (db *DB) rechainAudit(ctx context.Context, c Cipher) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(changes) == 0 {
+	if changed == 0 {
 		return 0, nil
-	}
-	// The head must match the chain as it stands before it is rewritten.
-	if err := checkHead(ctx, tx, c, seq, lastStoredHash(ctx, tx)); err != nil {
-		return 0, fmt.Errorf("%w: %w; run 'bot audit verify'", ErrTampered, err)
-	}
-	for _, ch := range changes {
-		if _, err := tx.ExecContext(ctx, `UPDATE audit_log SET hash = ? WHERE seq = ?`, ch.hash, ch.seq); err != nil {
-			return 0, err
-		}
 	}
 	head, err := c.Seal(binary.BigEndian.AppendUint64(bytes.Clone(prev), uint64(seq)), adMeta(metaAuditHead))
 	if err != nil {
@@ -200,15 +207,5 @@ func (db *DB) rechainAudit(ctx context.Context, c Cipher) (int, error) {
 	if err := putMeta(ctx, tx, metaAuditHead, head); err != nil {
 		return 0, err
 	}
-	return len(changes), tx.Commit()
-}
-
-// lastStoredHash is the hash of the last audit entry, nil if there is none.
-func lastStoredHash(ctx context.Context, tx dbtx) []byte {
-	var seq int64
-	var h []byte
-	if err := tx.QueryRowContext(ctx, sqlAuditLast).Scan(&seq, &h); err != nil {
-		return nil
-	}
-	return h
+	return changed, tx.Commit()
 }
