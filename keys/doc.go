@@ -127,6 +127,9 @@
 //     barrier, and a copy of the whole directory is a copy of the data.
 //   - A process running as the bot's user, or as root, can read the keys from
 //     disk or from memory.
+//   - Retiring or destroying a key changes only this keys directory: a
+//     `--with-keys` backup or a copy of the keys made before still holds
+//     the key, and opens what it sealed in backups of that time.
 //   - Deleting a row, or restoring an old version of a whole row, is not
 //     detected by AEAD; the hash-chained audit log covers that for audited
 //     actions.

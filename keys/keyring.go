@@ -40,8 +40,9 @@ type Options struct {
 }
 
 // Keyring holds the loaded keysets. It is safe for concurrent use: Seal,
-// Open, BlindIndex and NeedsReencrypt never block, and Rotate swaps in the new
-// AEAD keyset only after it is safely on disk.
+// Open, BlindIndex and NeedsReencrypt never block, and Rotate, RotateIndex,
+// Retire and Destroy swap in the changed keyset only after it is safely on
+// disk.
 type Keyring struct {
 	dir    string
 	master tink.AEAD // nil when keysets are stored in clear

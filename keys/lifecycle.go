@@ -40,7 +40,7 @@ func (k *Keyring) KeyPurpose(id uint32) (Purpose, error) {
 	inPRF := hasKey(k.prf.Load().file, id)
 	switch {
 	case inAEAD && inPRF:
-		return "", fmt.Errorf("key %d is in both %s and %s; it cannot be retired by ID. Rotate the keyset you mean once more, so the key is no longer needed, and keep it",
+		return "", fmt.Errorf("key %d is in both %s and %s (IDs are drawn at random per keyset, so this is rare), so an ID cannot say which to retire; leave this key enabled",
 			id, AEADFile, PRFFile)
 	case inAEAD:
 		return PurposeAEAD, nil
