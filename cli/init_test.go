@@ -155,3 +155,60 @@ func equalSnapshots(a, b map[string]string, ignore ...string) bool {
 	}
 	return true
 }
+
+func TestInitMasterKey(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		dir := t.TempDir()
+		code, out, errOut := runCLI(t, dir, nil, "init", "--master-key")
+		if code != exitOK {
+			t.Fatalf("exit got=%d, want 0: %s", code, errOut)
+		}
+		for _, want := range []string{"created the master key master.key (mode 0600)", "encrypted with the master key",
+			"Keep a copy of the master key master.key away from this machine", "Never beside data"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output got=%q, want it to contain %q", out, want)
+			}
+		}
+		st, err := os.Stat(filepath.Join(dir, "master.key"))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("master.key: %v, %v; want mode 0600", st, err)
+		}
+		cfg, _ := os.ReadFile(filepath.Join(dir, "config.toml"))
+		if !strings.Contains(string(cfg), "\nmaster_key_file = \"master.key\"\n") {
+			t.Errorf("config.toml does not name master.key:\n%s", cfg)
+		}
+		code, out, errOut = runCLI(t, dir, nil, "keys", "status")
+		if code != exitOK || !strings.Contains(out, "a master key encrypts the keysets") {
+			t.Errorf("keys status: exit %d, %q %q", code, out, errOut)
+		}
+		// The keysets really need it: without the key they do not load.
+		os.Rename(filepath.Join(dir, "master.key"), filepath.Join(dir, "elsewhere.key"))
+		if code, _, _ := runCLI(t, dir, nil, "keys", "status"); code != exitFailure {
+			t.Errorf("keys status without the master key: exit %d, want 1", code)
+		}
+	})
+	t.Run("ErrAlreadyConfigured", func(t *testing.T) {
+		dir := t.TempDir()
+		if code, _, errOut := runCLI(t, dir, nil, "init", "--master-key"); code != exitOK {
+			t.Fatal(errOut)
+		}
+		before, _ := os.ReadFile(filepath.Join(dir, "master.key"))
+		code, _, errOut := runCLI(t, dir, nil, "init", "--master-key")
+		if code != exitFailure || !strings.Contains(errOut, "already configured") {
+			t.Errorf("exit %d, stderr %q; want a refusal naming the configured key", code, errOut)
+		}
+		if after, _ := os.ReadFile(filepath.Join(dir, "master.key")); string(after) != string(before) {
+			t.Error("the master key file changed")
+		}
+	})
+	t.Run("ErrKeysExist", func(t *testing.T) {
+		dir := initDir(t)
+		code, _, errOut := runCLI(t, dir, nil, "init", "--master-key")
+		if code != exitFailure || !strings.Contains(errOut, "change-master-key") {
+			t.Errorf("exit %d, stderr %q; want a refusal pointing at change-master-key", code, errOut)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "master.key")); err == nil {
+			t.Error("a master key file was written for keys that stay in clear")
+		}
+	})
+}

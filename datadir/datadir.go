@@ -156,13 +156,9 @@ func MasterKey(cfg *config.Config) ([]byte, error) {
 		}
 		return k, nil
 	case cfg.Keys.MasterKeyFile != "":
-		raw, err := os.ReadFile(cfg.Keys.MasterKeyFile)
+		k, err := keys.ReadMasterKeyFile(cfg.Keys.MasterKeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("keys.master_key_file: %w", err)
-		}
-		k, err := keys.ParseMasterKey(string(raw))
-		if err != nil {
-			return nil, fmt.Errorf("keys.master_key_file %s: %w", cfg.Keys.MasterKeyFile, err)
 		}
 		return k, nil
 	}

@@ -157,6 +157,9 @@ func TestMasterKey(t *testing.T) {
 	}
 	file := filepath.Join(t.TempDir(), "master.key")
 	os.WriteFile(file, []byte(mk+"\n"), 0o600)
+	open := filepath.Join(t.TempDir(), "open.key")
+	os.WriteFile(open, []byte(mk+"\n"), 0o644)
+	os.Chmod(open, 0o644)
 	bad := filepath.Join(t.TempDir(), "bad.key")
 	os.WriteFile(bad, []byte("not a key"), 0o600)
 	tests := []struct {
@@ -168,8 +171,9 @@ func TestMasterKey(t *testing.T) {
 		{"None", nil, false, ""},
 		{"FromEnvironment", []string{"BOT_KEYS_MASTER_KEY=" + mk}, true, ""},
 		{"FromFile", []string{"BOT_KEYS_MASTER_KEY_FILE=" + file}, true, ""},
-		{"BadFile", []string{"BOT_KEYS_MASTER_KEY_FILE=" + bad}, false, "keys.master_key_file " + bad},
+		{"BadFile", []string{"BOT_KEYS_MASTER_KEY_FILE=" + bad}, false, "keys.master_key_file: read master key file " + bad},
 		{"MissingFile", []string{"BOT_KEYS_MASTER_KEY_FILE=" + file + ".nope"}, false, "keys.master_key_file"},
+		{"FileReadableByOthers", []string{"BOT_KEYS_MASTER_KEY_FILE=" + open}, false, "chmod 600 " + open},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -51,18 +51,30 @@ func DefaultBundleKDF() KDFParams {
 	return KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4}
 }
 
-// Limits on the parameters read from a bundle, so that a crafted backup cannot
-// make `bot restore` allocate gigabytes or spin for hours.
+// Limits on argon2id parameters, for bundles sealed here and bundles read
+// from a file alike. A crafted backup could otherwise make `bot restore`
+// allocate gigabytes or spin for hours on a small machine. The default cost
+// is well inside them; anything above is not a bundle this bot made.
 const (
-	maxKDFTime      = 64
-	maxKDFMemoryKiB = 2 * 1024 * 1024 // 2 GiB
+	maxKDFTime      = 10
+	maxKDFMemoryKiB = 256 * 1024 // 256 MiB
+	maxKDFThreads   = 16
+	minKDFMemoryKiB = 8 // per thread: argon2's own floor
 )
 
-// inRange reports whether p is within the limits a bundle may use, the
-// same when sealing as when opening, so every bundle made here opens.
+// inRange reports whether p is within the limits above. ExportBundle and
+// OpenBundle both call it, so every bundle made here opens, and the check
+// comes before argon2 allocates anything.
 func (p KDFParams) inRange() bool {
-	return p.Time >= 1 && p.Time <= maxKDFTime && p.Threads >= 1 &&
-		p.MemoryKiB >= 8*uint32(p.Threads) && p.MemoryKiB <= maxKDFMemoryKiB
+	return p.Time >= 1 && p.Time <= maxKDFTime &&
+		p.Threads >= 1 && p.Threads <= maxKDFThreads &&
+		p.MemoryKiB >= minKDFMemoryKiB*uint32(p.Threads) && p.MemoryKiB <= maxKDFMemoryKiB
+}
+
+// kdfLimits describes the limits of inRange in messages.
+func kdfLimits() string {
+	return fmt.Sprintf("1 to %d passes, 1 to %d threads, %d KiB per thread to %d MiB of memory",
+		maxKDFTime, maxKDFThreads, minKDFMemoryKiB, maxKDFMemoryKiB/1024)
 }
 
 const (
@@ -103,7 +115,8 @@ func ExportBundle(dir string, masterKey, passphrase []byte, kdf KDFParams) ([]by
 		kdf = DefaultBundleKDF()
 	}
 	if !kdf.inRange() {
-		return nil, fmt.Errorf("export keys: argon2id parameters %+v are out of the range a bundle may use", kdf)
+		return nil, fmt.Errorf("export keys: argon2id parameters %+v are out of the range a bundle may use (%s); choose a cost inside it",
+			kdf, kdfLimits())
 	}
 	if n := utf8.RuneCount(passphrase); n < MinPassphraseLen {
 		return nil, fmt.Errorf("export keys: the passphrase has %d characters, want at least %d; choose a longer one (several words are easy to remember)",
@@ -231,9 +244,16 @@ func openBundle(bundle, passphrase []byte, dir string) (aeadFile, prfFile *keyse
 			ErrCorrupt, b.Format, bundleFormat)
 	}
 	p := b.Params
-	if b.Format < 1 || b.KDF != bundleKDF || len(b.Salt) < saltSize || !p.inRange() {
-		return nil, nil, fmt.Errorf("open keys bundle: %w: unsupported or out-of-range parameters (kdf %q, format %d); %s",
+	if b.Format < 1 || b.KDF != bundleKDF || len(b.Salt) < saltSize {
+		return nil, nil, fmt.Errorf("open keys bundle: %w: unsupported parameters (kdf %q, format %d); %s",
 			ErrCorrupt, b.KDF, b.Format, damaged)
+	}
+	if !p.inRange() {
+		// Checked before argon2 runs: the parameters come from the file,
+		// and honouring them would let the file choose how much memory
+		// and time this process spends.
+		return nil, nil, fmt.Errorf("open keys bundle: %w: not a bundle this bot made: its argon2id cost (%d passes, %d threads, %d KiB) is outside %s; "+
+			"use a backup made by 'bot backup --with-keys'", ErrCorrupt, p.Time, p.Threads, p.MemoryKiB, kdfLimits())
 	}
 	gcm, err := bundleAEAD(passphrase, b.Salt, p)
 	if err != nil {
@@ -282,7 +302,8 @@ func clearEnvelope(f *keysetFile) (json.RawMessage, error) {
 		return nil, fmt.Errorf("export keys: serialize %s: %w", f.path, err)
 	}
 	name := filepath.Base(f.path)
-	return json.Marshal(envelope{Format: fileFormat, Purpose: purposeOf(name), CreatedAt: f.createdAt, Keyset: buf.Bytes()})
+	return json.Marshal(envelope{Format: fileFormat, Purpose: purposeOf(name), CreatedAt: f.createdAt,
+		RetiredAt: f.retiredAt, DestroyedAt: f.destroyedAt, Keyset: buf.Bytes()})
 }
 
 // parseClearEnvelope is the reverse of clearEnvelope, for the file name in dir.
@@ -301,7 +322,8 @@ func parseClearEnvelope(raw json.RawMessage, dir, name string) (*keysetFile, err
 	if err != nil {
 		return nil, bad("holds an unreadable keyset")
 	}
-	return &keysetFile{path: filepath.Join(dir, name), handle: h, createdAt: env.CreatedAt}, nil
+	return &keysetFile{path: filepath.Join(dir, name), handle: h, createdAt: env.CreatedAt,
+		retiredAt: env.RetiredAt, destroyedAt: env.DestroyedAt}, nil
 }
 
 // sameKeys reports whether dir holds exactly the key material of aeadFile

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -170,9 +171,68 @@ func TestExportBundleKDFRange(t *testing.T) {
 	opts := testOptions(t, nil)
 	mustCreate(t, opts)
 	for _, p := range []KDFParams{{Time: 0, MemoryKiB: 64, Threads: 1}, {Time: 1, MemoryKiB: 64, Threads: 0},
-		{Time: 65, MemoryKiB: 64, Threads: 1}, {Time: 1, MemoryKiB: 4 << 20, Threads: 1}} {
+		{Time: 11, MemoryKiB: 64, Threads: 1}, {Time: 1, MemoryKiB: 256<<10 + 1, Threads: 1},
+		{Time: 1, MemoryKiB: 17 * 8, Threads: 17}, {Time: 1, MemoryKiB: 2 << 20, Threads: 4}} {
 		if _, err := exportTestWith(opts.Dir, nil, p); err == nil {
 			t.Errorf("ExportBundle accepted %+v", p)
 		}
+	}
+}
+
+// TestKDFLimits fixes the limits a bundle's cost must stay within, at their
+// edges: 10 passes, 16 threads, 256 MiB.
+func TestKDFLimits(t *testing.T) {
+	for _, tt := range []struct {
+		p    KDFParams
+		want bool
+	}{
+		{DefaultBundleKDF(), true},
+		{KDFParams{Time: 10, MemoryKiB: 256 << 10, Threads: 16}, true},
+		{KDFParams{Time: 11, MemoryKiB: 64, Threads: 1}, false},
+		{KDFParams{Time: 1, MemoryKiB: 256<<10 + 1, Threads: 1}, false},
+		{KDFParams{Time: 1, MemoryKiB: 1024, Threads: 17}, false},
+		{KDFParams{Time: 1, MemoryKiB: 7, Threads: 1}, false},
+		{KDFParams{Time: 0, MemoryKiB: 64, Threads: 1}, false},
+	} {
+		if got := tt.p.inRange(); got != tt.want {
+			t.Errorf("inRange(%+v) got=%v, want %v", tt.p, got, tt.want)
+		}
+	}
+}
+
+// TestOpenBundleRefusesCostlyKDF: a bundle whose parameters ask for more
+// than the limits is refused as not ours before argon2 runs, so a crafted
+// backup cannot make restore allocate what it asks for.
+func TestOpenBundleRefusesCostlyKDF(t *testing.T) {
+	_, _, bundle := exportTest(t, nil)
+	for _, tt := range []struct {
+		name string
+		p    KDFParams
+	}{
+		{"Memory2GiB", KDFParams{Time: 1, MemoryKiB: 2 << 20, Threads: 4}},
+		{"Threads255", KDFParams{Time: 1, MemoryKiB: 64 << 10, Threads: 255}},
+		{"Passes64", KDFParams{Time: 64, MemoryKiB: 64 << 10, Threads: 1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var b map[string]any
+			if err := json.Unmarshal(bundle, &b); err != nil {
+				t.Fatal(err)
+			}
+			b["params"] = tt.p
+			crafted, err := json.Marshal(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err = OpenBundle(crafted, []byte(testPassphrase))
+			runtime.ReadMemStats(&after)
+			checkErr(t, err, ErrCorrupt, "not a bundle this bot made", "256 MiB")
+			// The honest default costs 64 MiB; a refusal costs next to nothing.
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+				t.Errorf("OpenBundle allocated %d bytes before refusing, want under 16 MiB", grew)
+			}
+		})
 	}
 }

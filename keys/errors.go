@@ -14,9 +14,9 @@ var (
 	// only one of the two.
 	ErrNotFound = errors.New("keyset not found")
 
-	// ErrPermissions is returned when a keyset file can be read or written by
-	// the group or by other users.
-	ErrPermissions = errors.New("keyset file is readable or writable by other users")
+	// ErrPermissions is returned when a keyset file or the master key file
+	// can be read or written by the group or by other users.
+	ErrPermissions = errors.New("key file is readable or writable by other users")
 
 	// ErrCorrupt is returned when a keyset file cannot be parsed, or holds a
 	// keyset of the wrong kind.

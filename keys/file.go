@@ -23,7 +23,7 @@ import (
 const (
 	// AEADFile holds the AEAD keyset that seals field values. Rotate adds keys to it.
 	AEADFile = "aead.json"
-	// PRFFile holds the PRF keyset behind blind indexes. It is never rotated.
+	// PRFFile holds the PRF keyset behind blind indexes. RotateIndex adds keys to it.
 	PRFFile = "prf.json"
 )
 
@@ -44,15 +44,23 @@ type envelope struct {
 	// CreatedAt maps each key ID (in decimal) to its creation time. It is not
 	// secret and not authenticated: it only feeds Status.
 	CreatedAt map[string]time.Time `json:"created_at"`
+	// RetiredAt maps each retired key's ID to when it was disabled, and
+	// DestroyedAt each destroyed key's ID to when its material was removed
+	// (Tink keeps no trace of a deleted key). Like CreatedAt they only feed
+	// Status and messages; the keyset itself says which keys are enabled.
+	RetiredAt   map[string]time.Time `json:"retired_at,omitempty"`
+	DestroyedAt map[string]time.Time `json:"destroyed_at,omitempty"`
 	// Keyset is Tink JSON: a Keyset in clear, or an EncryptedKeyset.
 	Keyset json.RawMessage `json:"keyset"`
 }
 
 // keysetFile is a keyset as read from or written to disk.
 type keysetFile struct {
-	path      string
-	handle    *keyset.Handle
-	createdAt map[string]time.Time
+	path        string
+	handle      *keyset.Handle
+	createdAt   map[string]time.Time
+	retiredAt   map[string]time.Time
+	destroyedAt map[string]time.Time
 }
 
 // purposeOf maps a file name to the purpose recorded in its envelope.
@@ -145,7 +153,7 @@ func readKeysetFile(dir, name string, master tink.AEAD) (*keysetFile, error) {
 			return nil, fmt.Errorf("load keyset %s: %w: unreadable keyset; %s", path, ErrCorrupt, restore)
 		}
 	}
-	return &keysetFile{path: path, handle: h, createdAt: env.CreatedAt}, nil
+	return &keysetFile{path: path, handle: h, createdAt: env.CreatedAt, retiredAt: env.RetiredAt, destroyedAt: env.DestroyedAt}, nil
 }
 
 // isEncrypted tells a Tink EncryptedKeyset from a clear Keyset by its fields,
@@ -182,10 +190,12 @@ func writeKeysetFile(f *keysetFile, master tink.AEAD) error {
 		return fmt.Errorf("write keyset %s: serialize: %w", f.path, err)
 	}
 	data, err := json.MarshalIndent(envelope{
-		Format:    fileFormat,
-		Purpose:   purposeOf(name),
-		CreatedAt: f.createdAt,
-		Keyset:    buf.Bytes(),
+		Format:      fileFormat,
+		Purpose:     purposeOf(name),
+		CreatedAt:   f.createdAt,
+		RetiredAt:   f.retiredAt,
+		DestroyedAt: f.destroyedAt,
+		Keyset:      buf.Bytes(),
 	}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write keyset %s: %w", f.path, err)

@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"crypto/hmac"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,15 +40,16 @@ type Options struct {
 }
 
 // Keyring holds the loaded keysets. It is safe for concurrent use: Seal,
-// Open, BlindIndex and NeedsReencrypt never block, and Rotate swaps in the new
-// AEAD keyset only after it is safely on disk.
+// Open, BlindIndex and NeedsReencrypt never block, and Rotate, RotateIndex,
+// Retire and Destroy swap in the changed keyset only after it is safely on
+// disk.
 type Keyring struct {
 	dir    string
 	master tink.AEAD // nil when keysets are stored in clear
 
-	rotateMu sync.Mutex // serializes Rotate, so two rotations cannot lose a key
+	rotateMu sync.Mutex // serializes every change of a keyset, so two cannot lose each other's key
 	aead     atomic.Pointer[aeadState]
-	prf      *prfState // never changes after Load
+	prf      atomic.Pointer[prfState]
 }
 
 // aeadState is one immutable version of the AEAD keyset; Rotate replaces it whole.
@@ -53,13 +57,16 @@ type aeadState struct {
 	file      *keysetFile
 	primitive tink.AEAD
 	primaryID uint32
-	keyIDs    map[uint32]bool
+	keyIDs    map[uint32]tinkpb.KeyStatusType // every key in the keyset, with its state
 }
 
-// prfState is the PRF keyset behind blind indexes.
+// prfState is one immutable version of the PRF keyset behind blind indexes.
+// set holds only the enabled keys (Tink leaves out the others); others
+// lists the enabled keys other than the primary, which lookups still try.
 type prfState struct {
-	file *keysetFile
-	set  *prf.Set
+	file   *keysetFile
+	set    *prf.Set
+	others []uint32
 }
 
 // Exists reports whether dir holds a keyset file (either one). It is false,
@@ -103,7 +110,7 @@ func Create(opts Options) (*Keyring, error) {
 		}
 	}
 
-	now := time.Now().UTC().Truncate(time.Second)
+	created := now()
 	files := make(map[string]*keysetFile, 2)
 	templates := map[string]*tinkpb.KeyTemplate{
 		AEADFile: aead.AES256GCMKeyTemplate(),
@@ -117,7 +124,7 @@ func Create(opts Options) (*Keyring, error) {
 		files[name] = &keysetFile{
 			path:      filepath.Join(opts.Dir, name),
 			handle:    h,
-			createdAt: map[string]time.Time{keyIDString(h.KeysetInfo().GetPrimaryKeyId()): now},
+			createdAt: map[string]time.Time{keyIDString(h.KeysetInfo().GetPrimaryKeyId()): created},
 		}
 	}
 	k, err := newKeyring(opts.Dir, master, files[AEADFile], files[PRFFile])
@@ -185,26 +192,49 @@ func newKeyring(dir string, master tink.AEAD, aeadFile, prfFile *keysetFile) (*K
 	if err != nil {
 		return nil, err
 	}
-	set, err := prf.NewPRFSet(prfFile.handle)
+	ps, err := newPRFState(prfFile)
 	if err != nil {
-		return nil, fmt.Errorf("load keyset %s: %w: not a PRF keyset; restore the keys directory from a backup", prfFile.path, ErrCorrupt)
+		return nil, err
+	}
+	k := &Keyring{dir: dir, master: master}
+	k.aead.Store(st)
+	k.prf.Store(ps)
+	return k, nil
+}
+
+// newPRFState builds the PRF set for f and checks that its primary key can
+// make blind indexes.
+func newPRFState(f *keysetFile) (*prfState, error) {
+	set, err := prf.NewPRFSet(f.handle)
+	if err != nil {
+		return nil, fmt.Errorf("load keyset %s: %w: not a PRF keyset; restore the keys directory from a backup", f.path, ErrCorrupt)
 	}
 	if _, err := set.ComputePrimaryPRF(nil, BlindIndexSize); err != nil {
 		return nil, fmt.Errorf("load keyset %s: %w: its primary key cannot produce %d-byte blind indexes (%v); restore the keys directory from a backup",
-			prfFile.path, ErrCorrupt, BlindIndexSize, err)
+			f.path, ErrCorrupt, BlindIndexSize, err)
 	}
-	k := &Keyring{dir: dir, master: master, prf: &prfState{file: prfFile, set: set}}
-	k.aead.Store(st)
-	return k, nil
+	ps := &prfState{file: f, set: set}
+	for id, p := range set.PRFs {
+		if id == set.PrimaryID {
+			continue
+		}
+		if _, err := p.ComputePRF(nil, BlindIndexSize); err != nil {
+			return nil, fmt.Errorf("load keyset %s: %w: key %d cannot produce %d-byte blind indexes (%v); restore the keys directory from a backup",
+				f.path, ErrCorrupt, id, BlindIndexSize, err)
+		}
+		ps.others = append(ps.others, id)
+	}
+	slices.Sort(ps.others)
+	return ps, nil
 }
 
 // newAEADState builds the AEAD primitive for f. The primary key must use
 // Tink's key-ID prefix: NeedsReencrypt and the "unknown key" error rely on it.
 func newAEADState(f *keysetFile) (*aeadState, error) {
 	info := f.handle.KeysetInfo()
-	ids := make(map[uint32]bool, len(info.GetKeyInfo()))
+	ids := make(map[uint32]tinkpb.KeyStatusType, len(info.GetKeyInfo()))
 	for _, ki := range info.GetKeyInfo() {
-		ids[ki.GetKeyId()] = true
+		ids[ki.GetKeyId()] = ki.GetStatus()
 		if ki.GetKeyId() == info.GetPrimaryKeyId() && ki.GetOutputPrefixType() != tinkpb.OutputPrefixType_TINK {
 			return nil, fmt.Errorf("load keyset %s: %w: primary key %d has output prefix %v, want TINK; restore the keys directory from a backup",
 				f.path, ErrCorrupt, ki.GetKeyId(), ki.GetOutputPrefixType())
@@ -240,9 +270,20 @@ func (k *Keyring) Open(ciphertext, associatedData []byte) ([]byte, error) {
 	if err == nil {
 		return pt, nil
 	}
-	if id, ok := keyIDOf(ciphertext); ok && !st.keyIDs[id] {
-		return nil, fmt.Errorf("open: %w: sealed with key %d, which is not in %s; use the keys directory that belongs to this database (if `bot keys rotate` ran while the bot was running, restart the bot)",
-			ErrDecrypt, id, st.file.path)
+	if id, ok := keyIDOf(ciphertext); ok {
+		if when, gone := st.file.destroyedAt[keyIDString(id)]; gone {
+			return nil, fmt.Errorf("open: %w: sealed with key %d, which was destroyed on %s (bot keys retire --destroy); the value can no longer be read, except from a backup made before that with its keys",
+				ErrDecrypt, id, when.Format(time.DateOnly))
+		}
+		status, in := st.keyIDs[id]
+		switch {
+		case !in:
+			return nil, fmt.Errorf("open: %w: sealed with key %d, which is not in %s; use the keys directory that belongs to this database (if `bot keys rotate` ran while the bot was running, restart the bot)",
+				ErrDecrypt, id, st.file.path)
+		case status != tinkpb.KeyStatusType_ENABLED:
+			return nil, fmt.Errorf("open: %w: sealed with key %d, which is retired (%s) in %s and opens nothing; run 'bot keys reencrypt' with a keys directory in which it is still enabled (from a backup), or restore the value",
+				ErrDecrypt, id, strings.ToLower(status.String()), st.file.path)
+		}
 	}
 	return nil, fmt.Errorf("open: %w: the value was altered, moved to another row, or sealed with keys other than %s; restore the row or the keys from a backup",
 		ErrDecrypt, st.file.path)
@@ -269,27 +310,70 @@ func keyIDOf(ciphertext []byte) (uint32, bool) {
 // with any other use of the same key.
 const blindIndexLabel = "github.com/modbot/bot/keys blind index v1\x00"
 
-// BlindIndex returns a 32-byte keyed PRF (HMAC-SHA256 from the PRF keyset)
-// of value, for equality lookups without storing value. domain separates
-// uses ("user", "audit-chain"...): the same value gives unrelated indexes in
-// different domains, and different installations give unrelated indexes.
+// BlindIndex returns a 32-byte keyed PRF (HMAC-SHA256 from the PRF keyset's
+// primary key) of value, for equality lookups without storing value.
+// domain separates uses ("user", "audit-chain"...): the same value gives
+// unrelated indexes in different domains, and different installations give
+// unrelated indexes. New rows store this index.
 //
-// The input encoding (label, length-prefixed domain, value) and the PRF
-// keyset are frozen: a change would break every stored index, which is why
-// Rotate never touches the PRF keyset.
+// The input encoding (label, length-prefixed domain, value) is frozen: a
+// change would break every stored index. The key is not: after
+// RotateIndex, rows keep the index of an older key until they are
+// re-indexed, which is why lookups use BlindIndexes.
 func (k *Keyring) BlindIndex(domain string, value []byte) []byte {
+	ps := k.prf.Load()
+	return ps.compute(ps.set.PrimaryID, domain, value)
+}
+
+// BlindIndexes returns the blind index of value under every enabled PRF
+// key, the primary's first. A lookup matches any of them, so rows not yet
+// re-indexed after RotateIndex are still found. Outside a rotation there
+// is one.
+func (k *Keyring) BlindIndexes(domain string, value []byte) [][]byte {
+	ps := k.prf.Load()
+	out := make([][]byte, 0, 1+len(ps.others))
+	out = append(out, ps.compute(ps.set.PrimaryID, domain, value))
+	for _, id := range ps.others {
+		out = append(out, ps.compute(id, domain, value))
+	}
+	return out
+}
+
+// IndexedBy returns the ID of the enabled PRF key under which index is the
+// blind index of value in domain, and false if none is: the index was made
+// by a retired key, by other keys, or was altered.
+func (k *Keyring) IndexedBy(domain string, value, index []byte) (uint32, bool) {
+	ps := k.prf.Load()
+	for _, id := range append([]uint32{ps.set.PrimaryID}, ps.others...) {
+		if hmac.Equal(ps.compute(id, domain, value), index) {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+// compute is the blind index of value in domain under PRF key id, which
+// must be enabled.
+func (ps *prfState) compute(id uint32, domain string, value []byte) []byte {
 	in := make([]byte, 0, len(blindIndexLabel)+binary.MaxVarintLen64+len(domain)+len(value))
 	in = append(in, blindIndexLabel...)
 	in = binary.AppendUvarint(in, uint64(len(domain)))
 	in = append(in, domain...)
 	in = append(in, value...)
-	out, err := k.prf.set.ComputePrimaryPRF(in, BlindIndexSize)
+	out, err := ps.set.PRFs[id].ComputePRF(in, BlindIndexSize)
 	if err != nil {
-		// newKeyring computed one successfully; only a bug in this package
-		// can bring us here, and a nil index would match other nil indexes.
-		panic(fmt.Sprintf("keys: blind index: %v", err))
+		// newPRFState computed one with every key; only a bug in this
+		// package can bring us here, and a nil index would match other
+		// nil indexes.
+		panic(fmt.Sprintf("keys: blind index under key %d: %v", id, err))
 	}
 	return out
+}
+
+// SealedBy returns the ID of the AEAD key that sealed ciphertext, read from
+// Tink's prefix, and false when it carries none.
+func (k *Keyring) SealedBy(ciphertext []byte) (uint32, bool) {
+	return keyIDOf(ciphertext)
 }
 
 // Rotate adds a new AES-256-GCM key to the AEAD keyset, makes it primary, and
@@ -297,42 +381,91 @@ func (k *Keyring) BlindIndex(domain string, value []byte) []byte {
 // older keys still open; NeedsReencrypt finds them so they can be moved to
 // the new key. Rotate returns with the keyring unchanged if the write fails.
 //
-// The PRF keyset is never rotated: blind indexes must stay stable, since a
-// lookup by user compares a freshly computed index with stored ones.
-//
 // Another process that has the keys loaded (a running bot) keeps the old
 // keyset until it restarts.
 func (k *Keyring) Rotate() error {
+	return k.addPrimary(PurposeAEAD, aead.AES256GCMKeyTemplate())
+}
+
+// RotateIndex adds a new HMAC-SHA256 key to the PRF keyset and makes it
+// primary: new rows store blind indexes under it, while BlindIndexes keeps
+// finding rows indexed under the older keys until the storage package has
+// re-indexed them and the old key is retired.
+func (k *Keyring) RotateIndex() error {
+	return k.addPrimary(PurposePRF, prf.HMACSHA256PRFKeyTemplate())
+}
+
+// addPrimary adds a key made from tmpl to the keyset of p and makes it primary.
+func (k *Keyring) addPrimary(p Purpose, tmpl *tinkpb.KeyTemplate) error {
+	return k.change(p, "rotate", func(m *keyset.Manager, f *keysetFile) error {
+		id, err := m.Add(tmpl)
+		if err != nil {
+			return fmt.Errorf("add key: %w", err)
+		}
+		if err := m.SetPrimary(id); err != nil {
+			return fmt.Errorf("set primary: %w", err)
+		}
+		f.createdAt[keyIDString(id)] = now()
+		return nil
+	})
+}
+
+// change applies edit to a copy of the keyset of p, checks that the result
+// still loads, writes it atomically, and only then uses it. On any error
+// the keyring and the file are as they were.
+func (k *Keyring) change(p Purpose, what string, edit func(*keyset.Manager, *keysetFile) error) error {
 	k.rotateMu.Lock()
 	defer k.rotateMu.Unlock()
 
-	old := k.aead.Load()
-	m := keyset.NewManagerFromHandle(old.file.handle)
-	id, err := m.Add(aead.AES256GCMKeyTemplate())
-	if err != nil {
-		return fmt.Errorf("rotate %s: add key: %w", old.file.path, err)
+	old := k.aead.Load().file
+	if p == PurposePRF {
+		old = k.prf.Load().file
 	}
-	if err := m.SetPrimary(id); err != nil {
-		return fmt.Errorf("rotate %s: set primary: %w", old.file.path, err)
+	f := &keysetFile{
+		path:        old.path,
+		handle:      old.handle, // what edit inspects; replaced by the edited keyset below
+		createdAt:   cloneTimes(old.createdAt),
+		retiredAt:   cloneTimes(old.retiredAt),
+		destroyedAt: cloneTimes(old.destroyedAt),
+	}
+	m := keyset.NewManagerFromHandle(old.handle)
+	if err := edit(m, f); err != nil {
+		return fmt.Errorf("%s %s: %w", what, old.path, err)
 	}
 	h, err := m.Handle()
 	if err != nil {
-		return fmt.Errorf("rotate %s: %w", old.file.path, err)
+		return fmt.Errorf("%s %s: %w", what, old.path, err)
 	}
-	created := maps.Clone(old.file.createdAt)
-	if created == nil {
-		created = make(map[string]time.Time, 1)
+	f.handle = h
+	if p == PurposePRF {
+		ps, err := newPRFState(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if err := writeKeysetFile(f, k.master); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		k.prf.Store(ps)
+		return nil
 	}
-	created[keyIDString(id)] = time.Now().UTC().Truncate(time.Second)
-	f := &keysetFile{path: old.file.path, handle: h, createdAt: created}
-
 	st, err := newAEADState(f)
 	if err != nil {
-		return fmt.Errorf("rotate: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if err := writeKeysetFile(f, k.master); err != nil {
-		return fmt.Errorf("rotate: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	k.aead.Store(st)
 	return nil
 }
+
+// cloneTimes copies m, never returning nil.
+func cloneTimes(m map[string]time.Time) map[string]time.Time {
+	if m == nil {
+		return make(map[string]time.Time, 1)
+	}
+	return maps.Clone(m)
+}
+
+// now is a key's creation, retirement or destruction time as stored.
+func now() time.Time { return time.Now().UTC().Truncate(time.Second) }

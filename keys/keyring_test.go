@@ -185,7 +185,7 @@ func TestRotate(t *testing.T) {
 				}
 			}
 			if len(st.PRF.Keys) != 1 {
-				t.Errorf("PRF keys=%d, want 1: the PRF keyset is never rotated", len(st.PRF.Keys))
+				t.Errorf("PRF keys=%d, want 1: Rotate leaves the PRF keyset to RotateIndex", len(st.PRF.Keys))
 			}
 			if got := kr.BlindIndex("user", []byte("42")); !bytes.Equal(got, prfBefore) {
 				t.Errorf("blind index changed by Rotate")

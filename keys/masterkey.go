@@ -5,7 +5,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
+
+	"github.com/modbot/bot/internal/atomicfile"
 
 	"github.com/tink-crypto/tink-go/v2/aead/aesgcm"
 	"github.com/tink-crypto/tink-go/v2/insecuresecretdataaccess"
@@ -49,6 +55,76 @@ func GenerateMasterKey() (string, error) {
 		return "", fmt.Errorf("generate master key: %w", err)
 	}
 	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+// ReadMasterKeyFile reads and parses the master key file at path. Like a
+// keyset file, it is refused with ErrPermissions when its mode lets the
+// group or other users read or write it: the master key opens the keysets,
+// so a file others can read gives the data away as surely as the keys do.
+// The error never contains the file's contents.
+func ReadMasterKeyFile(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("read master key file %s: it does not exist; restore it from where you keep its copy, or point keys.master_key_file at it", path)
+	case err != nil:
+		return nil, fmt.Errorf("read master key file %s: %w; make it readable by the user that runs bot", path, err)
+	case !info.Mode().IsRegular():
+		return nil, fmt.Errorf("read master key file %s: not a regular file; point keys.master_key_file at the file holding the key", path)
+	}
+	// Windows has no Unix mode bits to check; its ACLs are out of our reach.
+	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("read master key file %s: %w (mode %04o); run: chmod 600 %s",
+			path, ErrPermissions, info.Mode().Perm(), path)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read master key file %s: %w; make it readable by the user that runs bot", path, err)
+	}
+	k, err := ParseMasterKey(string(raw))
+	if err != nil {
+		return nil, fmt.Errorf("read master key file %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// WriteMasterKeyFile writes a new master key to path with mode 0600 and
+// returns it. It refuses to replace a file that exists: that file may be
+// the only copy of the key to some keysets.
+func WriteMasterKeyFile(path string) (_ []byte, err error) {
+	s, err := GenerateMasterKey()
+	if err != nil {
+		return nil, err
+	}
+	// O_EXCL rather than a check and a rename, so that a file appearing
+	// in between is not replaced either.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("write master key file %s: %w: it may be the only copy of a master key; use it (keys.master_key_file) or choose another path", path, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write master key file %s: %w; choose a directory the user that runs bot can write", path, err)
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(path)
+		}
+	}()
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write master key file %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write master key file %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("write master key file %s: %w", path, err)
+	}
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("write master key file %s: %w", path, err)
+	}
+	return ParseMasterKey(s)
 }
 
 // newMasterAEAD turns raw master key bytes into the AEAD that encrypts

@@ -1,8 +1,12 @@
 package keys
 
 import (
+	"bytes"
 	"encoding/base64"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -85,4 +89,59 @@ func TestChangeMasterKey(t *testing.T) {
 		err := ChangeMasterKey(dir, second, nil)
 		checkErr(t, err, ErrMasterKeyMismatch, filepath.Join(dir, AEADFile))
 	})
+}
+
+// TestReadMasterKeyFile: a master key file others can read or write is
+// refused as a keyset file would be, with the command that fixes it.
+func TestReadMasterKeyFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix mode bits on Windows")
+	}
+	for _, tt := range []struct {
+		name string
+		mode os.FileMode
+		ok   bool
+	}{
+		{"OK", 0o600, true},
+		{"OwnerReadOnly", 0o400, true},
+		{"GroupReadable", 0o640, false},
+		{"OthersReadable", 0o604, false},
+		{"GroupWritable", 0o620, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "master.key")
+			want, err := WriteMasterKeyFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+				t.Fatalf("WriteMasterKeyFile: mode got=%v, %v; want 0600", st.Mode().Perm(), err)
+			}
+			if err := os.Chmod(path, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadMasterKeyFile(path)
+			if tt.ok {
+				if err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("got=%x, %v; want the key written", got, err)
+				}
+				return
+			}
+			checkErr(t, err, ErrPermissions, path, "chmod 600 "+path)
+		})
+	}
+}
+
+// TestWriteMasterKeyFileKeepsExisting: an existing file may be the only copy
+// of a master key, so it is never replaced.
+func TestWriteMasterKeyFileKeepsExisting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "master.key")
+	if err := os.WriteFile(path, []byte("precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := WriteMasterKeyFile(path)
+	checkErr(t, err, fs.ErrExist, path, "only copy")
+	if b, _ := os.ReadFile(path); string(b) != "precious\n" {
+		t.Errorf("file got=%q, want it unchanged", b)
+	}
 }

@@ -1,6 +1,8 @@
 package keys
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -40,6 +42,10 @@ type KeyStatus struct {
 	Primary bool `json:"primary"`
 	// CreatedAt is when the key was made; zero if unknown.
 	CreatedAt time.Time `json:"created_at,omitzero"`
+	// RetiredAt is when the key was retired (disabled); zero if it is not.
+	RetiredAt time.Time `json:"retired_at,omitzero"`
+	// DestroyedAt is when the key's material was removed; zero if it was not.
+	DestroyedAt time.Time `json:"destroyed_at,omitzero"`
 }
 
 // Status describes the loaded keysets.
@@ -48,7 +54,7 @@ func (k *Keyring) Status() Status {
 		Dir:       k.dir,
 		MasterKey: k.master != nil,
 		AEAD:      keysetStatus(k.aead.Load().file),
-		PRF:       keysetStatus(k.prf.file),
+		PRF:       keysetStatus(k.prf.Load().file),
 	}
 }
 
@@ -57,13 +63,27 @@ func keysetStatus(f *keysetFile) KeysetStatus {
 	s := KeysetStatus{Path: f.path, ID: info.GetPrimaryKeyId()}
 	for _, ki := range info.GetKeyInfo() {
 		url := ki.GetTypeUrl()
+		id := keyIDString(ki.GetKeyId())
 		s.Keys = append(s.Keys, KeyStatus{
 			ID:        ki.GetKeyId(),
 			Type:      url[strings.LastIndex(url, ".")+1:],
 			Status:    strings.ToLower(ki.GetStatus().String()),
 			Primary:   ki.GetKeyId() == info.GetPrimaryKeyId(),
-			CreatedAt: f.createdAt[keyIDString(ki.GetKeyId())],
+			CreatedAt: f.createdAt[id],
+			RetiredAt: f.retiredAt[id],
 		})
 	}
+	// Tink keeps nothing of a deleted key; the envelope remembers it, so
+	// that an owner can tell a destroyed key from one never known.
+	var gone []KeyStatus
+	for id, at := range f.destroyedAt {
+		n, err := strconv.ParseUint(id, 10, 32)
+		if err != nil {
+			continue
+		}
+		gone = append(gone, KeyStatus{ID: uint32(n), Status: "destroyed", CreatedAt: f.createdAt[id], RetiredAt: f.retiredAt[id], DestroyedAt: at})
+	}
+	slices.SortFunc(gone, func(a, b KeyStatus) int { return a.DestroyedAt.Compare(b.DestroyedAt) })
+	s.Keys = append(s.Keys, gone...)
 	return s
 }

@@ -126,11 +126,10 @@ func (a *Audit) Verify(ctx context.Context) (_ int, err error) {
 		if err != nil {
 			return count, &ChainError{Seq: r.seq, Reason: "does not decrypt: edited, or moved from another position"}
 		}
-		want := chainHash(a.c, prev, e)
-		if !bytes.Equal(want, r.hash) {
+		if !chainHashMatches(a.c, prev, e, r.hash) {
 			return count, &ChainError{Seq: r.seq, Reason: "hash mismatch: edited, or reordered"}
 		}
-		prev, seq = want, r.seq
+		prev, seq = r.hash, r.seq
 		count++
 	}
 	if err := rows.Err(); err != nil {
@@ -202,6 +201,11 @@ func checkHead(ctx context.Context, tx dbtx, c Cipher, seq int64, hash []byte) e
 // integers and length-prefixed strings make the encoding unambiguous, and
 // Seq is in it, so an entry cannot be moved to another position.
 func chainHash(c Cipher, prev []byte, e AuditEntry) []byte {
+	return c.BlindIndex(auditChainDomain, chainInput(prev, e))
+}
+
+// chainInput is what chainHash digests.
+func chainInput(prev []byte, e AuditEntry) []byte {
 	b := make([]byte, 0, len(prev)+64+len(e.Details))
 	b = append(b, prev...)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Seq))
@@ -210,7 +214,20 @@ func chainHash(c Cipher, prev []byte, e AuditEntry) []byte {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 		b = append(b, s...)
 	}
-	return c.BlindIndex(auditChainDomain, b)
+	return b
+}
+
+// chainHashMatches reports whether hash is e's chain hash after prev under
+// any enabled index key. After a rotation of the index keys, entries
+// appended since carry the new key's hash on top of older entries with the
+// old key's, until Reindex re-chains the log under the new key.
+func chainHashMatches(c Cipher, prev []byte, e AuditEntry, hash []byte) bool {
+	for _, h := range c.BlindIndexes(auditChainDomain, chainInput(prev, e)) {
+		if bytes.Equal(h, hash) {
+			return true
+		}
+	}
+	return false
 }
 
 // auditRow is an audit_log row as stored.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -124,8 +125,7 @@ func (s *Cases) create(ctx context.Context, n NewCase, withPoints bool) (Case, i
 		// The writer's page cache is warm and the rows read here are the
 		// ones the insert below touches; a read transaction would start
 		// from an empty cache after every commit.
-		if err := tx.QueryRowContext(ctx, sqlActivePoints, n.GuildID, userIndex(s.c, n.TargetID),
-			n.CreatedAt.UnixMilli()).Scan(&before); err != nil {
+		if before, err = activePoints(ctx, tx, s.c, n.GuildID, n.TargetID, n.CreatedAt); err != nil {
 			return Case{}, 0, err
 		}
 	}
@@ -188,8 +188,9 @@ func (s *Cases) ListForUser(ctx context.Context, guildID, userID string, include
 		return nil, err
 	}
 	defer tx.Rollback()
-	where := `c.guild_id = ? AND c.target_index = ?`
-	args := []any{guildID, userIndex(s.c, userID)}
+	target, idx := indexIn(`c.target_index`, userIndexes(s.c, userID))
+	where := `c.guild_id = ? AND ` + target
+	args := append([]any{guildID}, idx...)
 	if !includeInactive {
 		where += ` AND ` + activeCase
 		args = append(args, at.UnixMilli())
@@ -206,9 +207,20 @@ func (s *Cases) ActivePoints(ctx context.Context, guildID, userID string, at tim
 		return 0, err
 	}
 	defer tx.Rollback()
+	return activePoints(ctx, tx, s.c, guildID, userID, at)
+}
+
+// activePoints sums the points of userID's cases in a guild active at at.
+// Outside a rotation of the index keys it runs the prepared sqlActivePoints.
+func activePoints(ctx context.Context, tx dbtx, c Cipher, guildID, userID string, at time.Time) (int, error) {
+	target, idx := indexIn(`c.target_index`, userIndexes(c, userID))
+	q := sqlActivePoints
+	if target != sqlTargetIs {
+		q = strings.Replace(sqlActivePoints, sqlTargetIs, target, 1)
+	}
+	args := append(append([]any{guildID}, idx...), at.UnixMilli())
 	var total int
-	err = tx.QueryRowContext(ctx, sqlActivePoints,
-		guildID, userIndex(s.c, userID), at.UnixMilli()).Scan(&total)
+	err := tx.QueryRowContext(ctx, q, args...).Scan(&total)
 	return total, err
 }
 
@@ -234,7 +246,8 @@ func (s *Cases) AllForUser(ctx context.Context, userID string) (_ []Case, err er
 		return nil, err
 	}
 	defer tx.Rollback()
-	return queryCases(ctx, tx, s.c, `c.target_index = ? ORDER BY c.guild_id, c.number`, userIndex(s.c, userID))
+	target, idx := indexIn(`c.target_index`, userIndexes(s.c, userID))
+	return queryCases(ctx, tx, s.c, target+` ORDER BY c.guild_id, c.number`, idx...)
 }
 
 // activeCase is the SQL of Case.Active; its one parameter is the time.
@@ -278,14 +291,15 @@ func nextCaseNumber(ctx context.Context, tx dbtx, guildID string) (int64, error)
 }
 
 // raiseCaseCounters records, for each guild with a case targeting the user
-// of blind index idx, the guild's highest case number, before those cases
+// of blind indexes idx, the guild's highest case number, before those cases
 // are deleted, so that nextCaseNumber never hands their numbers out again.
-func raiseCaseCounters(ctx context.Context, tx dbtx, idx []byte) error {
+func raiseCaseCounters(ctx context.Context, tx dbtx, idx [][]byte) error {
+	target, args := indexIn(`target_index`, idx)
 	_, err := tx.ExecContext(ctx, `INSERT INTO case_counters (guild_id, last_number)
 		SELECT guild_id, max(number) FROM cases
-		WHERE guild_id IN (SELECT guild_id FROM cases WHERE target_index = ?)
+		WHERE guild_id IN (SELECT guild_id FROM cases WHERE `+target+`)
 		GROUP BY guild_id
-		ON CONFLICT (guild_id) DO UPDATE SET last_number = max(last_number, excluded.last_number)`, idx)
+		ON CONFLICT (guild_id) DO UPDATE SET last_number = max(last_number, excluded.last_number)`, args...)
 	return err
 }
 
@@ -486,8 +500,9 @@ func (s *Cases) DeleteUserData(ctx context.Context, userID, actorID string, at t
 		return 0, err
 	}
 	defer tx.Rollback()
-	idx := userIndex(s.c, userID)
-	if _, err := tx.ExecContext(ctx, `DELETE FROM scheduled_actions WHERE target_index = ?`, idx); err != nil {
+	idx := userIndexes(s.c, userID)
+	target, args := indexIn(`target_index`, idx)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM scheduled_actions WHERE `+target, args...); err != nil {
 		return 0, err
 	}
 	if err := raiseCaseCounters(ctx, tx, idx); err != nil {
@@ -495,7 +510,7 @@ func (s *Cases) DeleteUserData(ctx context.Context, userID, actorID string, at t
 	}
 	// case_history rows go with their case (ON DELETE CASCADE); links from
 	// other cases become NULL (ON DELETE SET NULL).
-	res, err := tx.ExecContext(ctx, `DELETE FROM cases WHERE target_index = ?`, idx)
+	res, err := tx.ExecContext(ctx, `DELETE FROM cases WHERE `+target, args...)
 	if err != nil {
 		return 0, err
 	}

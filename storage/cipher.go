@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Cipher seals and opens the personal values storage keeps. *keys.Keyring
@@ -19,9 +20,14 @@ type Cipher interface {
 	// associated data (it was moved), or was sealed by keys not loaded.
 	Open(ciphertext, associatedData []byte) ([]byte, error)
 	// BlindIndex returns a keyed, deterministic digest of value, separated
-	// by domain. It never fails, and the same inputs give the same output
-	// for the life of the keys, including after rotation.
+	// by domain, under the primary index key: what a new row stores. It
+	// never fails, and the same inputs give the same output until the
+	// index keys are rotated.
 	BlindIndex(domain string, value []byte) []byte
+	// BlindIndexes returns the digest of value under every enabled index
+	// key, BlindIndex's first. Lookups match any of them, so a row not yet
+	// re-indexed after a rotation of the index keys is still found.
+	BlindIndexes(domain string, value []byte) [][]byte
 	// NeedsReencrypt reports whether ciphertext was sealed by a key other
 	// than the current primary.
 	NeedsReencrypt(ciphertext []byte) bool
@@ -61,9 +67,29 @@ func CheckKeys(ctx context.Context, db *DB, k SentinelChecker, keysDir string) e
 // PRF. Changing it would orphan every stored index.
 const userIndexDomain = "user"
 
-// userIndex is the lookup key stored beside a sealed user ID.
+// userIndex is the lookup key stored beside a sealed user ID in a new row.
 func userIndex(c Cipher, userID string) []byte {
 	return c.BlindIndex(userIndexDomain, []byte(userID))
+}
+
+// userIndexes are the lookup keys a stored row of userID may carry: one,
+// or during a rotation of the index keys one per enabled key.
+func userIndexes(c Cipher, userID string) [][]byte {
+	return c.BlindIndexes(userIndexDomain, []byte(userID))
+}
+
+// indexIn is the SQL condition "col holds one of idx", with its arguments.
+// It reads "col = ?" for the single index of normal times, which is the
+// form the prepared statements use.
+func indexIn(col string, idx [][]byte) (string, []any) {
+	args := make([]any, len(idx))
+	for i, b := range idx {
+		args[i] = b
+	}
+	if len(idx) == 1 {
+		return col + ` = ?`, args
+	}
+	return col + ` IN (?` + strings.Repeat(`, ?`, len(idx)-1) + `)`, args
 }
 
 // seal encrypts a string under ad.

@@ -5,8 +5,13 @@
 //
 // Every value that identifies or describes a person is sealed with a Cipher
 // before it reaches SQL, bound by associated data to its table, column and
-// row; lookups by user go through a keyed blind index. Errors leaving the
-// package are this package's (ErrNotFound, ErrConflict, ...), never SQLite's.
+// row; lookups by user go through a keyed blind index, and match the index
+// under every enabled index key so that a rotation of those keys misses no
+// row. Moving the data to new keys is here too, since it is SQL: Reencrypt
+// and Reindex rewrite values and indexes under the primary keys in
+// resumable batches, and SealedKeyUsage and IndexKeyUsage count what still
+// uses an old key before it is retired. Errors leaving the package are this
+// package's (ErrNotFound, ErrConflict, ...), never SQLite's.
 package storage
 
 import (

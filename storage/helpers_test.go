@@ -11,8 +11,10 @@ import (
 
 // Interface checks: the real keyring is what storage is written against.
 var (
-	_ Cipher          = (*keys.Keyring)(nil)
-	_ SentinelChecker = (*keys.Keyring)(nil)
+	_ Cipher           = (*keys.Keyring)(nil)
+	_ SentinelChecker  = (*keys.Keyring)(nil)
+	_ KeyInspector     = (*keys.Keyring)(nil)
+	_ SentinelResealer = (*keys.Keyring)(nil)
 )
 
 // t0 is a fixed "now" for tests, so expiry arithmetic is exact.

@@ -117,3 +117,39 @@ func putMeta(ctx context.Context, tx dbtx, key string, value []byte) error {
 	_, err := tx.ExecContext(ctx, sqlPutMeta, key, value)
 	return err
 }
+
+// SentinelResealer moves the key sentinel to the primary keys.
+// *keys.Keyring implements it.
+type SentinelResealer interface {
+	// ResealSentinel returns the sentinel sealed under the primary keys,
+	// and whether that differs from sealed. It fails, wrapping
+	// keys.ErrWrongKeys, when sealed was not made by these keys.
+	ResealSentinel(sealed []byte) (fresh []byte, changed bool, err error)
+}
+
+// ResealSentinel stores the key sentinel resealed under k's primary keys,
+// so that older keys no longer hold it and can be retired. It returns
+// whether it changed anything, and ErrNotFound when there is no sentinel.
+func (m *Meta) ResealSentinel(ctx context.Context, k SentinelResealer) (_ bool, err error) {
+	defer wrap(&err, "reseal sentinel")
+	tx, err := m.db.beginWrite(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	old, err := getMeta(ctx, tx, metaSentinel)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("%w: the database has no key sentinel", ErrNotFound)
+	}
+	if err != nil {
+		return false, err
+	}
+	fresh, changed, err := k.ResealSentinel(old)
+	if err != nil || !changed {
+		return false, err
+	}
+	if err := putMeta(ctx, tx, metaSentinel, fresh); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}

@@ -80,7 +80,7 @@ func (s *Schedule) Add(ctx context.Context, n NewScheduledAction, at time.Time) 
 		return ScheduledAction{}, err
 	}
 	defer tx.Rollback()
-	if _, err := cancelActions(ctx, tx, userIndex(s.c, n.TargetID), n.GuildID, n.Kind, at); err != nil {
+	if _, err := cancelActions(ctx, tx, userIndexes(s.c, n.TargetID), n.GuildID, n.Kind, at); err != nil {
 		return ScheduledAction{}, err
 	}
 	id, err := insertAction(ctx, tx, s.c, n, at)
@@ -175,7 +175,7 @@ func (s *Schedule) Cancel(ctx context.Context, guildID, userID string, kind Acti
 		return 0, err
 	}
 	defer tx.Rollback()
-	n, err := cancelActions(ctx, tx, userIndex(s.c, userID), guildID, kind, at)
+	n, err := cancelActions(ctx, tx, userIndexes(s.c, userID), guildID, kind, at)
 	if err != nil {
 		return 0, err
 	}
@@ -255,10 +255,15 @@ func insertAction(ctx context.Context, tx dbtx, c Cipher, n NewScheduledAction, 
 	return id, err
 }
 
-func cancelActions(ctx context.Context, tx dbtx, targetIndex []byte, guildID string, kind ActionKind, at time.Time) (int, error) {
+// cancelActions cancels the pending actions of kind in a guild aimed at the
+// user of blind indexes idx. It matches every index the user's rows may
+// carry, so that during a rotation of the index keys an older pending
+// action is cancelled, not left beside the new one.
+func cancelActions(ctx context.Context, tx dbtx, idx [][]byte, guildID string, kind ActionKind, at time.Time) (int, error) {
+	target, args := indexIn(`target_index`, idx)
+	args = append(append([]any{at.UnixMilli(), guildID}, args...), string(kind))
 	res, err := tx.ExecContext(ctx, `UPDATE scheduled_actions SET state = 'cancelled', updated_at = ?
-		WHERE guild_id = ? AND target_index = ? AND kind = ? AND state = 'pending'`,
-		at.UnixMilli(), guildID, targetIndex, string(kind))
+		WHERE guild_id = ? AND `+target+` AND kind = ? AND state = 'pending'`, args...)
 	if err != nil {
 		return 0, err
 	}

@@ -27,7 +27,10 @@ const (
 		target_name, moderator_index, moderator_id, moderator_name, reason, points, duration_ms,
 		created_at, expires_at, linked_case_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlActivePoints = `SELECT coalesce(sum(c.points), 0) FROM cases c
-		WHERE c.guild_id = ? AND c.target_index = ? AND ` + activeCase
+		WHERE c.guild_id = ? AND ` + sqlTargetIs + ` AND ` + activeCase
+	// sqlTargetIs is the form indexIn gives for one index: with it,
+	// activePoints runs the prepared sqlActivePoints.
+	sqlTargetIs    = `c.target_index = ?`
 	sqlAuditLast   = `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`
 	sqlAuditInsert = `INSERT INTO audit_log (seq, at, guild_id, actor, action, details, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`
