@@ -133,4 +133,8 @@
 //   - Deleting a row, or restoring an old version of a whole row, is not
 //     detected by AEAD; the hash-chained audit log covers that for audited
 //     actions.
+//
+// SECURITY.md, at the repository's root, sets this design in the threat
+// model of the whole bot: who the attackers are and what each can learn or
+// change.
 package keys
