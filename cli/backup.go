@@ -158,7 +158,7 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 	if res.Level == storage.VerifyFull {
 		check = "SQLite's full integrity check"
 	}
-	fmt.Fprintf(e.stdout, "Verified: %s, the schema, checksum, schema version %d, and the keys in %s open it.\n\n", check, res.SchemaVersion, kdir)
+	fmt.Fprintf(e.stdout, "Verified: %s, the schema, schema version %d, and the keys in %s open it; sealed with them.\n\n", check, res.SchemaVersion, kdir)
 	masterKeyed := cfg.Keys.MasterKey != "" || cfg.Keys.MasterKeyFile != ""
 	if bundle != nil {
 		fmt.Fprint(e.stdout, `The keys are inside this backup, sealed under your passphrase. 'bot restore'

@@ -176,12 +176,15 @@ func checkRestored(ctx context.Context, live, kdir string, mk []byte) error {
 
 func printVerified(e *env, res *storage.VerifyResult, plan *datadir.KeyPlan, kdir string) {
 	fmt.Fprintf(e.stdout, "Verified %s (%s):\n", e.rel(res.Path), humanSize(res.Size))
-	check := "- SQLite integrity check passed; no bot checksum (a plain copy of a database)"
-	if res.Checksummed {
-		check = "- SQLite integrity check passed; checksum matches"
-		if !res.CreatedAt.IsZero() {
-			check += " (bot backup at " + res.CreatedAt.Format(time.DateTime) + " UTC)"
-		}
+	check := "- SQLite integrity check passed; schema as this bot's migrations make it; no bot checksum (a plain copy of a database)"
+	switch {
+	case res.Sealed:
+		check = "- SQLite integrity check passed; schema as this bot's migrations make it; checksum matches and its seal (keyed by the installation's keys) is intact"
+	case res.Checksummed:
+		check = "- SQLite integrity check passed; schema as this bot's migrations make it; checksum matches"
+	}
+	if (res.Sealed || res.Checksummed) && !res.CreatedAt.IsZero() {
+		check += " (bot backup at " + res.CreatedAt.Format(time.DateTime) + " UTC)"
 	}
 	fmt.Fprintln(e.stdout, check)
 	fmt.Fprintf(e.stdout, "- schema version %d (this bot knows up to %d)\n", res.SchemaVersion, res.LatestVersion)

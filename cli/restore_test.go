@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"os"
@@ -293,5 +295,67 @@ func TestRestoreRefusesHostileBackup(t *testing.T) {
 		if after := snapshot(t, dir); !reflect.DeepEqual(after, before) {
 			t.Errorf("%v changed the data directory: %v", args, keysOf(after))
 		}
+	}
+}
+
+// TestRestoreRefusesEditedSealedBackup: a backup whose plain columns were
+// edited and whose checksum was recomputed by hand is refused by restore
+// and --dry-run, because its seal (a MAC under the installation's keys) no
+// longer matches; the data directory is left as it was.
+func TestRestoreRefusesEditedSealedBackup(t *testing.T) {
+	dir := initDir(t)
+	addCase(t, dir)
+	file := backupOf(t, dir, nil)
+	edit, err := sql.Open("sqlite", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []string{`UPDATE cases SET points = 50`, `PRAGMA journal_mode=DELETE`} {
+		if _, err := edit.Exec(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit.Close()
+	rechecksum(t, file)
+	before := snapshot(t, dir)
+	for _, args := range [][]string{{"restore", "--dry-run", file}, {"restore", file}} {
+		code, out, errOut := runCLI(t, dir, nil, args...)
+		if code != exitFailure || !strings.Contains(errOut, "changed after bot backup made it") {
+			t.Errorf("%v: exit %d, stderr %q; want the broken seal refused\nstdout: %s", args, code, errOut, out)
+		}
+		if after := snapshot(t, dir); !reflect.DeepEqual(after, before) {
+			t.Errorf("%v changed the data directory", args)
+		}
+	}
+}
+
+// rechecksum recomputes a backup's plain checksum (the SHA-256 of the file
+// with the checksum's second half zeroed), as someone who knows the file
+// format but not the keys can.
+func rechecksum(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slot []byte
+	err = db.QueryRow(`SELECT value FROM meta WHERE key = 'backup_checksum'`).Scan(&slot)
+	db.Close()
+	if err != nil || len(slot) != 64 {
+		t.Fatalf("read the checksum slot: %v (%d bytes)", err, len(slot))
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.Index(data, slot)
+	if at < 0 || bytes.Contains(data[at+1:], slot) {
+		t.Fatal("the checksum slot is not in the file exactly once")
+	}
+	clear(data[at+32 : at+64])
+	sum := sha256.Sum256(data)
+	copy(data[at+32:], sum[:])
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

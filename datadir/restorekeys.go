@@ -98,6 +98,10 @@ func (r RestoreKeys) Plan(res *storage.VerifyResult) (*KeyPlan, error) {
 				if err = res.CheckKeys(kr); err == nil {
 					return &KeyPlan{Keys: kr}, nil
 				}
+				if errors.Is(err, storage.ErrSealBroken) {
+					// These are its keys, and the file was changed since.
+					return nil, err
+				}
 			}
 			currentErr = err
 			plan.Why = "the keys in " + kdir + " do not open it"

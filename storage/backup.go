@@ -35,7 +35,29 @@ const (
 	metaBackupKeys = "backup_keys"
 	// metaBackupCreatedAt is when the snapshot was taken, unix milliseconds.
 	metaBackupCreatedAt = "backup_created_at"
+	// metaBackupSeal says that the checksum's second half is not the plain
+	// SHA-256 but a MAC of it under the installation's index keys
+	// (sealVersion). Without it, anyone could recompute the checksum of an
+	// edited file; with it, only someone holding the keys.
+	metaBackupSeal = "backup_seal"
 )
+
+// sealVersion is metaBackupSeal's value: the MAC is the blind index, in
+// domain sealDomain, of the checksum's nonce followed by the file's SHA-256.
+const (
+	sealVersion = "mac-v1"
+	sealDomain  = "backup-seal"
+)
+
+// BackupKeys are the keys a backup is checked and sealed with. *keys.Keyring
+// implements it.
+type BackupKeys interface {
+	SentinelChecker
+	// BlindIndex is the MAC a new backup is sealed with (under the primary
+	// index key); BlindIndexes those it may have been sealed with.
+	BlindIndex(domain string, value []byte) []byte
+	BlindIndexes(domain string, value []byte) [][]byte
+}
 
 // Temporary files are named with these prefixes and tempSuffix in the
 // directory of their final name, so a rename publishes them atomically and
@@ -57,9 +79,11 @@ type BackupOptions struct {
 	// KeysBundle, if set, is stored inside the backup: the keysets sealed
 	// under a passphrase (keys.ExportBundle). Storage does not look inside.
 	KeysBundle []byte
-	// Keys, if set, must open the backup's key sentinel before the backup
-	// is kept: proof that the keys the owner holds can read it.
-	Keys SentinelChecker
+	// Keys, if set, seal the backup (a MAC over the whole file) and must
+	// open its key sentinel before it is kept: proof that the keys the
+	// owner holds can read it. Without them the file carries only a plain
+	// checksum.
+	Keys BackupKeys
 	// Verify is how thoroughly the new file is checked before it is kept;
 	// the zero value is VerifyQuick.
 	Verify VerifyLevel
@@ -105,10 +129,14 @@ func (db *DB) BackupWithOptions(ctx context.Context, destPath string, opts Backu
 	if err := snapshot(ctx, db.path, db.file, tmp.f, db.backupChunk, opts.Progress); err != nil {
 		return nil, err
 	}
-	if err := finalizeBackup(ctx, tmp.path, opts.KeysBundle); err != nil {
+	if err := finalizeBackup(ctx, tmp.path, opts.KeysBundle, opts.Keys != nil); err != nil {
 		return nil, err
 	}
-	res, err := sealAndVerify(ctx, tmp.path, opts.Verify)
+	var mac func([]byte) []byte
+	if opts.Keys != nil {
+		mac = func(v []byte) []byte { return opts.Keys.BlindIndex(sealDomain, v) }
+	}
+	res, err := sealAndVerify(ctx, tmp.path, opts.Verify, mac)
 	if err != nil {
 		return nil, fmt.Errorf("the new backup failed verification, so it was not kept: %w", err)
 	}
@@ -126,7 +154,7 @@ func (db *DB) BackupWithOptions(ctx context.Context, destPath string, opts Backu
 
 // finalizeBackup turns the fresh copy into a self-contained file and adds
 // the backup's own meta rows, with a placeholder for the checksum.
-func finalizeBackup(ctx context.Context, path string, bundle []byte) (err error) {
+func finalizeBackup(ctx context.Context, path string, bundle []byte, sealed bool) (err error) {
 	// The copy carries the live database's WAL flag in its header; rollback
 	// mode makes it one file that opens without creating a -wal.
 	db, err := sql.Open("sqlite", path+"?_pragma=journal_mode(DELETE)&_pragma=synchronous(FULL)")
@@ -159,6 +187,9 @@ func finalizeBackup(ctx context.Context, path string, bundle []byte) (err error)
 	if bundle != nil {
 		rows[metaBackupKeys] = bundle
 	}
+	if sealed {
+		rows[metaBackupSeal] = []byte(sealVersion)
+	}
 	for k, v := range rows {
 		if err := putMeta(ctx, tx, k, v); err != nil {
 			return err
@@ -167,14 +198,16 @@ func finalizeBackup(ctx context.Context, path string, bundle []byte) (err error)
 	return tx.Commit()
 }
 
-// sealAndVerify checks the finished copy at level and seals its checksum.
+// sealAndVerify checks the finished copy at level and seals its checksum:
+// the SHA-256 of the file, or with mac (the keys' MAC) the MAC of the nonce
+// and that SHA-256.
 // The two read the same bytes at once, on two cores: SQLite's check and the
 // schema comparison on one, the hash on the other. The checksum's
 // placeholder (a nonce written twice) is the only thing that changes after
 // both have read it: it becomes the nonce and the hash, computed with the
 // slot holding the nonce and zeros, which Verify can recreate. The slot is
 // read back after the file is synced.
-func sealAndVerify(ctx context.Context, path string, level VerifyLevel) (*VerifyResult, error) {
+func sealAndVerify(ctx context.Context, path string, level VerifyLevel, mac func([]byte) []byte) (*VerifyResult, error) {
 	h, err := readHeader(path)
 	if err != nil {
 		return nil, err
@@ -204,6 +237,13 @@ func sealAndVerify(ctx context.Context, path string, level VerifyLevel) (*Verify
 	case !bytes.Equal(slot, placeholder):
 		return nil, fmt.Errorf("%w: the checksum placeholder changed while the backup was checked", ErrCorrupt)
 	}
+	if res.sealed != (mac != nil) {
+		return nil, fmt.Errorf("%w: the backup's seal marker is not the one written", ErrCorrupt)
+	}
+	if mac != nil {
+		res.digest = sum
+		sum = mac(sealInput(placeholder, sum))
+	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
@@ -222,8 +262,15 @@ func sealAndVerify(ctx context.Context, path string, level VerifyLevel) (*Verify
 	if !bytes.Equal(back[:sha256.Size], placeholder[:sha256.Size]) || !bytes.Equal(back[sha256.Size:], sum) {
 		return nil, fmt.Errorf("%w: the checksum read back from %s is not the one written; check the disk", ErrCorrupt, path)
 	}
-	res.Checksummed = true
+	res.slot = back
+	res.Checksummed = mac == nil
 	return res, f.Close()
+}
+
+// sealInput is what a backup's MAC is computed over: the checksum's nonce
+// and the file's SHA-256.
+func sealInput(slot, digest []byte) []byte {
+	return append(append([]byte(nil), slot[:sha256.Size]...), digest...)
 }
 
 // readChecksumSlot reads the checksum placeholder of a backup being made.

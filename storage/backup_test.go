@@ -75,8 +75,8 @@ func TestBackup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Path != dest || !res.Checksummed || res.SchemaVersion != LatestVersion() || res.CreatedAt.IsZero() {
-			t.Errorf("result got=%+v, want a checksummed backup at %s", res, dest)
+		if res.Path != dest || !res.Sealed || res.SchemaVersion != LatestVersion() || res.CreatedAt.IsZero() {
+			t.Errorf("result got=%+v, want a sealed backup at %s", res, dest)
 		}
 		if last == 0 || last != total {
 			t.Errorf("progress ended at %d of %d, want all of it", last, total)

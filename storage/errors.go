@@ -36,6 +36,10 @@ var (
 	// this bot's migrations create: an object was added, removed or changed
 	// by hand. Such a file is refused before any of its SQL runs.
 	ErrSchemaAltered = errors.New("database schema was altered")
+	// ErrSealBroken means a backup's seal, a MAC under the installation's
+	// index keys over the whole file, does not match: the file was changed
+	// after `bot backup` made it.
+	ErrSealBroken = errors.New("backup seal does not match")
 	// ErrTampered means a stored ciphertext failed to open: it was altered,
 	// moved to another row or column, or sealed by keys that are not loaded.
 	// It wraps the keys package's decryption error.

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
 	"errors"
@@ -64,10 +65,14 @@ type VerifyResult struct {
 	// SchemaVersion is its schema version; LatestVersion is the newest this
 	// binary knows (SchemaVersion is never above it).
 	SchemaVersion, LatestVersion int64
-	// Checksummed is true when the file carries the checksum `bot backup`
-	// writes, and it matched. A plain copy of a database has none and is
-	// vouched for by integrity_check alone.
+	// Checksummed is true when the file carries the plain checksum `bot
+	// backup` writes without keys, and it matched. A plain copy of a
+	// database has none and is vouched for by the other checks alone.
 	Checksummed bool
+	// Sealed is true when the file carries a seal, a MAC under the
+	// installation's index keys over the whole file, and CheckKeys found it
+	// intact.
+	Sealed bool
 	// CreatedAt is when `bot backup` took the snapshot; zero for a plain copy.
 	CreatedAt time.Time
 	// KeysBundle is the passphrase-sealed keysets stored in the backup, or
@@ -77,16 +82,38 @@ type VerifyResult struct {
 	Level VerifyLevel
 
 	sentinel []byte
+	// sealed says the file carries a seal; digest is its SHA-256 and slot
+	// the checksum slot, which CheckKeys compares with the keys' MAC.
+	sealed       bool
+	digest, slot []byte
 }
 
-// CheckKeys proves that k opens the file's key sentinel. It returns
-// ErrNoSentinel if the file has none, and otherwise the checker's error
-// (wrapping keys.ErrWrongKeys when these are other keys).
+// CheckKeys proves that k opens the file's key sentinel and, for a sealed
+// backup, that the seal is intact under k's index keys. It returns
+// ErrNoSentinel if the file has none, the checker's error (wrapping
+// keys.ErrWrongKeys when these are other keys), or an error wrapping
+// ErrSealBroken when the file was changed after it was sealed.
 func (r *VerifyResult) CheckKeys(k SentinelChecker) error {
 	if len(r.sentinel) == 0 {
 		return fmt.Errorf("%s: %w, so no keys can be shown to belong to it; back up an installation made by 'bot init'", r.Path, ErrNoSentinel)
 	}
-	return k.CheckSentinel(r.sentinel)
+	if err := k.CheckSentinel(r.sentinel); err != nil {
+		return err
+	}
+	if !r.sealed {
+		return nil
+	}
+	bk, ok := k.(BackupKeys)
+	if !ok {
+		return fmt.Errorf("%w: these keys cannot check the backup's seal", ErrInvalid)
+	}
+	for _, want := range bk.BlindIndexes(sealDomain, sealInput(r.slot, r.digest)) {
+		if bytes.Equal(want, r.slot[sha256.Size:]) {
+			r.Sealed = true
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: %w: the file was changed after bot backup made it (an edit, or damage the other checks missed); use another backup", r.Path, ErrSealBroken)
 }
 
 // Verify checks, without writing to it or beside it, that the file at path
@@ -124,6 +151,11 @@ func verify(ctx context.Context, path string, private bool, level VerifyLevel) (
 		sum, _, err := fileChecksum(path, h.pageSize, slot)
 		if err != nil {
 			return nil, err
+		}
+		if res.sealed {
+			// Only the keys can tell whether it matches: CheckKeys.
+			res.digest, res.slot = sum, slot
+			return res, nil
 		}
 		if !bytes.Equal(sum, slot[len(slot)-len(sum):]) {
 			return nil, fmt.Errorf("%w: its checksum does not match: bytes changed since bot backup wrote it (disk or copy error, or an edit); use another backup", ErrCorrupt)
@@ -170,8 +202,8 @@ func verifyContents(ctx context.Context, path string, h fileHeader, private bool
 		return nil, nil, fmt.Errorf("%w; use another backup", err)
 	}
 	meta := map[string][]byte{}
-	rows, err := db.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?)`,
-		metaSentinel, metaBackupKeys, metaBackupCreatedAt, metaBackupChecksum)
+	rows, err := db.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?, ?)`,
+		metaSentinel, metaBackupKeys, metaBackupCreatedAt, metaBackupChecksum, metaBackupSeal)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -191,8 +223,14 @@ func verifyContents(ctx context.Context, path string, h fileHeader, private bool
 	if ms, err := strconv.ParseInt(string(meta[metaBackupCreatedAt]), 10, 64); err == nil {
 		res.CreatedAt = time.UnixMilli(ms).UTC()
 	}
+	switch seal, ok := meta[metaBackupSeal]; {
+	case ok && string(seal) == sealVersion:
+		res.sealed = true
+	case ok:
+		return nil, nil, fmt.Errorf("%w: its seal is of a kind this bot does not know (%q); upgrade bot, or use another backup", ErrCorrupt, seal)
+	}
 	slot, ok := meta[metaBackupChecksum]
-	if !ok && (res.KeysBundle != nil || meta[metaBackupCreatedAt] != nil) {
+	if !ok && (res.KeysBundle != nil || meta[metaBackupCreatedAt] != nil || res.sealed) {
 		// Written by bot backup, yet its checksum is gone: altered.
 		return nil, nil, fmt.Errorf("%w: its checksum is missing: the file was changed since bot backup wrote it; use another backup", ErrCorrupt)
 	}
@@ -424,8 +462,8 @@ func prepareRestored(ctx context.Context, path string) (from, to int64, err erro
 		return 0, 0, err
 	}
 	// secure_delete is on: the keys bundle is zeroed, not left in a free page.
-	if _, err := db.write.ExecContext(ctx, `DELETE FROM meta WHERE key IN (?, ?, ?)`,
-		metaBackupChecksum, metaBackupKeys, metaBackupCreatedAt); err != nil {
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM meta WHERE key IN (?, ?, ?, ?)`,
+		metaBackupChecksum, metaBackupKeys, metaBackupCreatedAt, metaBackupSeal); err != nil {
 		return 0, 0, err
 	}
 	return from, to, db.Checkpoint(ctx)

@@ -190,3 +190,120 @@ func TestBackupVerifyLevels(t *testing.T) {
 		}
 	}
 }
+
+// rechecksum recomputes a backup's plain checksum after an edit, as someone
+// who knows the file format but not the keys can.
+func rechecksum(t *testing.T, path string) {
+	t.Helper()
+	h, err := readHeader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot, err := readChecksumSlot(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, off, err := fileChecksum(path, h.pageSize, slot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(sum, off+32); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// editBackup changes a plain column of a backup, as with a SQLite shell,
+// keeping every backup row: the kind of edit no structural check sees.
+func editBackup(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, e := range []string{`UPDATE cases SET points = 50`, `PRAGMA journal_mode=DELETE`} {
+		if _, err := db.Exec(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestBackupSeal: a backup made with the keys is sealed by a MAC under
+// them. An edit re-checksummed by hand passes the plain checksum of a
+// backup made without keys, but breaks the seal: refused, distinctly, by
+// the keys' check, which is what restore runs.
+func TestBackupSeal(t *testing.T) {
+	ctx := context.Background()
+	db, k := newSealedDB(t)
+
+	t.Run("Intact", func(t *testing.T) {
+		path := mustBackup(t, db, BackupOptions{Keys: k})
+		res, err := Verify(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := res.CheckKeys(k); err != nil || !res.Sealed {
+			t.Fatalf("CheckKeys got %v, sealed %v; want an intact seal", err, res.Sealed)
+		}
+	})
+	t.Run("EditedAndRechecksummed", func(t *testing.T) {
+		path := mustBackup(t, db, BackupOptions{Keys: k})
+		editBackup(t, path)
+		rechecksum(t, path)
+		res, err := Verify(ctx, path)
+		if err != nil {
+			t.Fatalf("Verify: %v (want it to pass: only the keys can tell)", err)
+		}
+		if err := res.CheckKeys(k); !errors.Is(err, ErrSealBroken) {
+			t.Fatalf("CheckKeys got %v, want ErrSealBroken", err)
+		}
+		if res.Sealed {
+			t.Error("Sealed is true for a broken seal")
+		}
+	})
+	t.Run("EditedWithoutRechecksum", func(t *testing.T) {
+		path := mustBackup(t, db, BackupOptions{Keys: k})
+		editBackup(t, path)
+		res, err := Verify(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := res.CheckKeys(k); !errors.Is(err, ErrSealBroken) {
+			t.Fatalf("CheckKeys got %v, want ErrSealBroken", err)
+		}
+	})
+	t.Run("SealRemoved", func(t *testing.T) {
+		// Dropping the seal marker to pass as an unkeyed backup is caught
+		// by the checksum, which was a MAC, not a SHA-256.
+		path := mustBackup(t, db, BackupOptions{Keys: k})
+		edit, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := edit.Exec(`DELETE FROM meta WHERE key = '` + metaBackupSeal + `'`); err != nil {
+			t.Fatal(err)
+		}
+		edit.Close()
+		if _, err := Verify(ctx, path); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("Verify got %v, want ErrCorrupt (checksum mismatch)", err)
+		}
+	})
+	t.Run("UnkeyedBackupHasNoSeal", func(t *testing.T) {
+		// The weakness the seal closes: without keys, the same edit passes.
+		path := mustBackup(t, db, BackupOptions{})
+		editBackup(t, path)
+		rechecksum(t, path)
+		res, err := Verify(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := res.CheckKeys(k); err != nil || res.Sealed || !res.Checksummed {
+			t.Fatalf("an unkeyed backup: CheckKeys %v, sealed %v, checksummed %v", err, res.Sealed, res.Checksummed)
+		}
+	})
+}
