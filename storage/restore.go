@@ -73,11 +73,12 @@ func Verify(ctx context.Context, path string) (_ *VerifyResult, err error) {
 // map it into memory, which makes integrity_check several times as fast
 // (BENCHMARKS.md, Backup). A mapped file that shrinks under the process
 // kills it with SIGBUS, so a file the owner named is read instead.
-func verify(ctx context.Context, path string, private bool) (*VerifyResult, error) {
+func verify(ctx context.Context, path string, private bool) (_ *VerifyResult, err error) {
 	h, err := readHeader(path)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { err = unreadable(ctx, err) }()
 	tuning := verifyCache
 	if private {
 		tuning = verifyMmap
@@ -141,6 +142,19 @@ func verify(ctx context.Context, path string, private bool) (*VerifyResult, erro
 		res.Checksummed = true
 	}
 	return res, nil
+}
+
+// unreadable gives an error met while SQLite reads a file being verified
+// the sentinel Verify promises: unless the caller gave up, a query that
+// fails on a file SQLite opened (a table renamed in an edited schema, a
+// page integrity_check cannot get past) means the file was damaged or
+// altered.
+func unreadable(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil || errors.Is(err, ErrNotDatabase) ||
+		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrSchemaTooNew) {
+		return err
+	}
+	return fmt.Errorf("%w: SQLite cannot read it (%v); use another backup", ErrCorrupt, err)
 }
 
 // fileHeader is what Verify needs from the 100-byte SQLite header.
