@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test test-long lint run demo bench clean tools
+.PHONY: all build test test-long lint run demo bench fuzz clean tools
 
 all: build
 
@@ -64,6 +64,21 @@ $(BENCH_DATA)/seed.json:
 	rm -rf $(BENCH_DATA).tmp
 	$(GO) run ./storage/seed -db $(BENCH_DATA).tmp/bot.db -cases 1000000 -guilds 100 -members 200000 -seed 1
 	rm -rf $(BENCH_DATA) && mv $(BENCH_DATA).tmp $(BENCH_DATA)
+
+# Each fuzz target for FUZZTIME, one after another: go test takes one
+# -fuzz target per run. `make test` runs only their seeds (testdata/fuzz).
+# A failing input is saved under the package's testdata/fuzz/<target>; the
+# other targets still run, and the make fails at the end.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	bot:FuzzParseDuration bot:FuzzFormatDuration bot:FuzzParseSnowflake bot:FuzzCleanText \
+	bot:FuzzCustomID bot:FuzzWarningsPageCustomID config:FuzzLoad keys:FuzzReadKeysetFile \
+	keys:FuzzParseMasterKey keys:FuzzOpenBundle storage:FuzzVerify conn:FuzzGatewayFrame
+fuzz:
+	@failed=; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg/ || failed="$$failed $$name"; \
+	done; if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi
 
 clean:
 	rm -rf bin dist

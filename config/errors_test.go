@@ -33,6 +33,8 @@ func TestValueErrors(t *testing.T) {
 			`BOT_DISCORD_API_URL: discord.api_url: "ftp://x" is not accepted: it must start with http:// or https://; use an http(s) URL without a trailing slash, such as "https://discord.com/api/v10", or "" for Discord's`},
 		{"GatewayQuery", "[discord]\ngateway_url = \"wss://gw.test/?v=10\"\n", nil, nil,
 			`config.toml:2: discord.gateway_url: "wss://gw.test/?v=10" is not accepted: it has a query string; use a ws(s) URL without a query string, such as "wss://gateway.discord.gg", or "" to ask Discord`},
+		{"GatewayEmptyFragment", "[discord]\ngateway_url = \"wss://gw.test#\"\n", nil, nil,
+			`config.toml:2: discord.gateway_url: "wss://gw.test#" is not accepted: it has a #fragment; use a ws(s) URL without a query string, such as "wss://gateway.discord.gg", or "" to ask Discord`},
 		{"GuildID", "[discord]\nguild_ids = [\"general\"]\n", nil, nil,
 			`config.toml:2: discord.guild_ids: ["general"] is not accepted: "general" is not a guild ID (a number such as 123456789012345678); use a list of guild IDs such as ["123456789012345678"] (in the environment: comma-separated)`},
 		{"Listen", "[http]\nlisten = \"localhost\"\n", nil, nil,

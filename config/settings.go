@@ -227,7 +227,9 @@ func asURL(v any, schemes ...string) (string, error) {
 		return "", errors.New("it has no host")
 	case u.RawQuery != "" || u.ForceQuery:
 		return "", errors.New("it has a query string")
-	case u.Fragment != "":
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		// An empty fragment ("wss://host#") would still swallow the query
+		// the gateway client appends.
 		return "", errors.New("it has a #fragment")
 	case strings.HasSuffix(s, "/") && u.Scheme != "ws" && u.Scheme != "wss":
 		return "", errors.New("it ends with a slash")

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"time"
@@ -133,7 +134,10 @@ func (g *gatewayConn) handle(conn *websocket.Conn, gen int, f frame, raw []byte)
 	switch f.Op {
 	case gateway.OpcodeHello:
 		var hello gateway.MessageDataHello
-		if err := json.Unmarshal(f.D, &hello); err != nil || hello.HeartbeatInterval <= 0 {
+		// An interval too long for a time.Duration would wrap around to a
+		// negative one, on which the heartbeat goroutine panics.
+		if err := json.Unmarshal(f.D, &hello); err != nil || hello.HeartbeatInterval <= 0 ||
+			int64(hello.HeartbeatInterval) > int64(math.MaxInt64/time.Millisecond) {
 			return fmt.Errorf("bad HELLO from the gateway: %s", f.D)
 		}
 		g.startHeartbeat(conn, gen, time.Duration(hello.HeartbeatInterval)*time.Millisecond)

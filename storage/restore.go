@@ -168,7 +168,8 @@ func verify(ctx context.Context, path string, private bool, level VerifyLevel) (
 // verifyContents is verify without the checksum: everything SQLite and the
 // schema can tell. It returns the checksum slot of a `bot backup` file (nil
 // for a plain copy) for the caller to check or to seal.
-func verifyContents(ctx context.Context, path string, h fileHeader, private bool, level VerifyLevel) (*VerifyResult, []byte, error) {
+func verifyContents(ctx context.Context, path string, h fileHeader, private bool, level VerifyLevel) (_ *VerifyResult, _ []byte, err error) {
+	defer func() { err = unreadable(ctx, err) }()
 	tuning := verifyCache
 	if private {
 		tuning = verifyMmap
@@ -534,4 +535,17 @@ func SameFile(a, b string) bool {
 	}
 	sb, err := os.Stat(b)
 	return err == nil && os.SameFile(sa, sb)
+}
+
+// unreadable gives an error met while SQLite reads a file being verified
+// the sentinel Verify promises: unless the caller gave up, a query that
+// fails on a file SQLite opened (a table renamed in an edited schema, a
+// page integrity_check cannot get past) means the file was damaged or
+// altered.
+func unreadable(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil || errors.Is(err, ErrNotDatabase) || errors.Is(err, ErrCorrupt) ||
+		errors.Is(err, ErrSchemaTooNew) || errors.Is(err, ErrSchemaAltered) {
+		return err
+	}
+	return fmt.Errorf("%w: SQLite cannot read it (%v); use another backup", ErrCorrupt, err)
 }

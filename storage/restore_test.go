@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -53,6 +54,11 @@ func TestVerifyErrors(t *testing.T) {
 			}
 			return path
 		}, ErrNotDatabase},
+		// An edited schema that SQLite accepts but the bot's queries
+		// cannot use (found by FuzzVerify).
+		{"SchemaEdited", func(t *testing.T) string {
+			return writeCopy(t, bytes.Replace(good, []byte("is_applied"), []byte("is_xpplied"), 1))
+		}, ErrCorrupt},
 		{"SchemaTooNew", func(t *testing.T) string {
 			path := writeCopy(t, good)
 			edit, err := sql.Open("sqlite", path)
