@@ -243,7 +243,7 @@ func FuzzOpenBundle(f *testing.F) {
 			return
 		}
 		if !sameMaterial(k.aead.Load().file.handle, want.aead.Load().file.handle) ||
-			!sameMaterial(k.prf.file.handle, want.prf.file.handle) {
+			!sameMaterial(k.prf.Load().file.handle, want.prf.Load().file.handle) {
 			t.Fatal("a mutated bundle opened to other keys")
 		}
 	})
