@@ -227,9 +227,9 @@ func (c *Config) Secrets() []string {
 	return out
 }
 
-// warnings reports risky but legal setups: secrets in files that other
-// users of the machine can read, and secrets on the command line, which
-// shows in `ps`.
+// warnings reports risky but legal setups: a config file holding secrets
+// that other users of the machine can read, and secrets on the command
+// line, which shows in `ps`.
 func (l *loader) warnings(c *Config) []Warning {
 	var ws []Warning
 	var inFile []string
@@ -249,11 +249,8 @@ func (l *loader) warnings(c *Config) []Warning {
 			"%s holds %s and can be read by other users; run: chmod 600 %s",
 			l.fileShown, strings.Join(inFile, " and "), shellQuote(c.File))})
 	}
-	if f := c.Keys.MasterKeyFile; f != "" && groupOrOtherReadable(f) {
-		ws = append(ws, Warning{Message: fmt.Sprintf(
-			"keys.master_key_file %s can be read by other users; run: chmod 600 %s",
-			f, shellQuote(f))})
-	}
+	// A master key file others can read is refused where it is read (the
+	// keys package), with the same advice; a warning here would repeat it.
 	return ws
 }
 
