@@ -44,6 +44,9 @@ func Init(ctx context.Context, cfg *config.Config) (rep InitReport, err error) {
 	}
 	defer db.Close()
 	rep.CreatedDB = newDB
+	if err := db.CheckSchema(ctx); err != nil {
+		return rep, err
+	}
 
 	if rep.FromVersion, err = db.SchemaVersion(ctx); err != nil {
 		return rep, err
