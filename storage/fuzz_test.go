@@ -227,7 +227,7 @@ func FuzzVerify(f *testing.F) {
 		}
 		res, err := Verify(ctx, path)
 		if err != nil {
-			if !errors.Is(err, ErrNotDatabase) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrSchemaTooNew) {
+			if !errors.Is(err, ErrNotDatabase) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrSchemaTooNew) && !errors.Is(err, ErrSchemaAltered) {
 				t.Fatalf("Verify: %v, want ErrNotDatabase, ErrCorrupt or ErrSchemaTooNew", err)
 			}
 			return
