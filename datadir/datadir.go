@@ -69,6 +69,9 @@ func Open(ctx context.Context, cfg *config.Config, migrate bool) (_ *Installatio
 		return nil, err
 	}
 	db, err := storage.Open(ctx, path)
+	if errors.Is(err, storage.ErrSchemaAltered) {
+		return nil, fmt.Errorf("%w\nRestore the database from a backup ('bot restore FILE'); the one in place stays untouched", err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -123,6 +123,21 @@ func TestOpen(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, `trigger "planted" was added`},
+		// A generated column on goose's table would run when the version
+		// is read, before anything else: refused from its definition.
+		{"GooseGeneratedColumn", func(t *testing.T, cfg *config.Config) {
+			db, err := sql.Open("sqlite", DBPath(cfg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			for _, e := range []string{`PRAGMA writable_schema = ON`,
+				`UPDATE sqlite_schema SET sql = 'CREATE TABLE goose_db_version (id INTEGER PRIMARY KEY AUTOINCREMENT, version_id INTEGER NOT NULL, tstamp TIMESTAMP DEFAULT (datetime(''now'')), is_applied INTEGER AS (abs(-9223372036854775807 - 1 + version_id * 0)) VIRTUAL)' WHERE name = 'goose_db_version'`} {
+				if _, err := db.Exec(e); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, `table "goose_db_version" was changed`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

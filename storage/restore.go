@@ -179,18 +179,18 @@ func verifyContents(ctx context.Context, path string, h fileHeader, private bool
 		return nil, nil, err
 	}
 	defer db.Close()
-	check := "integrity_check"
-	if level == VerifyQuick {
-		check = "quick_check"
-	}
-	if err := integrityCheck(ctx, db, check); err != nil {
-		return nil, nil, err
-	}
+	// Identity, version and schema first: they read only sqlite_schema and
+	// goose's table, once its definition is known to be goose's. SQLite's
+	// check comes after, since it evaluates what the schema defines (every
+	// expression index, for one).
 	if err := checkIdentity(ctx, db); err != nil {
 		return nil, nil, err
 	}
 	res := &VerifyResult{Path: path, Size: h.size, LatestVersion: LatestVersion(), Level: level}
 	if res.SchemaVersion, err = schemaVersion(ctx, db); err != nil {
+		if errors.Is(err, ErrSchemaAltered) {
+			err = fmt.Errorf("%w; use another backup", err)
+		}
 		return nil, nil, err
 	}
 	if res.SchemaVersion > res.LatestVersion {
@@ -201,6 +201,13 @@ func verifyContents(ctx context.Context, path string, h fileHeader, private bool
 	}
 	if err := checkSchema(ctx, db, res.SchemaVersion); err != nil {
 		return nil, nil, fmt.Errorf("%w; use another backup", err)
+	}
+	check := "integrity_check"
+	if level == VerifyQuick {
+		check = "quick_check"
+	}
+	if err := integrityCheck(ctx, db, check); err != nil {
+		return nil, nil, err
 	}
 	meta := map[string][]byte{}
 	rows, err := db.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?, ?)`,

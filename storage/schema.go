@@ -104,7 +104,7 @@ func readSchema(ctx context.Context, db *sql.DB) (schemaSnapshot, error) {
 	if !slices.ContainsFunc(s.objects, func(o schemaObject) bool { return o.Type == "table" && o.Name == gooseTable }) {
 		return s, nil
 	}
-	vrows, err := db.QueryContext(ctx, `SELECT version_id, is_applied FROM `+gooseTable+` ORDER BY version_id, is_applied`)
+	vrows, err := db.QueryContext(ctx, `SELECT version_id, is_applied FROM `+gooseTable+` NOT INDEXED ORDER BY version_id, is_applied`)
 	if err != nil {
 		return s, err
 	}
@@ -117,6 +117,82 @@ func readSchema(ctx context.Context, db *sql.DB) (schemaSnapshot, error) {
 		s.versions = append(s.versions, v)
 	}
 	return s, vrows.Err()
+}
+
+// checkGooseTable refuses a database whose objects on goose's version table
+// (the table itself, its indexes and triggers) are not exactly goose's, so
+// that reading the version runs nothing the file defines.
+func checkGooseTable(ctx context.Context, db *sql.DB) error {
+	ref, err := referenceSchema(ctx, 0)
+	if err != nil {
+		return err
+	}
+	var want []schemaObject
+	for _, o := range ref.objects {
+		if o.Table == gooseTable {
+			want = append(want, o)
+		}
+	}
+	rows, err := db.QueryContext(ctx, `SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema
+		WHERE tbl_name = ? OR name = ? ORDER BY type, name`, gooseTable, gooseTable)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var got []schemaObject
+	for rows.Next() {
+		var o schemaObject
+		if err := rows.Scan(&o.Type, &o.Name, &o.Table, &o.SQL); err != nil {
+			return err
+		}
+		got = append(got, o)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if problems := diffObjects(got, want); len(problems) > 0 {
+		return altered(problems)
+	}
+	return nil
+}
+
+// diffObjects names what differs between got and want.
+func diffObjects(got, want []schemaObject) []string {
+	byKey := map[string]schemaObject{}
+	for _, o := range want {
+		byKey[o.Type+"\x00"+o.Name] = o
+	}
+	var problems []string
+	seen := map[string]bool{}
+	for _, o := range got {
+		key := o.Type + "\x00" + o.Name
+		seen[key] = true
+		w, ok := byKey[key]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("%s was added", o))
+		case w != o:
+			problems = append(problems, fmt.Sprintf("%s was changed", o))
+		}
+	}
+	for _, o := range want {
+		if !seen[o.Type+"\x00"+o.Name] {
+			problems = append(problems, fmt.Sprintf("%s is missing", o))
+		}
+	}
+	return problems
+}
+
+// altered is the ErrSchemaAltered error naming the first problems.
+func altered(problems []string) error {
+	const shown = 5
+	more := ""
+	if len(problems) > shown {
+		more = fmt.Sprintf(" and %d more", len(problems)-shown)
+		problems = problems[:shown]
+	}
+	return fmt.Errorf("%w: %s%s (the file was edited outside the bot, or damaged, so none of it is used)",
+		ErrSchemaAltered, strings.Join(problems, "; "), more)
 }
 
 // checkSchema refuses a database whose schema or record of migrations
@@ -134,28 +210,7 @@ func checkSchema(ctx context.Context, db *sql.DB, version int64) error {
 	if err != nil {
 		return err
 	}
-	want := map[string]schemaObject{}
-	for _, o := range ref.objects {
-		want[o.Type+"\x00"+o.Name] = o
-	}
-	var problems []string
-	seen := map[string]bool{}
-	for _, o := range got.objects {
-		key := o.Type + "\x00" + o.Name
-		seen[key] = true
-		w, ok := want[key]
-		switch {
-		case !ok:
-			problems = append(problems, fmt.Sprintf("%s was added", o))
-		case w != o:
-			problems = append(problems, fmt.Sprintf("%s was changed", o))
-		}
-	}
-	for _, o := range ref.objects {
-		if !seen[o.Type+"\x00"+o.Name] {
-			problems = append(problems, fmt.Sprintf("%s is missing", o))
-		}
-	}
+	problems := diffObjects(got.objects, ref.objects)
 	if len(problems) == 0 && !slices.Equal(got.versions, ref.versions) {
 		problems = append(problems, fmt.Sprintf("the record of applied migrations (%s) is not the one migrating to version %d writes",
 			versionList(got.versions), version))
@@ -163,14 +218,7 @@ func checkSchema(ctx context.Context, db *sql.DB, version int64) error {
 	if len(problems) == 0 {
 		return nil
 	}
-	const shown = 5
-	more := ""
-	if len(problems) > shown {
-		more = fmt.Sprintf(" and %d more", len(problems)-shown)
-		problems = problems[:shown]
-	}
-	return fmt.Errorf("%w: %s%s (the file was edited outside the bot, so none of it is used)",
-		ErrSchemaAltered, strings.Join(problems, "; "), more)
+	return altered(problems)
 }
 
 func versionList(vs []appliedVersion) string {
