@@ -256,7 +256,7 @@ func retireKey(ctx context.Context, e *env, in *datadir.Installation, keyID uint
 	}
 	fmt.Fprintf(e.stdout, "Retired %s key %d in %s: nothing in the database uses it, and it opens nothing from now on.\n", kind, keyID, e.rel(path))
 	if !destroy {
-		fmt.Fprintf(e.stdout, "Its material stays in the file, so older backups still open with these keys; 'bot keys retire %d --destroy' removes it.\n", keyID)
+		fmt.Fprintf(e.stdout, "Backups made before the last '%s' still need this key: keep a copy of the keys directory from that time beside them (a --with-keys backup carries its own). Its material stays in the file until 'bot keys retire %d --destroy'.\n", move, keyID)
 		return nil
 	}
 	if !yes {
