@@ -117,7 +117,7 @@ func cmdRestore(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w%s", err, unchanged)
 	}
 	keysDid := keysReport(e, kdir, installed)
-	rr, err := storage.Restore(ctx, src, live, now)
+	rr, err := storage.Restore(ctx, src, live, now, plan.Keys)
 	if err != nil {
 		if uerr := undoKeys(); uerr != nil {
 			return fmt.Errorf("%w\nPutting the previous keys back failed too: %v", err, uerr)

@@ -372,10 +372,12 @@ type RestoreResult struct {
 
 // Restore replaces the database at dest with the verified backup at src.
 // The caller holds the data directory's lock (Lock) and has checked src with
-// Verify and the keys with CheckKeys. Nothing is deleted; in order:
+// Verify and the keys with CheckKeys; keys, when not nil, are those keys,
+// and the copy is checked with them again. Nothing is deleted; in order:
 //
 //  1. Copy src to a temporary file beside dest, sync it, and verify the copy
-//     (src may have changed since it was checked).
+//     fully, with keys its sentinel and seal too (src may have changed
+//     since it was checked: a file swapped in meanwhile is refused).
 //  2. Open the copy, migrate it up if it is older than this binary, remove
 //     the backup-only rows (checksum, keys bundle), checkpoint and close
 //     it: it is now a complete database, still under a temporary name.
@@ -390,7 +392,7 @@ type RestoreResult struct {
 // A failure in steps 1-4 leaves dest as it was. A crash in step 4, when
 // the old database could not be checkpointed, leaves dest without its WAL;
 // the kept copy and its WAL still hold everything.
-func Restore(ctx context.Context, src, dest string, now time.Time) (_ *RestoreResult, err error) {
+func Restore(ctx context.Context, src, dest string, now time.Time, keys SentinelChecker) (_ *RestoreResult, err error) {
 	defer wrap(&err, "restore "+src)
 	if SameFile(src, dest) {
 		return nil, fmt.Errorf("%w: %s is the live database itself; give a backup file", ErrInvalid, src)
@@ -405,8 +407,14 @@ func Restore(ctx context.Context, src, dest string, now time.Time) (_ *RestoreRe
 	if err := copyFile(tmp.f, src); err != nil {
 		return nil, err
 	}
-	if _, err := verify(ctx, tmp.path, true, VerifyFull); err != nil {
+	copied, err := verify(ctx, tmp.path, true, VerifyFull)
+	if err != nil {
 		return nil, fmt.Errorf("the copy in %s failed verification (was the backup changed meanwhile?): %w", dir, err)
+	}
+	if keys != nil {
+		if err := copied.CheckKeys(keys); err != nil {
+			return nil, fmt.Errorf("the copy in %s does not pass the key check the backup passed (was the backup changed meanwhile?): %w", dir, err)
+		}
 	}
 	res := &RestoreResult{}
 	if res.FromVersion, res.ToVersion, err = prepareRestored(ctx, tmp.path); err != nil {

@@ -127,7 +127,7 @@ func TestRestore(t *testing.T) {
 		dest := db.Path()
 		db.Close()
 
-		res, err := Restore(ctx, backup, dest, now)
+		res, err := Restore(ctx, backup, dest, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +161,7 @@ func TestRestore(t *testing.T) {
 		// Restoring the same backup again in the same second keeps both
 		// previous databases.
 		restored.Close()
-		res2, err := Restore(ctx, backup, dest, now)
+		res2, err := Restore(ctx, backup, dest, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +177,7 @@ func TestRestore(t *testing.T) {
 		dest := filepath.Join(dir, "bot.db")
 		os.WriteFile(dest, []byte("damaged"), 0o600)
 		os.WriteFile(dest+"-wal", []byte("its wal"), 0o600)
-		res, err := Restore(ctx, backup, dest, now)
+		res, err := Restore(ctx, backup, dest, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +199,7 @@ func TestRestore(t *testing.T) {
 		db, k := newSealedDB(t)
 		backup := mustBackup(t, db, BackupOptions{})
 		dest := filepath.Join(t.TempDir(), "bot.db")
-		res, err := Restore(ctx, backup, dest, now)
+		res, err := Restore(ctx, backup, dest, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +216,7 @@ func TestRestore(t *testing.T) {
 
 	t.Run("ErrInvalidSameFile", func(t *testing.T) {
 		db, _ := newSealedDB(t)
-		_, err := Restore(ctx, db.Path(), db.Path(), now)
+		_, err := Restore(ctx, db.Path(), db.Path(), now, nil)
 		if !errors.Is(err, ErrInvalid) {
 			t.Errorf("got=%v, want ErrInvalid", err)
 		}
@@ -228,7 +228,7 @@ func TestRestore(t *testing.T) {
 		db.Close()
 		before := listDir(t, filepath.Dir(dest))
 		data, _ := os.ReadFile(dest)
-		if _, err := Restore(ctx, writeCopy(t, []byte("not a backup")), dest, now); !errors.Is(err, ErrNotDatabase) {
+		if _, err := Restore(ctx, writeCopy(t, []byte("not a backup")), dest, now, nil); !errors.Is(err, ErrNotDatabase) {
 			t.Errorf("got=%v, want ErrNotDatabase", err)
 		}
 		after, _ := os.ReadFile(dest)

@@ -112,7 +112,7 @@ func TestRestoreRefusesAlteredSchema(t *testing.T) {
 	live, _ := newSealedDB(t)
 	livePath := live.Path()
 	before := snapshotFiles(t, livePath)
-	if _, err := Restore(ctx, hostile, livePath, time.Now()); !errors.Is(err, ErrSchemaAltered) {
+	if _, err := Restore(ctx, hostile, livePath, time.Now(), nil); !errors.Is(err, ErrSchemaAltered) {
 		t.Fatalf("Restore got %v, want ErrSchemaAltered", err)
 	}
 	if after := snapshotFiles(t, livePath); !bytes.Equal(before, after) {
