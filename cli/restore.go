@@ -187,6 +187,9 @@ func printVerified(e *env, res *storage.VerifyResult, plan *datadir.KeyPlan, kdi
 		check += " (bot backup at " + res.CreatedAt.Format(time.DateTime) + " UTC)"
 	}
 	fmt.Fprintln(e.stdout, check)
+	if n := len(res.StaleIndexes); n > 0 {
+		fmt.Fprintf(e.stdout, "- SQLite found %d problems in its indexes, the tables intact: restore rebuilds the indexes\n", n)
+	}
 	fmt.Fprintf(e.stdout, "- schema version %d (this bot knows up to %d)\n", res.SchemaVersion, res.LatestVersion)
 	if !plan.FromBundle {
 		fmt.Fprintf(e.stdout, "- the keys in %s open it\n", e.rel(kdir))

@@ -13,7 +13,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,6 +82,10 @@ type VerifyResult struct {
 	KeysBundle []byte
 	// Level is how thoroughly the file was checked.
 	Level VerifyLevel
+	// StaleIndexes lists what the check found out of step between a table
+	// and its indexes, the tables themselves intact: Restore rebuilds the
+	// indexes of its copy. Empty for a sound file.
+	StaleIndexes []string
 
 	sentinel []byte
 	// sealed says the file carries a seal; digest is its SHA-256 and slot
@@ -206,7 +212,7 @@ func verifyContents(ctx context.Context, path string, h fileHeader, private bool
 	if level == VerifyQuick {
 		check = "quick_check"
 	}
-	if err := integrityCheck(ctx, db, check); err != nil {
+	if res.StaleIndexes, err = integrityCheck(ctx, db, check); err != nil {
 		return nil, nil, err
 	}
 	meta := map[string][]byte{}
@@ -349,12 +355,44 @@ func openImmutable(path, tuning string) (*sql.DB, error) {
 
 // integrityCheck runs PRAGMA integrity_check or quick_check (pragma) on a
 // backup being verified; its error tells the owner to pick another backup.
-func integrityCheck(ctx context.Context, db *sql.DB, pragma string) error {
+// Problems that lie only in indexes (an entry missing from an index, or
+// one too many), with the tables intact, are not an error: an index is
+// derived from its table, and Restore rebuilds them. They are returned.
+func integrityCheck(ctx context.Context, db *sql.DB, pragma string) (staleIndexes []string, err error) {
 	problems, err := checkProblems(ctx, db, pragma)
 	if err != nil || problems == nil {
+		return nil, err
+	}
+	if len(problems) > 0 && !slices.ContainsFunc(problems, func(p string) bool { return !staleIndexProblem.MatchString(p) }) {
+		return problems, nil
+	}
+	return nil, fmt.Errorf("%w: SQLite's integrity check failed (%s); use another backup", ErrCorrupt, strings.Join(problems, "; "))
+}
+
+// staleIndexProblem matches what integrity_check reports of an index out of
+// step with its table. A duplicate in a unique index is not among them:
+// rebuilding it would fail, since the table's rows themselves conflict.
+var staleIndexProblem = regexp.MustCompile(`^(row \d+ missing from index \S+|wrong # of entries in index \S+)$`)
+
+// rebuildIndexes runs REINDEX on the file at path, Restore's own copy,
+// whose schema was compared with the migrations' and whose checksum and
+// keys were checked before. The backup's own rows go first (Restore
+// removes them in any case): the rebuilt file no longer has the bytes its
+// checksum covered.
+func rebuildIndexes(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", path+"?_pragma=trusted_schema(0)")
+	if err != nil {
 		return err
 	}
-	return fmt.Errorf("%w: SQLite's integrity check failed (%s); use another backup", ErrCorrupt, strings.Join(problems, "; "))
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{`DELETE FROM meta WHERE key IN ('` + metaBackupChecksum + `', '` + metaBackupKeys + `', '` +
+		metaBackupCreatedAt + `', '` + metaBackupSeal + `')`, "REINDEX"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("rebuild the backup's indexes: %w; use another backup", err)
+		}
+	}
+	return db.Close()
 }
 
 // RestoreResult says what Restore did.
@@ -368,6 +406,9 @@ type RestoreResult struct {
 	// FromVersion is the backup's schema version, ToVersion the restored
 	// database's after migration.
 	FromVersion, ToVersion int64
+	// RebuiltIndexes lists the index problems the backup had, which the
+	// restore repaired by rebuilding its indexes; empty for a sound backup.
+	RebuiltIndexes []string
 }
 
 // Restore replaces the database at dest with the verified backup at src.
@@ -417,6 +458,15 @@ func Restore(ctx context.Context, src, dest string, now time.Time, keys Sentinel
 		}
 	}
 	res := &RestoreResult{}
+	if len(copied.StaleIndexes) > 0 {
+		if err := rebuildIndexes(ctx, tmp.path); err != nil {
+			return nil, err
+		}
+		if again, err := verify(ctx, tmp.path, true, VerifyFull); err != nil || len(again.StaleIndexes) > 0 {
+			return nil, fmt.Errorf("%w: the backup's indexes are still out of step after rebuilding them (%v); use another backup", ErrCorrupt, err)
+		}
+		res.RebuiltIndexes = copied.StaleIndexes
+	}
 	if res.FromVersion, res.ToVersion, err = prepareRestored(ctx, tmp.path); err != nil {
 		return nil, err
 	}
