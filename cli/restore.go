@@ -176,12 +176,12 @@ func checkRestored(ctx context.Context, live, kdir string, mk []byte) error {
 
 func printVerified(e *env, res *storage.VerifyResult, plan *datadir.KeyPlan, kdir string) {
 	fmt.Fprintf(e.stdout, "Verified %s (%s):\n", e.rel(res.Path), humanSize(res.Size))
-	check := "- SQLite integrity check passed; schema as this bot's migrations make it; no bot checksum (a plain copy of a database)"
+	check := "- SQLite integrity check passed; schema as this bot's migrations make it; no bot checksum or seal (a plain copy of a database): nothing proves its records unchanged"
 	switch {
 	case res.Sealed:
 		check = "- SQLite integrity check passed; schema as this bot's migrations make it; checksum matches and its seal (keyed by the installation's keys) is intact"
 	case res.Checksummed:
-		check = "- SQLite integrity check passed; schema as this bot's migrations make it; checksum matches"
+		check = "- SQLite integrity check passed; schema as this bot's migrations make it; checksum matches, but no seal (an older bot made it, or the seal was removed): nothing proves its records unchanged"
 	}
 	if (res.Sealed || res.Checksummed) && !res.CreatedAt.IsZero() {
 		check += " (bot backup at " + res.CreatedAt.Format(time.DateTime) + " UTC)"
