@@ -9,6 +9,8 @@ import (
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/disgo/rest"
 	"github.com/disgoorg/snowflake/v2"
+
+	"github.com/modbot/bot/internal/resterr"
 )
 
 // REST is the part of Discord's REST API the bot calls. rest.Rest
@@ -104,7 +106,7 @@ func (d *discordAPI) memberTarget(ctx context.Context, guildID, userID snowflake
 	switch {
 	case err == nil:
 		return Target{UserID: userID, IsMember: true, RoleIDs: m.RoleIDs}, nil
-	case discordCode(err) == codeUnknownMember || discordCode(err) == codeUnknownUser:
+	case resterr.Code(err) == codeUnknownMember || resterr.Code(err) == codeUnknownUser:
 		return Target{UserID: userID}, nil
 	}
 	// The user ID stays out of the error, which is logged: it may be one
@@ -134,7 +136,7 @@ func (d *discordAPI) userByID(ctx context.Context, log *slog.Logger, id snowflak
 	switch {
 	case err == nil:
 		return *u, nil
-	case discordCode(err) == codeUnknownUser:
+	case resterr.Code(err) == codeUnknownUser:
 		return discord.User{}, &UserError{"There is no Discord user with that ID."}
 	}
 	log.Warn("could not look up a user's name", errAttr(err))

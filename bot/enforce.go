@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"github.com/disgoorg/disgo/rest"
 	"github.com/disgoorg/snowflake/v2"
 
+	"github.com/modbot/bot/internal/resterr"
 	"github.com/modbot/bot/storage"
 )
 
@@ -176,7 +176,7 @@ func auditReason(a actionRequest) string {
 // ID by the caller).
 func actionFailure(err error, kind storage.CaseKind) error {
 	verb := actionVerb(kind)
-	switch discordCode(err) {
+	switch resterr.Code(err) {
 	case codeMissingPerms, codeMissingAccess:
 		return userErrorf("Discord refused: I can't %s them. Check that my role has the %s permission and sits above their highest role in Server Settings → Roles. Nothing was recorded.",
 			verb, PermissionNames(actionPermission(kind)))
@@ -187,7 +187,7 @@ func actionFailure(err error, kind storage.CaseKind) error {
 	case codeUnknownUser:
 		return &UserError{"There is no Discord user with that ID. Nothing was recorded."}
 	}
-	switch status := httpStatus(err); {
+	switch status := resterr.Status(err); {
 	case status == http.StatusTooManyRequests:
 		return &UserError{"Discord is rate-limiting me right now; try again in a minute. Nothing was recorded."}
 	case status >= 500:
@@ -198,19 +198,6 @@ func actionFailure(err error, kind storage.CaseKind) error {
 
 // errNotBanned is Discord's unknown ban (10026) on an unban.
 var errNotBanned = &UserError{"They are not banned in this server. Nothing was recorded."}
-
-// httpStatus returns the HTTP status of a REST error, or 0.
-func httpStatus(err error) int {
-	var re rest.Error
-	if errors.As(err, &re) && re.Response != nil {
-		return re.Response.StatusCode
-	}
-	var rp *rest.Error
-	if errors.As(err, &rp) && rp != nil && rp.Response != nil {
-		return rp.Response.StatusCode
-	}
-	return 0
-}
 
 // scheduleEnd stores the end of a temporary ban for the scheduler, and
 // cancels the pending end of an earlier temporary ban when the new ban is

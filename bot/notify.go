@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/disgoorg/disgo/rest"
 	"github.com/disgoorg/snowflake/v2"
 
+	"github.com/modbot/bot/internal/resterr"
 	"github.com/modbot/bot/storage"
 )
 
@@ -29,19 +29,6 @@ const (
 	codeMissingPerms    = 50013
 	codeAlreadyAnswered = 40060
 )
-
-// discordCode returns the JSON error code of a REST error, or 0.
-func discordCode(err error) int {
-	var re rest.Error
-	if errors.As(err, &re) {
-		return int(re.Code)
-	}
-	var rp *rest.Error
-	if errors.As(err, &rp) && rp != nil {
-		return int(rp.Code)
-	}
-	return 0
-}
 
 // bounded runs f with a context that ends after d, or when ctx does.
 func bounded(ctx context.Context, d time.Duration, f func(ctx context.Context) error) error {
@@ -93,7 +80,7 @@ func (d *discordAPI) sendDM(ctx context.Context, log *slog.Logger, userID snowfl
 	switch {
 	case err == nil:
 		return DMSent
-	case discordCode(err) == codeCannotDM:
+	case resterr.Code(err) == codeCannotDM:
 		return DMClosed
 	default:
 		// The user's ID stays out of the log: IDs are personal data, and the
@@ -124,7 +111,7 @@ func (d *discordAPI) postModlog(ctx context.Context, log *slog.Logger, s storage
 		return ""
 	}
 	log.Warn("could not post to the modlog", slog.String("channel", s.ModlogChannelID), errAttr(err))
-	switch discordCode(err) {
+	switch resterr.Code(err) {
 	case codeUnknownChannel:
 		return "The modlog channel no longer exists; set a new one with /config modlog."
 	case codeMissingAccess, codeMissingPerms:

@@ -8,6 +8,8 @@ import (
 	"regexp"
 
 	"github.com/disgoorg/disgo/discord"
+
+	"github.com/modbot/bot/internal/resterr"
 )
 
 // UserError is a refusal or a mistake the user can act on. Its message is
@@ -35,7 +37,7 @@ func (h *handlers) showError(e *event, err error) {
 		return
 	}
 	rerr := e.reply(msg, true)
-	if rerr == nil || discordCode(rerr) != codeAlreadyAnswered {
+	if rerr == nil || resterr.Code(rerr) != codeAlreadyAnswered {
 		if rerr != nil {
 			h.log.Warn("could not tell the user about an error", errAttr(rerr))
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/snowflake/v2"
 
+	"github.com/modbot/bot/internal/resterr"
 	"github.com/modbot/bot/storage"
 )
 
@@ -168,7 +169,7 @@ func (s *scheduler) carryOut(ctx context.Context, a storage.ScheduledAction) {
 	case err == nil:
 	case ctx.Err() != nil:
 		return
-	case discordCode(err) == codeUnknownBan:
+	case resterr.Code(err) == codeUnknownBan:
 		// Lifted by hand (in Discord, or by /unban before this ran): the
 		// work is done, and there is nothing to record.
 		log.Info("temporary ban already lifted; nothing to do", slog.Int64("case", a.CaseNumber))
@@ -248,7 +249,7 @@ func retryDelay(attempt int) time.Duration {
 // transient reports whether a REST error may pass by itself: a rate limit,
 // a failure on Discord's side, or no answer at all.
 func transient(err error) bool {
-	status := httpStatus(err)
+	status := resterr.Status(err)
 	return status == 0 || status == http.StatusTooManyRequests || status >= 500
 }
 
@@ -257,9 +258,9 @@ func transient(err error) bool {
 func unbanFailedEmbed(a storage.ScheduledAction, err error) discord.Embed {
 	why := "Discord refused (see the bot's log)."
 	switch {
-	case discordCode(err) == codeMissingPerms:
+	case resterr.Code(err) == codeMissingPerms:
 		why = "I lack the Ban Members permission."
-	case discordCode(err) == codeMissingAccess:
+	case resterr.Code(err) == codeMissingAccess:
 		why = "I can no longer see this server's bans."
 	case transient(err):
 		why = fmt.Sprintf("Discord kept failing after %d attempts.", a.Attempts)

@@ -86,19 +86,8 @@ func referenceSchema(ctx context.Context, version int64) (schemaSnapshot, error)
 // default of the file runs.
 func readSchema(ctx context.Context, db *sql.DB) (schemaSnapshot, error) {
 	var s schemaSnapshot
-	rows, err := db.QueryContext(ctx, `SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema ORDER BY type, name`)
-	if err != nil {
-		return s, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var o schemaObject
-		if err := rows.Scan(&o.Type, &o.Name, &o.Table, &o.SQL); err != nil {
-			return s, err
-		}
-		s.objects = append(s.objects, o)
-	}
-	if err := rows.Err(); err != nil {
+	var err error
+	if s.objects, err = readObjects(ctx, db, ""); err != nil {
 		return s, err
 	}
 	if !slices.ContainsFunc(s.objects, func(o schemaObject) bool { return o.Type == "table" && o.Name == gooseTable }) {
@@ -119,6 +108,31 @@ func readSchema(ctx context.Context, db *sql.DB) (schemaSnapshot, error) {
 	return s, vrows.Err()
 }
 
+// readObjects reads rows of sqlite_schema, ordered by type and name: all
+// of them, or with table set those on that table (or named after it).
+func readObjects(ctx context.Context, db *sql.DB, table string) ([]schemaObject, error) {
+	q := `SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema`
+	var args []any
+	if table != "" {
+		q += ` WHERE tbl_name = ? OR name = ?`
+		args = []any{table, table}
+	}
+	rows, err := db.QueryContext(ctx, q+` ORDER BY type, name`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []schemaObject
+	for rows.Next() {
+		var o schemaObject
+		if err := rows.Scan(&o.Type, &o.Name, &o.Table, &o.SQL); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
 // checkGooseTable refuses a database whose objects on goose's version table
 // (the table itself, its indexes and triggers) are not exactly goose's, so
 // that reading the version runs nothing the file defines.
@@ -133,21 +147,8 @@ func checkGooseTable(ctx context.Context, db *sql.DB) error {
 			want = append(want, o)
 		}
 	}
-	rows, err := db.QueryContext(ctx, `SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema
-		WHERE tbl_name = ? OR name = ? ORDER BY type, name`, gooseTable, gooseTable)
+	got, err := readObjects(ctx, db, gooseTable)
 	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var got []schemaObject
-	for rows.Next() {
-		var o schemaObject
-		if err := rows.Scan(&o.Type, &o.Name, &o.Table, &o.SQL); err != nil {
-			return err
-		}
-		got = append(got, o)
-	}
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	if problems := diffObjects(got, want); len(problems) > 0 {
