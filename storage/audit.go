@@ -61,10 +61,11 @@ func (a *Audit) Append(ctx context.Context, e AuditEntry) (_ AuditEntry, err err
 		return AuditEntry{}, err
 	}
 	defer tx.Rollback()
-	if e, err = appendAudit(ctx, tx, a.c, e); err != nil {
+	rec := newRecorder(a.c)
+	if e, err = appendAudit(ctx, tx, rec, e); err != nil {
 		return AuditEntry{}, err
 	}
-	return e, tx.Commit()
+	return e, rec.commit(ctx, tx)
 }
 
 // List returns up to limit entries with Seq greater than afterSeq, oldest
@@ -103,6 +104,11 @@ func (a *Audit) Verify(ctx context.Context) (_ int, err error) {
 		return 0, err
 	}
 	defer tx.Rollback()
+	return verifyChain(ctx, tx, a.c)
+}
+
+// verifyChain is Verify inside tx.
+func verifyChain(ctx context.Context, tx dbtx, c Cipher) (int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT seq, at, guild_id, actor, action, details, hash
 		FROM audit_log ORDER BY seq`)
 	if err != nil {
@@ -122,11 +128,11 @@ func (a *Audit) Verify(ctx context.Context) (_ int, err error) {
 		if r.seq != seq+1 {
 			return count, &ChainError{Seq: seq + 1, Reason: fmt.Sprintf("missing: deleted (the next entry is %d)", r.seq)}
 		}
-		e, err := r.entry(a.c)
+		e, err := r.entry(c)
 		if err != nil {
 			return count, &ChainError{Seq: r.seq, Reason: "does not decrypt: edited, or moved from another position"}
 		}
-		if !chainHashMatches(a.c, prev, e, r.hash) {
+		if !chainHashMatches(c, prev, e, r.hash) {
 			return count, &ChainError{Seq: r.seq, Reason: "hash mismatch: edited, or reordered"}
 		}
 		prev, seq = r.hash, r.seq
@@ -135,13 +141,18 @@ func (a *Audit) Verify(ctx context.Context) (_ int, err error) {
 	if err := rows.Err(); err != nil {
 		return count, err
 	}
-	return count, checkHead(ctx, tx, a.c, seq, prev)
+	return count, checkHead(ctx, tx, c, seq, prev)
 }
 
 // appendAudit adds e after the current last entry, inside tx, and moves the
-// sealed head. Services that change records call it in their own transaction,
-// so an action and its audit entry commit together.
-func appendAudit(ctx context.Context, tx dbtx, c Cipher, e AuditEntry) (AuditEntry, error) {
+// head that rec writes when the transaction commits. Services that change
+// records call it in their own transaction, so an action and its audit
+// entry commit together.
+func appendAudit(ctx context.Context, tx dbtx, rec *recorder, e AuditEntry) (AuditEntry, error) {
+	if err := rec.load(ctx, tx); err != nil {
+		return AuditEntry{}, err
+	}
+	c := rec.c
 	var last int64
 	prev := make([]byte, hashSize)
 	err := tx.QueryRowContext(ctx, sqlAuditLast).Scan(&last, &prev)
@@ -164,34 +175,112 @@ func appendAudit(ctx context.Context, tx dbtx, c Cipher, e AuditEntry) (AuditEnt
 	}
 	// The head is sealed, so deleting the newest entries (which the chain
 	// alone cannot reveal) shows up as a head that points past the end.
-	head, err := c.Seal(binary.BigEndian.AppendUint64(hash, uint64(e.Seq)), adMeta(metaAuditHead))
-	if err != nil {
-		return AuditEntry{}, fmt.Errorf("seal audit head: %w", err)
+	rec.head.seq, rec.head.hash, rec.dirty = e.Seq, hash, true
+	return e, nil
+}
+
+// chainHead is the sealed head of the audit chain: the last entry's seq and
+// hash and, once records are sealed, the record key and the tables' sums.
+type chainHead struct {
+	seq     int64
+	hash    []byte
+	records *recordState // nil in a head written before records were sealed
+}
+
+// headVersion marks a head that carries records; a head without it is the
+// bare seq and hash of the first format.
+const headVersion = 2
+
+func (h chainHead) encode() []byte {
+	b := binary.BigEndian.AppendUint64(bytes.Clone(h.hash), uint64(h.seq))
+	if h.records == nil {
+		return b
 	}
-	return e, putMeta(ctx, tx, metaAuditHead, head)
+	b = append(b, headVersion)
+	b = append(b, h.records.key[:]...)
+	b = append(b, numRecordTables)
+	for _, s := range h.records.sums {
+		b = binary.BigEndian.AppendUint64(b, uint64(s.rows))
+		b = append(b, s.sum[:]...)
+	}
+	return b
+}
+
+// headSize is the length of a head with records.
+const headSize = hashSize + 8 + 1 + recordKeySize + 1 + numRecordTables*(8+sealSize)
+
+func decodeHead(b []byte) (chainHead, bool) {
+	if len(b) != hashSize+8 && len(b) != headSize {
+		return chainHead{}, false
+	}
+	h := chainHead{hash: bytes.Clone(b[:hashSize]), seq: int64(binary.BigEndian.Uint64(b[hashSize:]))}
+	if len(b) == hashSize+8 {
+		return h, true
+	}
+	b = b[hashSize+8:]
+	if b[0] != headVersion || b[1+recordKeySize] != numRecordTables {
+		return chainHead{}, false
+	}
+	h.records = &recordState{}
+	copy(h.records.key[:], b[1:])
+	b = b[1+recordKeySize+1:]
+	for i := range h.records.sums {
+		h.records.sums[i].rows = int64(binary.BigEndian.Uint64(b))
+		copy(h.records.sums[i].sum[:], b[8:])
+		b = b[8+sealSize:]
+	}
+	return h, true
+}
+
+// loadHead reads and opens the head; found is false if there is none.
+func loadHead(ctx context.Context, tx dbtx, c Cipher) (h chainHead, found bool, err error) {
+	sealed, err := getMeta(ctx, tx, metaAuditHead)
+	if errors.Is(err, sql.ErrNoRows) {
+		return chainHead{}, false, nil
+	}
+	if err != nil {
+		return chainHead{}, false, err
+	}
+	plain, err := c.Open(sealed, adMeta(metaAuditHead))
+	if err != nil {
+		return chainHead{}, true, &ChainError{Seq: 0, Reason: "the chain's sealed head does not decrypt"}
+	}
+	if h, ok := decodeHead(plain); ok {
+		return h, true, nil
+	}
+	return chainHead{}, true, &ChainError{Seq: 0, Reason: "the chain's sealed head is not in a known format"}
+}
+
+// storeHead seals and writes h.
+func storeHead(ctx context.Context, tx dbtx, c Cipher, h chainHead) error {
+	sealed, err := c.Seal(h.encode(), adMeta(metaAuditHead))
+	if err != nil {
+		return fmt.Errorf("seal audit head: %w", err)
+	}
+	return putMeta(ctx, tx, metaAuditHead, sealed)
 }
 
 // checkHead compares the end of the chain with the sealed head.
 func checkHead(ctx context.Context, tx dbtx, c Cipher, seq int64, hash []byte) error {
-	sealed, err := getMeta(ctx, tx, metaAuditHead)
-	if errors.Is(err, sql.ErrNoRows) {
+	head, found, err := loadHead(ctx, tx, c)
+	if !found && err == nil {
 		if seq == 0 {
 			return nil
 		}
 		return &ChainError{Seq: seq, Reason: "the chain's sealed head is missing"}
 	}
+	var ce *ChainError
+	if errors.As(err, &ce) {
+		ce.Seq = seq
+		return ce
+	}
 	if err != nil {
 		return err
 	}
-	head, err := c.Open(sealed, adMeta(metaAuditHead))
-	if err != nil || len(head) != hashSize+8 {
-		return &ChainError{Seq: seq, Reason: "the chain's sealed head does not decrypt"}
+	if head.seq != seq {
+		return &ChainError{Seq: seq + 1, Reason: fmt.Sprintf("missing: the log ends at %d but its head names %d", seq, head.seq)}
 	}
-	headSeq := int64(binary.BigEndian.Uint64(head[hashSize:]))
-	if headSeq != seq {
-		return &ChainError{Seq: seq + 1, Reason: fmt.Sprintf("missing: the log ends at %d but its head names %d", seq, headSeq)}
-	}
-	if !bytes.Equal(head[:hashSize], hash) {
+	if !bytes.Equal(head.hash, hash) {
 		return &ChainError{Seq: seq, Reason: "does not match the chain's sealed head"}
 	}
 	return nil

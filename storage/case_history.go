@@ -23,17 +23,19 @@ func (s *Cases) UpdateReason(ctx context.Context, guildID string, number int64, 
 	if byID == "" {
 		return Case{}, fmt.Errorf("%w: editing a reason needs a moderator", ErrInvalid)
 	}
-	return s.edit(ctx, guildID, number, byID, "case.reason", at, func(tx dbtx, cur Case) error {
-		if err := addReasonChange(ctx, tx, s.c, cur, byID, at); err != nil {
+	return s.edit(ctx, guildID, number, byID, "case.reason", at, func(tx dbtx, rec *recorder, cur Case) error {
+		if err := addReasonChange(ctx, tx, rec, cur, byID, at); err != nil {
 			return err
 		}
 		ct, err := seal(s.c, reason, adCase("reason", guildID, number))
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE cases SET reason = ? WHERE guild_id = ? AND number = ?`,
-			ct, guildID, number)
-		return err
+		return rec.change(ctx, tx, tCases, func() error {
+			_, err := tx.ExecContext(ctx, `UPDATE cases SET reason = ? WHERE guild_id = ? AND number = ?`,
+				ct, guildID, number)
+			return err
+		}, `t.guild_id = ? AND t.number = ?`, guildID, number)
 	})
 }
 
@@ -57,7 +59,8 @@ func (s *Cases) History(ctx context.Context, guildID string, number int64) (_ []
 // addReasonChange stores cur's reason as the case's next history revision.
 // The old reason is sealed afresh: its ciphertext is bound to the cases row
 // and would not open as a history row.
-func addReasonChange(ctx context.Context, tx dbtx, c Cipher, cur Case, byID string, at time.Time) error {
+func addReasonChange(ctx context.Context, tx dbtx, rec *recorder, cur Case, byID string, at time.Time) error {
+	c := rec.c
 	var id, revision int64
 	if err := tx.QueryRowContext(ctx, `SELECT c.id, coalesce(max(h.revision), 0) + 1
 		FROM cases c LEFT JOIN case_history h ON h.case_id = c.id
@@ -70,9 +73,12 @@ func addReasonChange(ctx context.Context, tx dbtx, c Cipher, cur Case, byID stri
 	if s.err != nil {
 		return s.err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO case_history (case_id, revision, old_reason, changed_by, changed_at)
-		VALUES (?, ?, ?, ?, ?)`, id, revision, old, by, at.UnixMilli())
-	return err
+	var rowid int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO case_history (case_id, revision, old_reason, changed_by, changed_at)
+		VALUES (?, ?, ?, ?, ?) RETURNING id`, id, revision, old, by, at.UnixMilli()).Scan(&rowid); err != nil {
+		return err
+	}
+	return rec.add(ctx, tx, tHistory, `t.id = ?`, rowid)
 }
 
 func listReasonChanges(ctx context.Context, tx dbtx, c Cipher, caseID int64, guildID string, number int64) ([]ReasonChange, error) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -120,6 +121,7 @@ func (s *Cases) create(ctx context.Context, n NewCase, withPoints bool) (Case, i
 		return Case{}, 0, err
 	}
 	defer tx.Rollback()
+	rec := newRecorder(s.c)
 	var before int
 	if withPoints {
 		// The writer's page cache is warm and the rows read here are the
@@ -133,10 +135,10 @@ func (s *Cases) create(ctx context.Context, n NewCase, withPoints bool) (Case, i
 	if err != nil {
 		return Case{}, 0, err
 	}
-	if err := insertCase(ctx, tx, s.c, number, n); err != nil {
+	if err := insertCase(ctx, tx, rec, number, n); err != nil {
 		return Case{}, 0, err
 	}
-	if _, err := appendAudit(ctx, tx, s.c, AuditEntry{
+	if _, err := appendAudit(ctx, tx, rec, AuditEntry{
 		At: n.CreatedAt, GuildID: n.GuildID, ActorID: n.ModeratorID, Action: "case.create",
 		Details: fmt.Sprintf("case %d (%s)", number, n.Kind),
 	}); err != nil {
@@ -144,7 +146,7 @@ func (s *Cases) create(ctx context.Context, n NewCase, withPoints bool) (Case, i
 	}
 	// The case is what was just written; reading it back would cost a query
 	// and five decryptions on the hottest path of the bot.
-	return createdCase(number, n), before, tx.Commit()
+	return createdCase(number, n), before, rec.commit(ctx, tx)
 }
 
 // createdCase is the Case that Get returns for a case just inserted from n:
@@ -303,7 +305,11 @@ func raiseCaseCounters(ctx context.Context, tx dbtx, idx [][]byte) error {
 	return err
 }
 
-func insertCase(ctx context.Context, tx dbtx, c Cipher, number int64, n NewCase) error {
+// insertCase inserts the case with its seal, computed from the values it
+// inserts rather than read back: the seal covers what walkRecords reads
+// for the row (recordTables[tCases].values), value for value.
+func insertCase(ctx context.Context, tx dbtx, rec *recorder, number int64, n NewCase) error {
+	c := rec.c
 	var link sql.NullInt64
 	if n.LinkedCase != 0 {
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM cases WHERE guild_id = ? AND number = ?`,
@@ -323,10 +329,26 @@ func insertCase(ctx context.Context, tx dbtx, c Cipher, number int64, n NewCase)
 	if s.err != nil {
 		return s.err
 	}
-	_, err := tx.ExecContext(ctx, sqlInsertCase,
-		n.GuildID, number, string(n.Kind), userIndex(c, n.TargetID), targetID, targetName,
-		userIndex(c, n.ModeratorID), modID, modName, reason, n.Points, n.Duration.Milliseconds(),
-		n.CreatedAt.UnixMilli(), nullTime(n.ExpiresAt), link)
+	targetIndex, modIndex := userIndex(c, n.TargetID), userIndex(c, n.ModeratorID)
+	var expires, linked any
+	if !n.ExpiresAt.IsZero() {
+		expires = n.ExpiresAt.UnixMilli()
+	}
+	if link.Valid {
+		linked = n.LinkedCase
+	}
+	mac, err := rec.inserted(ctx, tx, tCases, []any{
+		n.GuildID, number, string(n.Kind), targetIndex, targetID, targetName, modIndex, modID, modName,
+		reason, int64(n.Points), n.Duration.Milliseconds(), n.CreatedAt.UnixMilli(), expires,
+		nil, nil, nil, linked,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, sqlInsertCase,
+		n.GuildID, number, string(n.Kind), targetIndex, targetID, targetName,
+		modIndex, modID, modName, reason, n.Points, n.Duration.Milliseconds(),
+		n.CreatedAt.UnixMilli(), nullTime(n.ExpiresAt), link, mac)
 	return err
 }
 
@@ -450,11 +472,11 @@ func (s *Cases) Revoke(ctx context.Context, guildID string, number int64, byID, 
 	if byID == "" {
 		return Case{}, fmt.Errorf("%w: revoking needs a moderator", ErrInvalid)
 	}
-	return s.edit(ctx, guildID, number, byID, "case.revoke", at, func(tx dbtx, cur Case) error {
+	return s.edit(ctx, guildID, number, byID, "case.revoke", at, func(tx dbtx, rec *recorder, cur Case) error {
 		if cur.Revoked != nil {
 			return fmt.Errorf("%w: case %d is already revoked", ErrConflict, number)
 		}
-		return revokeCase(ctx, tx, s.c, guildID, number, byID, reason, at)
+		return revokeCase(ctx, tx, rec, guildID, number, byID, reason, at)
 	})
 }
 
@@ -463,7 +485,7 @@ func (s *Cases) Revoke(ctx context.Context, guildID string, number int64, byID, 
 // and returns the case as it then stands. It returns ErrNotFound if there
 // is no such case, and change's error as it is.
 func (s *Cases) edit(ctx context.Context, guildID string, number int64, byID, action string, at time.Time,
-	change func(tx dbtx, cur Case) error) (Case, error) {
+	change func(tx dbtx, rec *recorder, cur Case) error) (Case, error) {
 	tx, err := s.db.beginWrite(ctx)
 	if err != nil {
 		return Case{}, err
@@ -473,10 +495,11 @@ func (s *Cases) edit(ctx context.Context, guildID string, number int64, byID, ac
 	if err != nil {
 		return Case{}, err
 	}
-	if err := change(tx, cur); err != nil {
+	rec := newRecorder(s.c)
+	if err := change(tx, rec, cur); err != nil {
 		return Case{}, err
 	}
-	if _, err := appendAudit(ctx, tx, s.c, AuditEntry{
+	if _, err := appendAudit(ctx, tx, rec, AuditEntry{
 		At: at, GuildID: guildID, ActorID: byID, Action: action, Details: fmt.Sprintf("case %d", number),
 	}); err != nil {
 		return Case{}, err
@@ -485,14 +508,16 @@ func (s *Cases) edit(ctx context.Context, guildID string, number int64, byID, ac
 	if err != nil {
 		return Case{}, err
 	}
-	return c, tx.Commit()
+	return c, rec.commit(ctx, tx)
 }
 
 // DeleteUserData erases every case whose target is userID, in every guild,
 // with their history and the scheduled actions aimed at the user, and
 // returns how many cases it erased. Cases the user made as a moderator stay:
-// they are other members' records. The audit entry it appends names neither
-// the user nor the erased cases' contents.
+// they are other members' records. Each erased case leaves its number in
+// erased_cases, so that the numbers stay accounted for and are never handed
+// out again. The audit entry it appends names neither the user nor the
+// erased cases' contents.
 func (s *Cases) DeleteUserData(ctx context.Context, userID, actorID string, at time.Time) (_ int, err error) {
 	defer wrap(&err, "delete user data")
 	tx, err := s.db.beginWrite(ctx)
@@ -500,16 +525,47 @@ func (s *Cases) DeleteUserData(ctx context.Context, userID, actorID string, at t
 		return 0, err
 	}
 	defer tx.Rollback()
+	rec := newRecorder(s.c)
 	idx := userIndexes(s.c, userID)
 	target, args := indexIn(`target_index`, idx)
+	theirs := `(SELECT id FROM cases WHERE ` + target + `)`
+	// Rows that point at the erased cases change too: links from other
+	// cases become NULL (ON DELETE SET NULL), history rows go (CASCADE).
+	linking, err := rec.remove(ctx, tx, tCases, `t.linked_case_id IN `+theirs+` AND NOT t.id IN `+theirs,
+		append(slices.Clone(args), args...)...)
+	if err != nil {
+		return 0, err
+	}
+	scheduled, err := rec.remove(ctx, tx, tScheduled, `t.`+target+` OR t.case_id IN `+theirs,
+		append(slices.Clone(args), args...)...)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := rec.remove(ctx, tx, tHistory, `t.case_id IN `+theirs, args...); err != nil {
+		return 0, err
+	}
+	if _, err := rec.remove(ctx, tx, tCases, `t.`+target, args...); err != nil {
+		return 0, err
+	}
+	guilds := `t.guild_id IN (SELECT guild_id FROM cases WHERE ` + target + `)`
+	if err := rec.change(ctx, tx, tCounters, func() error { return raiseCaseCounters(ctx, tx, idx) },
+		guilds, args...); err != nil {
+		return 0, err
+	}
+	if err := rec.add(ctx, tx, tCounters, guilds+` AND t.row_mac IS NULL`, args...); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO erased_cases (guild_id, number, erased_at)
+		SELECT guild_id, number, ? FROM cases WHERE `+target, append([]any{at.UnixMilli()}, args...)...); err != nil {
+		return 0, err
+	}
+	if err := rec.add(ctx, tx, tErased, `(t.guild_id, t.number) IN (SELECT guild_id, number FROM cases WHERE `+target+`)`,
+		args...); err != nil {
+		return 0, err
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM scheduled_actions WHERE `+target, args...); err != nil {
 		return 0, err
 	}
-	if err := raiseCaseCounters(ctx, tx, idx); err != nil {
-		return 0, err
-	}
-	// case_history rows go with their case (ON DELETE CASCADE); links from
-	// other cases become NULL (ON DELETE SET NULL).
 	res, err := tx.ExecContext(ctx, `DELETE FROM cases WHERE `+target, args...)
 	if err != nil {
 		return 0, err
@@ -518,22 +574,30 @@ func (s *Cases) DeleteUserData(ctx context.Context, userID, actorID string, at t
 	if err != nil {
 		return 0, err
 	}
-	if _, err := appendAudit(ctx, tx, s.c, AuditEntry{
+	if err := rec.readd(ctx, tx, tCases, linking); err != nil {
+		return 0, err
+	}
+	if err := rec.readd(ctx, tx, tScheduled, scheduled); err != nil {
+		return 0, err
+	}
+	if _, err := appendAudit(ctx, tx, rec, AuditEntry{
 		At: at, ActorID: actorID, Action: "user.delete", Details: fmt.Sprintf("%d cases erased", n),
 	}); err != nil {
 		return 0, err
 	}
-	return int(n), tx.Commit()
+	return int(n), rec.commit(ctx, tx)
 }
 
-func revokeCase(ctx context.Context, tx dbtx, c Cipher, guildID string, number int64, byID, reason string, at time.Time) error {
-	s := sealer{c: c}
+func revokeCase(ctx context.Context, tx dbtx, rec *recorder, guildID string, number int64, byID, reason string, at time.Time) error {
+	s := sealer{c: rec.c}
 	by := s.seal(byID, adCase("revoked_by", guildID, number))
 	why := s.seal(reason, adCase("revoke_reason", guildID, number))
 	if s.err != nil {
 		return s.err
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE cases SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
-		WHERE guild_id = ? AND number = ?`, at.UnixMilli(), by, why, guildID, number)
-	return err
+	return rec.change(ctx, tx, tCases, func() error {
+		_, err := tx.ExecContext(ctx, `UPDATE cases SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
+			WHERE guild_id = ? AND number = ?`, at.UnixMilli(), by, why, guildID, number)
+		return err
+	}, `t.guild_id = ? AND t.number = ?`, guildID, number)
 }

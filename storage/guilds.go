@@ -98,15 +98,16 @@ func (g *Guilds) Save(ctx context.Context, s GuildSettings, actorID string, at t
 		return err
 	}
 	defer tx.Rollback()
-	if err := putGuild(ctx, tx, s, at); err != nil {
+	rec := newRecorder(g.c)
+	if err := putGuild(ctx, tx, rec, s, at); err != nil {
 		return err
 	}
-	if _, err := appendAudit(ctx, tx, g.c, AuditEntry{
+	if _, err := appendAudit(ctx, tx, rec, AuditEntry{
 		At: at, GuildID: s.GuildID, ActorID: actorID, Action: "settings.update",
 	}); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return rec.commit(ctx, tx)
 }
 
 func (s GuildSettings) validate() error {
@@ -196,8 +197,25 @@ func listEscalations(ctx context.Context, tx dbtx, guildID string) ([]Escalation
 	return rules, rows.Err()
 }
 
-// putGuild replaces the guild's row, roles and rules.
-func putGuild(ctx context.Context, tx dbtx, s GuildSettings, at time.Time) error {
+// putGuild replaces the guild's row, roles and rules, and their seals.
+func putGuild(ctx context.Context, tx dbtx, rec *recorder, s GuildSettings, at time.Time) error {
+	for _, t := range []int{tSettings, tModRoles, tEscalations} {
+		if _, err := rec.remove(ctx, tx, t, `t.guild_id = ?`, s.GuildID); err != nil {
+			return err
+		}
+	}
+	if err := writeGuild(ctx, tx, s, at); err != nil {
+		return err
+	}
+	for _, t := range []int{tSettings, tModRoles, tEscalations} {
+		if err := rec.add(ctx, tx, t, `t.guild_id = ?`, s.GuildID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeGuild(ctx context.Context, tx dbtx, s GuildSettings, at time.Time) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO guild_settings (guild_id, modlog_channel_id, dm_enabled,
 		warning_expiry_ms, show_moderator_names, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (guild_id) DO UPDATE SET modlog_channel_id = excluded.modlog_channel_id,

@@ -15,33 +15,37 @@ type sealedTable struct {
 	join    string
 	columns []string
 	ad      func(col string, key []string) []byte
+	// records is the table's index in recordTables, or -1 if its rows
+	// are not sealed records.
+	records int
 }
 
 // sealedTables lists every sealed column. A migration that adds one must add
 // it here, or Reencrypt would leave it under the old key.
 var sealedTables = []sealedTable{
 	{
-		name: "cases", keys: "t.guild_id, t.number",
+		name: "cases", keys: "t.guild_id, t.number", records: tCases,
 		columns: []string{"target_id", "target_name", "moderator_id", "moderator_name", "reason", "revoked_by", "revoke_reason"},
 		ad:      func(col string, k []string) []byte { return adCase(col, k[0], atoi(k[1])) },
 	},
 	{
 		name: "case_history", keys: "c.guild_id, c.number, t.revision", join: "JOIN cases c ON c.id = t.case_id",
+		records: tHistory,
 		columns: []string{"old_reason", "changed_by"},
 		ad:      func(col string, k []string) []byte { return adHistory(col, k[0], atoi(k[1]), atoi(k[2])) },
 	},
 	{
-		name: "scheduled_actions", keys: "t.nonce",
+		name: "scheduled_actions", keys: "t.nonce", records: tScheduled,
 		columns: []string{"target_id", "last_error"},
 		ad:      func(col string, k []string) []byte { return adScheduled(col, []byte(k[0])) },
 	},
 	{
-		name: "audit_log", keys: "t.seq",
+		name: "audit_log", keys: "t.seq", records: -1,
 		columns: []string{"actor", "details"},
 		ad:      func(col string, k []string) []byte { return adAudit(col, atoi(k[0])) },
 	},
 	{
-		name: "meta", keys: "t.key",
+		name: "meta", keys: "t.key", records: -1,
 		columns: []string{"value"},
 		ad: func(_ string, k []string) []byte {
 			if k[0] != metaAuditHead {
@@ -97,35 +101,64 @@ func (db *DB) reencryptBatch(ctx context.Context, c Cipher, t sealedTable, curso
 	if err != nil {
 		return 0, 0, false, err
 	}
+	rec := newRecorder(c)
 	for _, r := range rows {
 		last = r.rowid
-		for i, col := range t.columns {
-			ct := r.values[i]
-			ad := t.ad(col, r.keys)
-			if ct == nil || ad == nil || !c.NeedsReencrypt(ct) {
-				continue
+		changed := 0
+		rewrite := func() error {
+			for i, col := range t.columns {
+				ct := r.values[i]
+				ad := t.ad(col, r.keys)
+				if ct == nil || ad == nil || !c.NeedsReencrypt(ct) {
+					continue
+				}
+				pt, err := c.Open(ct, ad)
+				if err != nil {
+					return fmt.Errorf("%w: %s: %w", ErrTampered, ad, err)
+				}
+				fresh, err := c.Seal(pt, ad)
+				if err != nil {
+					return fmt.Errorf("seal %s: %w", ad, err)
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE `+t.name+` SET `+col+` = ? WHERE rowid = ?`, fresh, r.rowid); err != nil {
+					return err
+				}
+				changed++
 			}
-			pt, err := c.Open(ct, ad)
-			if err != nil {
-				return 0, 0, false, fmt.Errorf("%w: %s: %w", ErrTampered, ad, err)
-			}
-			fresh, err := c.Seal(pt, ad)
-			if err != nil {
-				return 0, 0, false, fmt.Errorf("seal %s: %w", ad, err)
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE `+t.name+` SET `+col+` = ? WHERE rowid = ?`, fresh, r.rowid); err != nil {
-				return 0, 0, false, err
-			}
-			n++
+			return nil
 		}
+		if !t.needsReencrypt(c, r) {
+			continue
+		}
+		var err error
+		if t.records < 0 {
+			err = rewrite()
+		} else {
+			err = rec.change(ctx, tx, t.records, rewrite, `t.rowid = ?`, r.rowid)
+		}
+		if err != nil {
+			return 0, 0, false, err
+		}
+		n += changed
 	}
-	return n, last, len(rows) == limit, tx.Commit()
+	return n, last, len(rows) == limit, rec.commit(ctx, tx)
 }
 
 type sealedRow struct {
 	rowid  int64
 	keys   []string
 	values [][]byte
+}
+
+// needsReencrypt reports whether any ciphertext of r is under a key other
+// than the primary.
+func (t sealedTable) needsReencrypt(c Cipher, r sealedRow) bool {
+	for i, col := range t.columns {
+		if ct := r.values[i]; ct != nil && t.ad(col, r.keys) != nil && c.NeedsReencrypt(ct) {
+			return true
+		}
+	}
+	return false
 }
 
 func readSealedRows(ctx context.Context, tx dbtx, t sealedTable, cursor int64, limit int) ([]sealedRow, error) {

@@ -34,7 +34,8 @@ func fillAllTables(t *testing.T, db *DB, k Cipher) {
 	}
 }
 
-// staleCount counts stored ciphertexts not under the primary key.
+// staleCount counts stored ciphertexts not under the primary key, but for
+// the audit chain's head: every write that changes a sealed row reseals it.
 func staleCount(t *testing.T, db *DB, k Cipher) int {
 	t.Helper()
 	tx, err := db.beginRead(context.Background())
@@ -44,6 +45,9 @@ func staleCount(t *testing.T, db *DB, k Cipher) int {
 	defer tx.Rollback()
 	n := 0
 	for _, st := range sealedTables {
+		if st.name == "meta" {
+			continue
+		}
 		rows, err := readSealedRows(context.Background(), tx, st, 0, 1<<30)
 		if err != nil {
 			t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -136,6 +135,7 @@ func (db *DB) reindexBatch(ctx context.Context, c Cipher, ic indexedColumn, curs
 	if err != nil {
 		return 0, 0, false, err
 	}
+	rec := newRecorder(c)
 	for _, r := range rows {
 		last = r.rowid
 		pt, err := ic.open(c, r)
@@ -146,12 +146,15 @@ func (db *DB) reindexBatch(ctx context.Context, c Cipher, ic indexedColumn, curs
 		if bytes.Equal(want, r.index) {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE `+ic.table.name+` SET `+ic.index+` = ? WHERE rowid = ?`, want, r.rowid); err != nil {
+		if err := rec.change(ctx, tx, ic.table.records, func() error {
+			_, err := tx.ExecContext(ctx, `UPDATE `+ic.table.name+` SET `+ic.index+` = ? WHERE rowid = ?`, want, r.rowid)
+			return err
+		}, `t.rowid = ?`, r.rowid); err != nil {
 			return 0, 0, false, err
 		}
 		n++
 	}
-	return n, last, len(rows) == limit, tx.Commit()
+	return n, last, len(rows) == limit, rec.commit(ctx, tx)
 }
 
 // rechainAudit recomputes every chain hash under the primary index key, in
@@ -200,12 +203,10 @@ func (db *DB) rechainAudit(ctx context.Context, c Cipher) (int, error) {
 	if changed == 0 {
 		return 0, nil
 	}
-	head, err := c.Seal(binary.BigEndian.AppendUint64(bytes.Clone(prev), uint64(seq)), adMeta(metaAuditHead))
-	if err != nil {
-		return 0, fmt.Errorf("seal audit head: %w", err)
-	}
-	if err := putMeta(ctx, tx, metaAuditHead, head); err != nil {
+	rec := newRecorder(c)
+	if err := rec.load(ctx, tx); err != nil {
 		return 0, err
 	}
-	return changed, tx.Commit()
+	rec.head.seq, rec.head.hash, rec.dirty = seq, prev, true
+	return changed, rec.commit(ctx, tx)
 }

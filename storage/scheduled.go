@@ -80,10 +80,11 @@ func (s *Schedule) Add(ctx context.Context, n NewScheduledAction, at time.Time) 
 		return ScheduledAction{}, err
 	}
 	defer tx.Rollback()
-	if _, err := cancelActions(ctx, tx, userIndexes(s.c, n.TargetID), n.GuildID, n.Kind, at); err != nil {
+	rec := newRecorder(s.c)
+	if _, err := cancelActions(ctx, tx, rec, userIndexes(s.c, n.TargetID), n.GuildID, n.Kind, at); err != nil {
 		return ScheduledAction{}, err
 	}
-	id, err := insertAction(ctx, tx, s.c, n, at)
+	id, err := insertAction(ctx, tx, rec, n, at)
 	if err != nil {
 		return ScheduledAction{}, err
 	}
@@ -91,7 +92,7 @@ func (s *Schedule) Add(ctx context.Context, n NewScheduledAction, at time.Time) 
 	if err != nil {
 		return ScheduledAction{}, err
 	}
-	return a, tx.Commit()
+	return a, rec.commit(ctx, tx)
 }
 
 // Get returns the action with id, or ErrNotFound.
@@ -116,24 +117,22 @@ func (s *Schedule) ClaimDue(ctx context.Context, now time.Time, limit int) (_ []
 		return nil, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `UPDATE scheduled_actions
-		SET state = 'running', attempts = attempts + 1, claimed_at = ?1, updated_at = ?1
-		WHERE id IN (SELECT id FROM scheduled_actions WHERE state = 'pending' AND due_at <= ?1
-			ORDER BY due_at, id LIMIT ?2)
-		RETURNING id`, now.UnixMilli(), limit)
+	rec := newRecorder(s.c)
+	due, err := rec.remove(ctx, tx, tScheduled, `t.id IN (SELECT id FROM scheduled_actions
+		WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?)`, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, err
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+	ids := make([]int64, len(due))
+	for i, k := range due {
+		ids[i] = k[0].(int64)
+		if _, err := tx.ExecContext(ctx, `UPDATE scheduled_actions
+			SET state = 'running', attempts = attempts + 1, claimed_at = ?, updated_at = ? WHERE id = ?`,
+			now.UnixMilli(), now.UnixMilli(), ids[i]); err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
 	}
-	if err := rows.Close(); err != nil {
+	if err := rec.readd(ctx, tx, tScheduled, due); err != nil {
 		return nil, err
 	}
 	out, err := listActions(ctx, tx, s.c, ids)
@@ -144,7 +143,7 @@ func (s *Schedule) ClaimDue(ctx context.Context, now time.Time, limit int) (_ []
 	slices.SortFunc(out, func(a, b ScheduledAction) int {
 		return cmp.Or(a.DueAt.Compare(b.DueAt), cmp.Compare(a.ID, b.ID))
 	})
-	return out, tx.Commit()
+	return out, rec.commit(ctx, tx)
 }
 
 // Complete marks a running action done. It returns ErrNotFound if there is
@@ -175,11 +174,12 @@ func (s *Schedule) Cancel(ctx context.Context, guildID, userID string, kind Acti
 		return 0, err
 	}
 	defer tx.Rollback()
-	n, err := cancelActions(ctx, tx, userIndexes(s.c, userID), guildID, kind, at)
+	rec := newRecorder(s.c)
+	n, err := cancelActions(ctx, tx, rec, userIndexes(s.c, userID), guildID, kind, at)
 	if err != nil {
 		return 0, err
 	}
-	return n, tx.Commit()
+	return n, rec.commit(ctx, tx)
 }
 
 // RequeueStale returns to pending the actions claimed before claimedBefore
@@ -193,16 +193,21 @@ func (s *Schedule) RequeueStale(ctx context.Context, claimedBefore, at time.Time
 		return 0, err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE scheduled_actions SET state = 'pending', claimed_at = NULL,
-		updated_at = ? WHERE state = 'running' AND claimed_at < ?`, at.UnixMilli(), claimedBefore.UnixMilli())
+	rec := newRecorder(s.c)
+	stale, err := rec.remove(ctx, tx, tScheduled, `t.state = 'running' AND t.claimed_at < ?`, claimedBefore.UnixMilli())
 	if err != nil {
 		return 0, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
+	for _, k := range stale {
+		if _, err := tx.ExecContext(ctx, `UPDATE scheduled_actions SET state = 'pending', claimed_at = NULL,
+			updated_at = ? WHERE id = ?`, at.UnixMilli(), k[0]); err != nil {
+			return 0, err
+		}
+	}
+	if err := rec.readd(ctx, tx, tScheduled, stale); err != nil {
 		return 0, err
 	}
-	return int(n), tx.Commit()
+	return len(stale), rec.commit(ctx, tx)
 }
 
 func (s *Schedule) finish(ctx context.Context, id int64, state ActionState, reason string, dueAt, at time.Time) error {
@@ -223,15 +228,20 @@ func (s *Schedule) finish(ctx context.Context, id int64, state ActionState, reas
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE scheduled_actions SET state = ?, last_error = coalesce(?, last_error),
-		due_at = coalesce(?, due_at), claimed_at = NULL, updated_at = ? WHERE id = ?`,
-		string(state), lastErr, nullTime(dueAt), at.UnixMilli(), id); err != nil {
+	rec := newRecorder(s.c)
+	if err := rec.change(ctx, tx, tScheduled, func() error {
+		_, err := tx.ExecContext(ctx, `UPDATE scheduled_actions SET state = ?, last_error = coalesce(?, last_error),
+			due_at = coalesce(?, due_at), claimed_at = NULL, updated_at = ? WHERE id = ?`,
+			string(state), lastErr, nullTime(dueAt), at.UnixMilli(), id)
+		return err
+	}, `t.id = ?`, id); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return rec.commit(ctx, tx)
 }
 
-func insertAction(ctx context.Context, tx dbtx, c Cipher, n NewScheduledAction, at time.Time) (int64, error) {
+func insertAction(ctx context.Context, tx dbtx, rec *recorder, n NewScheduledAction, at time.Time) (int64, error) {
+	c := rec.c
 	var caseID sql.NullInt64
 	if n.CaseNumber != 0 {
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM cases WHERE guild_id = ? AND number = ?`,
@@ -252,23 +262,30 @@ func insertAction(ctx context.Context, tx dbtx, c Cipher, n NewScheduledAction, 
 		target_id, due_at, case_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		nonce, n.GuildID, string(n.Kind), userIndex(c, n.TargetID), target, n.DueAt.UnixMilli(), caseID,
 		at.UnixMilli(), at.UnixMilli()).Scan(&id)
-	return id, err
+	if err != nil {
+		return 0, err
+	}
+	return id, rec.add(ctx, tx, tScheduled, `t.id = ?`, id)
 }
 
 // cancelActions cancels the pending actions of kind in a guild aimed at the
 // user of blind indexes idx. It matches every index the user's rows may
 // carry, so that during a rotation of the index keys an older pending
 // action is cancelled, not left beside the new one.
-func cancelActions(ctx context.Context, tx dbtx, idx [][]byte, guildID string, kind ActionKind, at time.Time) (int, error) {
-	target, args := indexIn(`target_index`, idx)
-	args = append(append([]any{at.UnixMilli(), guildID}, args...), string(kind))
-	res, err := tx.ExecContext(ctx, `UPDATE scheduled_actions SET state = 'cancelled', updated_at = ?
-		WHERE guild_id = ? AND `+target+` AND kind = ? AND state = 'pending'`, args...)
+func cancelActions(ctx context.Context, tx dbtx, rec *recorder, idx [][]byte, guildID string, kind ActionKind, at time.Time) (int, error) {
+	target, args := indexIn(`t.target_index`, idx)
+	args = append(append([]any{guildID}, args...), string(kind))
+	pending, err := rec.remove(ctx, tx, tScheduled, `t.guild_id = ? AND `+target+` AND t.kind = ? AND t.state = 'pending'`, args...)
 	if err != nil {
 		return 0, err
 	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	for _, k := range pending {
+		if _, err := tx.ExecContext(ctx, `UPDATE scheduled_actions SET state = 'cancelled', updated_at = ?
+			WHERE id = ?`, at.UnixMilli(), k[0]); err != nil {
+			return 0, err
+		}
+	}
+	return len(pending), rec.readd(ctx, tx, tScheduled, pending)
 }
 
 const actionSelect = `SELECT a.id, a.nonce, a.guild_id, a.kind, a.target_id, a.due_at, a.state, a.attempts,

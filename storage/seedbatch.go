@@ -45,6 +45,7 @@ func (s *Cases) CreateBatch(ctx context.Context, batch []BatchCase) (err error) 
 		return err
 	}
 	defer tx.Rollback()
+	rec := newRecorder(s.c)
 	for _, bc := range batch {
 		n := bc.NewCase
 		if n.CreatedAt.IsZero() {
@@ -54,10 +55,10 @@ func (s *Cases) CreateBatch(ctx context.Context, batch []BatchCase) (err error) 
 		if err != nil {
 			return err
 		}
-		if err := insertCase(ctx, tx, s.c, number, n); err != nil {
+		if err := insertCase(ctx, tx, rec, number, n); err != nil {
 			return err
 		}
-		if _, err := appendAudit(ctx, tx, s.c, AuditEntry{
+		if _, err := appendAudit(ctx, tx, rec, AuditEntry{
 			At: n.CreatedAt, GuildID: n.GuildID, ActorID: n.ModeratorID, Action: "case.create",
 			Details: fmt.Sprintf("case %d (%s)", number, n.Kind),
 		}); err != nil {
@@ -67,16 +68,16 @@ func (s *Cases) CreateBatch(ctx context.Context, batch []BatchCase) (err error) 
 		if r == nil {
 			continue
 		}
-		if err := revokeCase(ctx, tx, s.c, n.GuildID, number, r.ByID, r.Reason, r.At); err != nil {
+		if err := revokeCase(ctx, tx, rec, n.GuildID, number, r.ByID, r.Reason, r.At); err != nil {
 			return err
 		}
-		if _, err := appendAudit(ctx, tx, s.c, AuditEntry{
+		if _, err := appendAudit(ctx, tx, rec, AuditEntry{
 			At: r.At, GuildID: n.GuildID, ActorID: r.ByID, Action: "case.revoke", Details: fmt.Sprintf("case %d", number),
 		}); err != nil {
 			return err
 		}
 	}
-	return tx.Commit()
+	return rec.commit(ctx, tx)
 }
 
 // BaselineRow is a case as the bare baseline stores it: plain columns, the

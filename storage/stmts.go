@@ -25,7 +25,7 @@ const (
 		coalesce((SELECT last_number FROM case_counters WHERE guild_id = ?), 0)) + 1`
 	sqlInsertCase = `INSERT INTO cases (guild_id, number, kind, target_index, target_id,
 		target_name, moderator_index, moderator_id, moderator_name, reason, points, duration_ms,
-		created_at, expires_at, linked_case_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		created_at, expires_at, linked_case_id, row_mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlActivePoints = `SELECT coalesce(sum(c.points), 0) FROM cases c
 		WHERE c.guild_id = ? AND ` + sqlTargetIs + ` AND ` + activeCase
 	// sqlTargetIs is the form indexIn gives for one index: with it,

@@ -1,0 +1,338 @@
+package storage
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// RecordReport is what VerifyRecords found.
+type RecordReport struct {
+	Records int // sealed rows checked
+	Bad     int // rows whose seal does not match, and missing cases
+}
+
+// FullReport is what a full verification of the records found.
+type FullReport struct {
+	Entries int // audit entries, their chain intact
+	RecordReport
+	// Unsealed means the records predate sealed records (an older schema,
+	// or a database not opened by this version yet): the chain was
+	// checked, the records could not be.
+	Unsealed bool
+}
+
+// VerifyDatabase checks the audit chain and then every record against its
+// seal and the chain's head, in one read transaction: what 'bot audit
+// verify' reports. A broken chain is a *ChainError, a record that does not
+// match a *RecordError.
+func VerifyDatabase(ctx context.Context, db *DB, c Cipher) (_ FullReport, err error) {
+	defer wrap(&err, "verify records")
+	tx, err := db.beginRead(ctx)
+	if err != nil {
+		return FullReport{}, err
+	}
+	defer tx.Rollback()
+	return verifyAll(ctx, tx, c)
+}
+
+// verifyAll is VerifyDatabase inside tx.
+func verifyAll(ctx context.Context, tx dbtx, c Cipher) (FullReport, error) {
+	var rep FullReport
+	var err error
+	if rep.Entries, err = verifyChain(ctx, tx, c); err != nil {
+		return rep, err
+	}
+	var sealed int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('cases') WHERE name = 'row_mac'`).Scan(&sealed); err != nil {
+		return rep, err
+	}
+	if sealed == 0 {
+		rep.Unsealed = true
+		return rep, nil
+	}
+	rep.RecordReport, err = verifyRecords(ctx, tx, c)
+	if errors.Is(err, ErrRecordsUnsealed) {
+		rep.Unsealed = true
+		return rep, nil
+	}
+	return rep, err
+}
+
+// CheckRecords runs the full verification of VerifyDatabase on the file
+// Verify checked, read-only: the audit chain, and every record against it.
+func (r *VerifyResult) CheckRecords(ctx context.Context, c Cipher) (_ FullReport, err error) {
+	defer wrap(&err, "verify the records of "+r.Path)
+	db, err := openImmutable(r.Path, verifyCache)
+	if err != nil {
+		return FullReport{}, err
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return FullReport{}, err
+	}
+	defer tx.Rollback()
+	return verifyAll(ctx, tx, c)
+}
+
+// VerifyRecords checks every sealed row against its seal, every guild's
+// case numbers for gaps that no erasure explains, and every table's row
+// count and sum against the chain's sealed head, in one read transaction.
+// The first problem comes back as a *RecordError: a missing case first
+// (deleting one may change the rows that pointed at it), then a row named
+// by its seal, then a table whose count or sum is off (a row deleted, or
+// an older copy of one put back). A database whose records
+// were written before they were sealed gives ErrRecordsUnsealed.
+func VerifyRecords(ctx context.Context, db *DB, c Cipher) (_ RecordReport, err error) {
+	defer wrap(&err, "verify records")
+	tx, err := db.beginRead(ctx)
+	if err != nil {
+		return RecordReport{}, err
+	}
+	defer tx.Rollback()
+	return verifyRecords(ctx, tx, c)
+}
+
+// verifyRecords is VerifyRecords inside tx.
+func verifyRecords(ctx context.Context, tx dbtx, c Cipher) (RecordReport, error) {
+	head, found, err := loadHead(ctx, tx, c)
+	if err != nil {
+		return RecordReport{}, err
+	}
+	if !found {
+		return RecordReport{}, checkNoRecords(ctx, tx)
+	}
+	if head.records == nil {
+		return RecordReport{}, ErrRecordsUnsealed
+	}
+	v := recordVerifier{sealer: newRowSealer(head.records.key[:]), guilds: map[string]*caseNumbers{}}
+	for table := range numRecordTables {
+		if err := v.table(ctx, tx, table); err != nil {
+			return v.report, err
+		}
+	}
+	gap, err := v.firstGap(ctx, tx)
+	if err != nil {
+		return v.report, err
+	}
+	var problem error
+	switch {
+	case gap != nil:
+		problem = gap
+	case v.firstBad != nil:
+		problem = v.firstBad
+	}
+	for table := range numRecordTables {
+		want, got := head.records.sums[table], v.sums[table]
+		if want == got || problem != nil {
+			continue
+		}
+		problem = sumError(table, want, got)
+	}
+	if gap != nil {
+		v.report.Bad++
+	}
+	return v.report, problem
+}
+
+// recordVerifier accumulates what VerifyRecords reads.
+type recordVerifier struct {
+	sealer   *rowSealer
+	sums     [numRecordTables]tableSum
+	report   RecordReport
+	firstBad *RecordError
+	guilds   map[string]*caseNumbers
+}
+
+// caseNumbers is what a guild's case numbers add up to.
+type caseNumbers struct {
+	count, max int64
+}
+
+func (v *recordVerifier) table(ctx context.Context, tx dbtx, table int) error {
+	return walkRecords(ctx, tx, table, "", nil, func(r recordRow) error {
+		stored, summed, err := v.sealer.seal(table, r.values)
+		if err != nil {
+			return err
+		}
+		v.report.Records++
+		v.sums[table].add(summed, 1)
+		if !hmac.Equal(stored, r.stored) {
+			v.report.Bad++
+			if v.firstBad == nil {
+				v.firstBad = rowError(table, r)
+			}
+		}
+		if table == tCases || table == tErased {
+			v.countNumber(r.values[0], r.values[1])
+		}
+		return nil
+	})
+}
+
+// countNumber counts a case number of a guild, kept or erased.
+func (v *recordVerifier) countNumber(guild, number any) {
+	g, ok1 := guild.(string)
+	n, ok2 := number.(int64)
+	if !ok1 || !ok2 {
+		return // the row's seal does not match either
+	}
+	cn := v.guilds[g]
+	if cn == nil {
+		cn = &caseNumbers{}
+		v.guilds[g] = cn
+	}
+	cn.count++
+	cn.max = max(cn.max, n)
+}
+
+// firstGap returns a missing case of the guild that sorts first among those
+// whose numbers, kept and erased, do not run 1, 2, … up to the highest.
+// Deleting a guild's newest case leaves no gap; the table's count shows it.
+func (v *recordVerifier) firstGap(ctx context.Context, tx dbtx) (*RecordError, error) {
+	var guilds []string
+	for g, cn := range v.guilds {
+		if cn.count != cn.max {
+			guilds = append(guilds, g)
+		}
+	}
+	if len(guilds) == 0 {
+		return nil, nil
+	}
+	slices.Sort(guilds)
+	rows, err := tx.QueryContext(ctx, `SELECT number FROM cases WHERE guild_id = ?1
+		UNION SELECT number FROM erased_cases WHERE guild_id = ?1 ORDER BY 1`, guilds[0])
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	want := int64(1)
+	gap := false
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		if gap = n != want; gap {
+			break
+		}
+		want++
+	}
+	if err := rows.Err(); err != nil || !gap {
+		return nil, err
+	}
+	return &RecordError{
+		Record: recordTables[tCases].describe([]any{guilds[0], want}),
+		Reason: "is missing: it was deleted outside the bot",
+	}, nil
+}
+
+// sumError words a table whose count or sum differs from the head's.
+func sumError(table int, want, got tableSum) *RecordError {
+	name := "table " + recordTables[table].name
+	switch {
+	case got.rows < want.rows:
+		return &RecordError{Record: name, Reason: fmt.Sprintf("holds %d rows where the bot wrote %d: %d deleted outside the bot",
+			got.rows, want.rows, want.rows-got.rows)}
+	case got.rows > want.rows:
+		return &RecordError{Record: name, Reason: fmt.Sprintf("holds %d rows where the bot wrote %d: rows were added outside the bot",
+			got.rows, want.rows)}
+	}
+	return &RecordError{Record: name, Reason: "does not add up to what the bot wrote: a row was deleted and another added, " +
+		"or an older copy of a row was put back"}
+}
+
+// checkNoRecords is VerifyRecords for a database with no chain head: it
+// must hold no records either.
+func checkNoRecords(ctx context.Context, tx dbtx) error {
+	for _, t := range recordTables {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+t.name+` LIMIT 1)`).Scan(&n); err != nil {
+			return err
+		}
+		if n != 0 {
+			return &RecordError{Record: "table " + t.name, Reason: "holds rows, but the audit chain's sealed head that covers them is missing"}
+		}
+	}
+	return nil
+}
+
+// SealRecords seals the records of a database written before records were
+// sealed: every row of every sealed table gets its seal, the chain's head
+// gets the record key and the tables' sums, and an audit entry says so, in
+// one write transaction. It returns how many rows it sealed; 0 if the
+// records were sealed already. What it seals is taken as it stands: an edit
+// made before cannot be told apart, which SECURITY.md says.
+func SealRecords(ctx context.Context, db *DB, c Cipher, actorID string) (_ int, err error) {
+	defer wrap(&err, "seal records")
+	tx, err := db.beginWrite(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	head, found, err := loadHead(ctx, tx, c)
+	if err != nil {
+		return 0, err
+	}
+	if found && head.records != nil {
+		return 0, nil
+	}
+	if !found {
+		var entries int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM audit_log LIMIT 1)`).Scan(&entries); err != nil {
+			return 0, err
+		}
+		if entries != 0 {
+			return 0, &ChainError{Seq: 1, Reason: "the chain's sealed head is missing: run 'bot audit verify'"}
+		}
+		if err := checkNoRecords(ctx, tx); err != nil {
+			return 0, err
+		}
+		head.hash = make([]byte, hashSize)
+	}
+	head.records = &recordState{}
+	rand.Read(head.records.key[:]) // never fails (crypto/rand)
+	rec := &recorder{c: c, loaded: true, head: head, dirty: true}
+	sealer := newRowSealer(head.records.key[:])
+	total := 0
+	for table := range numRecordTables {
+		type pending struct {
+			key  []any
+			seal []byte
+		}
+		var updates []pending
+		err := walkRecords(ctx, tx, table, "", nil, func(r recordRow) error {
+			stored, summed, err := sealer.seal(table, r.values)
+			if err != nil {
+				return err
+			}
+			head.records.sums[table].add(summed, 1)
+			updates = append(updates, pending{r.key, stored})
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+		t := recordTables[table]
+		update := `UPDATE ` + t.name + ` SET row_mac = ? WHERE ` + strings.Join(t.key, ` = ? AND `) + ` = ?`
+		for _, u := range updates {
+			if _, err := tx.ExecContext(ctx, update, append([]any{u.seal}, u.key...)...); err != nil {
+				return 0, err
+			}
+		}
+		total += len(updates)
+	}
+	if _, err := appendAudit(ctx, tx, rec, AuditEntry{
+		At: time.Now(), ActorID: actorID, Action: "records.seal", Details: fmt.Sprintf("%d records sealed", total),
+	}); err != nil {
+		return 0, err
+	}
+	return total, rec.commit(ctx, tx)
+}
