@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/modbot/bot/config"
+	"github.com/modbot/bot/datadir"
 	"github.com/modbot/bot/keys"
 	"github.com/modbot/bot/storage"
 )
@@ -96,6 +97,19 @@ func (s *Scheduler) backup(ctx context.Context, log *slog.Logger) {
 	res, err := s.DB.BackupWithOptions(ctx, dest, storage.BackupOptions{Keys: s.Keys, Verify: storage.VerifyFull})
 	if ctx.Err() != nil {
 		return // shutting down; the next start picks the schedule up
+	}
+	var rep storage.FullReport
+	if res != nil && res.Records != nil {
+		rep = *res.Records
+	}
+	if v, found := datadir.NewVerification(now, "scheduled backup", rep, err); found {
+		if verr := datadir.RecordVerification(cfg, v); verr != nil {
+			log.Warn("could not record the verification for 'bot health'", slog.Any("err", verr))
+		}
+		if !v.OK {
+			log.Error("the records do not match their seals: they were changed outside the bot; run 'bot audit verify'",
+				slog.String("problem", v.Problem))
+		}
 	}
 	a := Attempt{At: now, Path: dest, Scheduled: true}
 	if err == nil {

@@ -120,6 +120,13 @@ func migrateSeed(b *testing.B, path string) {
 	if err := db.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
+	kr, err := keys.Load(keys.Options{Dir: filepath.Join(filepath.Dir(path), "keys")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := storage.SealRecords(ctx, db, kr, "bench"); err != nil {
+		b.Fatal(err)
+	}
 	// The baseline converts its indexes to match when opened.
 	bare, err := storage.OpenBaseline(ctx, filepath.Join(filepath.Dir(path), "bare.db"))
 	if err != nil {

@@ -13,10 +13,14 @@ import (
 const auditUsage = `
 Usage: bot audit verify [-c FILE] [--json]
 
-Walks the audit log, in which every moderation action and settings change
-is chained to the one before by a keyed hash, and checks every link. It
-prints "ok" with the number of entries, or names the first entry that was
-edited, deleted or reordered and exits with status 1.
+Checks the audit log, in which every moderation action and settings change
+is chained to the one before by a keyed hash, and then every record (cases,
+their reason history, settings, moderator roles, escalation rules, case
+counters, scheduled actions, erasures) against its seal and the chain's
+sealed head. It prints "ok" with the counts, or names the first entry or
+record that was edited, deleted, added or put back from an older copy
+outside the bot, and exits with status 1. The outcome is kept for
+'bot health'.
 `
 
 func cmdAudit(ctx context.Context, e *env, args []string) error {
@@ -48,32 +52,55 @@ func cmdAudit(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer in.Close()
-	n, err := storage.NewAudit(in.DB, in.Keys).Verify(ctx)
-	var ce *storage.ChainError
-	if err != nil && !errors.As(err, &ce) {
+	rep, err := storage.VerifyDatabase(ctx, in.DB, in.Keys)
+	v, found := datadir.NewVerification(e.clock(), "bot audit verify", rep, err)
+	if !found {
 		return err
 	}
+	if rerr := datadir.RecordVerification(cfg, v); rerr != nil {
+		fmt.Fprintf(e.stderr, "warning: %v ('bot health' will not show this verification)\n", rerr)
+	}
+	var ce *storage.ChainError
+	var re *storage.RecordError
+	errors.As(err, &ce)
+	errors.As(err, &re)
 	if *asJSON {
-		out := map[string]any{"ok": err == nil, "entries": n}
-		if ce != nil {
+		out := map[string]any{"ok": v.OK, "entries": rep.Entries, "records": rep.Records, "records_sealed": !rep.Unsealed}
+		switch {
+		case ce != nil:
 			out["first_bad_entry"] = ce.Seq
 			out["problem"] = ce.Reason
+		case re != nil:
+			out["first_bad_record"] = re.Record
+			out["problem"] = re.Reason
+			out["bad_records"] = rep.Bad
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		if jerr := enc.Encode(out); jerr != nil {
 			return jerr
 		}
-		if ce != nil {
+		if !v.OK {
 			return errSilent
 		}
 		return nil
 	}
-	if ce != nil {
+	switch {
+	case ce != nil:
 		fmt.Fprintf(e.stdout, "FAILED: audit entry %d: %s\n", ce.Seq, ce.Reason)
-		fmt.Fprintf(e.stdout, "The %d entries before it are intact. The log was changed outside the bot: restore the database from a backup taken before the change, and keep this copy for investigation.\n", n)
+		fmt.Fprintf(e.stdout, "The %d entries before it are intact. The log was changed outside the bot: restore the database from a backup taken before the change, and keep this copy for investigation.\n", rep.Entries)
 		return errSilent
+	case re != nil:
+		fmt.Fprintf(e.stdout, "FAILED: %s\n", re)
+		if rep.Bad > 1 {
+			fmt.Fprintf(e.stdout, "%d records in all do not match what the bot wrote.\n", rep.Bad)
+		}
+		fmt.Fprintf(e.stdout, "The audit chain (%d entries) is intact, but the records were changed outside the bot: restore the database from a backup taken before the change ('bot restore FILE' refuses backups with the same problem), and keep this copy for investigation.\n", rep.Entries)
+		return errSilent
+	case rep.Unsealed:
+		fmt.Fprintf(e.stdout, "ok: %d audit entries, chain intact; the records predate sealing and were not checked: 'bot run' or 'bot migrate up' seals them\n", rep.Entries)
+		return nil
 	}
-	fmt.Fprintf(e.stdout, "ok: %d audit entries, chain intact\n", n)
+	fmt.Fprintf(e.stdout, "ok: %d audit entries, chain intact; %d records match their seals\n", rep.Entries, rep.Records)
 	return nil
 }

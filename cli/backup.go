@@ -122,6 +122,17 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 	})
 	bar.finish()
 	took := time.Since(start)
+	if level == storage.VerifyFull {
+		var rep storage.FullReport
+		if res != nil && res.Records != nil {
+			rep = *res.Records
+		}
+		if v, found := datadir.NewVerification(e.clock(), "bot backup --verify full", rep, err); found {
+			if rerr := datadir.RecordVerification(cfg, v); rerr != nil {
+				fmt.Fprintf(e.stderr, "warning: %v ('bot health' will not show this verification)\n", rerr)
+			}
+		}
+	}
 	attempt := backups.Attempt{At: e.clock().UTC(), Path: dest}
 	if err != nil {
 		attempt.Error = err.Error()
@@ -158,7 +169,15 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 	if res.Level == storage.VerifyFull {
 		check = "SQLite's full integrity check"
 	}
-	fmt.Fprintf(e.stdout, "Verified: %s, the schema, schema version %d, and the keys in %s open it; sealed with them.\n\n", check, res.SchemaVersion, kdir)
+	fmt.Fprintf(e.stdout, "Verified: %s, the schema, schema version %d, and the keys in %s open it; sealed with them.\n", check, res.SchemaVersion, kdir)
+	if r := res.Records; r != nil {
+		if r.Unsealed {
+			fmt.Fprintf(e.stdout, "Audit chain of %d entries intact; the records predate sealing and were not checked.\n", r.Entries)
+		} else {
+			fmt.Fprintf(e.stdout, "Audit chain of %d entries intact, and all %d records match their seals.\n", r.Entries, r.Records)
+		}
+	}
+	fmt.Fprintln(e.stdout)
 	masterKeyed := cfg.Keys.MasterKey != "" || cfg.Keys.MasterKeyFile != ""
 	if bundle != nil {
 		fmt.Fprint(e.stdout, `The keys are inside this backup, sealed under your passphrase. 'bot restore'

@@ -118,6 +118,7 @@ func runHealthChecks(ctx context.Context, e *env, cfgPath string, offline bool) 
 	checks = append(checks, dataChecks(ctx, e, cfg)...)
 	checks = append(checks, diskCheck(cfg))
 	checks = append(checks, backupCheck(cfg))
+	checks = append(checks, verificationCheck(cfg, e.clock()))
 	checks = append(checks, tokenCheck(ctx, cfg, offline))
 	checks = append(checks, readyCheck(ctx, cfg))
 	return checks
@@ -205,6 +206,25 @@ func backupCheck(cfg *config.Config) check {
 		return check{"backup", "fail", detail + fmt.Sprintf("; older than twice backup.interval (%s): check the bot's log for backup errors", cfg.Backup.Interval)}
 	}
 	return check{"backup", "ok", detail}
+}
+
+// verificationCheck reports the last full verification of the records.
+func verificationCheck(cfg *config.Config, now time.Time) check {
+	v, err := datadir.LastVerification(cfg)
+	if err != nil {
+		return check{"records", "warn", err.Error()}
+	}
+	if v == nil {
+		return check{"records", "warn", "never fully verified: run 'bot audit verify' (scheduled backups also do)"}
+	}
+	when := fmt.Sprintf("last full verification %s ago (%s)", now.Sub(v.At).Round(time.Minute), v.By)
+	switch {
+	case !v.OK:
+		return check{"records", "fail", when + ": FAILED: " + v.Problem + "; run 'bot audit verify', and restore a backup from before the change"}
+	case v.Unsealed:
+		return check{"records", "warn", when + fmt.Sprintf(": chain of %d entries intact; the records predate sealing ('bot run' seals them)", v.Entries)}
+	}
+	return check{"records", "ok", when + fmt.Sprintf(": chain of %d entries and %d records intact", v.Entries, v.Records)}
 }
 
 func tokenCheck(ctx context.Context, cfg *config.Config, offline bool) check {

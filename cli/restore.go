@@ -87,6 +87,9 @@ func cmdRestore(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w%s", err, unchanged)
 	}
+	if _, err := res.CheckRecords(ctx, plan.Keys); err != nil {
+		return fmt.Errorf("%w: %w; use another backup%s", storage.ErrRecordAltered, err, unchanged)
+	}
 	if *dryRun {
 		printVerified(e, res, plan, kdir)
 		fmt.Fprintf(e.stdout, "\nDry run: nothing was changed. To restore it, stop 'bot run' and run:\n  bot restore %s\n", e.rel(src))
@@ -191,6 +194,13 @@ func printVerified(e *env, res *storage.VerifyResult, plan *datadir.KeyPlan, kdi
 		fmt.Fprintf(e.stdout, "- SQLite found %d problems in its indexes, the tables intact: restore rebuilds the indexes\n", n)
 	}
 	fmt.Fprintf(e.stdout, "- schema version %d (this bot knows up to %d)\n", res.SchemaVersion, res.LatestVersion)
+	if r := res.Records; r != nil {
+		if r.Unsealed {
+			fmt.Fprintf(e.stdout, "- audit chain of %d entries intact; its records predate sealing, so nothing proves them unchanged (restore seals them as they are)\n", r.Entries)
+		} else {
+			fmt.Fprintf(e.stdout, "- audit chain of %d entries intact, and all %d records match their seals\n", r.Entries, r.Records)
+		}
+	}
 	if !plan.FromBundle {
 		fmt.Fprintf(e.stdout, "- the keys in %s open it\n", e.rel(kdir))
 		return

@@ -104,6 +104,13 @@ func Open(ctx context.Context, cfg *config.Config, migrate bool) (_ *Installatio
 	} else if err != nil {
 		return nil, fmt.Errorf("%w\nIf you restored the database from another installation, restore its keys directory too", err)
 	}
+	if migrate {
+		// Records written by a version that did not seal them are sealed
+		// as they stand, once.
+		if _, err := storage.SealRecords(ctx, db, kr, "bot"); err != nil {
+			return nil, fmt.Errorf("%w\nRun 'bot audit verify' to see what is wrong; restore a backup ('bot restore FILE') if records were changed", err)
+		}
+	}
 	return &Installation{Config: cfg, Keys: kr, DB: db}, nil
 }
 

@@ -92,5 +92,8 @@ func Init(ctx context.Context, cfg *config.Config) (rep InitReport, err error) {
 	case err != nil:
 		return rep, err
 	}
+	if _, err := storage.SealRecords(ctx, db, kr, "bot init"); err != nil {
+		return rep, err
+	}
 	return rep, nil
 }

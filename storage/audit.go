@@ -153,13 +153,10 @@ func appendAudit(ctx context.Context, tx dbtx, rec *recorder, e AuditEntry) (Aud
 		return AuditEntry{}, err
 	}
 	c := rec.c
-	var last int64
-	prev := make([]byte, hashSize)
-	err := tx.QueryRowContext(ctx, sqlAuditLast).Scan(&last, &prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return AuditEntry{}, err
-	}
-	e.Seq = last + 1
+	// The head names the last entry: an entry deleted from the end leaves
+	// a gap before this one, which Verify reports.
+	prev := rec.head.hash
+	e.Seq = rec.head.seq + 1
 	e.At = time.UnixMilli(e.At.UnixMilli()).UTC()
 	actor, err := seal(c, e.ActorID, adAudit("actor", e.Seq))
 	if err != nil {

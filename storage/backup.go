@@ -145,6 +145,15 @@ func (db *DB) BackupWithOptions(ctx context.Context, destPath string, opts Backu
 			return nil, fmt.Errorf("the keys do not open the new backup, so it was not kept: %w", err)
 		}
 	}
+	// A backup of records edited outside the bot is not kept: retention
+	// would otherwise let it push out the older backups that predate the
+	// edit.
+	if c, ok := opts.Keys.(Cipher); ok && opts.Verify == VerifyFull {
+		if _, err := res.CheckRecords(ctx, c); err != nil {
+			return nil, fmt.Errorf("%w: %w; the new backup was not kept (older backups are untouched): "+
+				"run 'bot audit verify', and restore a backup from before the change", ErrRecordAltered, err)
+		}
+	}
 	if err := tmp.publish(destPath); err != nil {
 		return nil, err
 	}

@@ -330,17 +330,17 @@ func insertCase(ctx context.Context, tx dbtx, rec *recorder, number int64, n New
 		return s.err
 	}
 	targetIndex, modIndex := userIndex(c, n.TargetID), userIndex(c, n.ModeratorID)
-	var expires, linked any
+	var expires, linkGuild, linked any
 	if !n.ExpiresAt.IsZero() {
 		expires = n.ExpiresAt.UnixMilli()
 	}
 	if link.Valid {
-		linked = n.LinkedCase
+		linkGuild, linked = n.GuildID, n.LinkedCase
 	}
 	mac, err := rec.inserted(ctx, tx, tCases, []any{
 		n.GuildID, number, string(n.Kind), targetIndex, targetID, targetName, modIndex, modID, modName,
 		reason, int64(n.Points), n.Duration.Milliseconds(), n.CreatedAt.UnixMilli(), expires,
-		nil, nil, nil, linked,
+		nil, nil, nil, !link.Valid, linkGuild, linked,
 	})
 	if err != nil {
 		return err

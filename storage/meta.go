@@ -109,7 +109,7 @@ func (m *Meta) HasEncryptedData(ctx context.Context) (_ bool, err error) {
 // getMeta returns sql.ErrNoRows if key is not stored.
 func getMeta(ctx context.Context, tx dbtx, key string) ([]byte, error) {
 	var v []byte
-	err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	err := tx.QueryRowContext(ctx, sqlGetMeta, key).Scan(&v)
 	return v, err
 }
 

@@ -40,6 +40,10 @@ type recordTable struct {
 	describe func(label []any) string
 }
 
+// A reference is sealed as whether it is set and the natural key of the
+// row it names, so that pointing it at another row, of this guild or
+// another, or at no row, changes the seal.
+
 // The sealed tables, in the order of the head's sums. A migration that adds
 // a table of records must add it here, and the head's format changes with
 // the list.
@@ -82,7 +86,8 @@ var recordTables = [numRecordTables]recordTable{
 		name: "cases", key: []string{"id"},
 		values: "t.guild_id, t.number, t.kind, t.target_index, t.target_id, t.target_name, " +
 			"t.moderator_index, t.moderator_id, t.moderator_name, t.reason, t.points, t.duration_ms, " +
-			"t.created_at, t.expires_at, t.revoked_at, t.revoked_by, t.revoke_reason, l.number",
+			"t.created_at, t.expires_at, t.revoked_at, t.revoked_by, t.revoke_reason, " +
+			"t.linked_case_id IS NULL, l.guild_id, l.number",
 		from:  "cases t LEFT JOIN cases l ON l.id = t.linked_case_id",
 		label: "t.guild_id, t.number",
 		describe: func(l []any) string {
@@ -104,7 +109,7 @@ var recordTables = [numRecordTables]recordTable{
 	tScheduled: {
 		name: "scheduled_actions", key: []string{"id"},
 		values: "t.nonce, t.guild_id, t.kind, t.target_index, t.target_id, t.due_at, t.state, t.attempts, " +
-			"t.last_error, t.claimed_at, c.number, t.created_at, t.updated_at",
+			"t.last_error, t.claimed_at, t.case_id IS NULL, c.guild_id, c.number, t.created_at, t.updated_at",
 		from:  "scheduled_actions t LEFT JOIN cases c ON c.id = t.case_id",
 		label: "t.id, t.kind, t.guild_id",
 		describe: func(l []any) string {

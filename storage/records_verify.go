@@ -53,12 +53,24 @@ func verifyAll(ctx context.Context, tx dbtx, c Cipher) (FullReport, error) {
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('cases') WHERE name = 'row_mac'`).Scan(&sealed); err != nil {
 		return rep, err
 	}
+	head, found, err := loadHead(ctx, tx, c)
+	if err != nil {
+		return rep, err
+	}
 	if sealed == 0 {
+		// A schema from before sealing; but a head with records says the
+		// seals were there, and were dropped.
+		if found && head.records != nil {
+			return rep, &RecordError{Record: "table cases", Reason: "its seals (row_mac) were removed"}
+		}
 		rep.Unsealed = true
 		return rep, nil
 	}
 	rep.RecordReport, err = verifyRecords(ctx, tx, c)
 	if errors.Is(err, ErrRecordsUnsealed) {
+		if err := checkNeverSealed(ctx, tx); err != nil {
+			return rep, err
+		}
 		rep.Unsealed = true
 		return rep, nil
 	}
@@ -79,7 +91,11 @@ func (r *VerifyResult) CheckRecords(ctx context.Context, c Cipher) (_ FullReport
 		return FullReport{}, err
 	}
 	defer tx.Rollback()
-	return verifyAll(ctx, tx, c)
+	rep, err := verifyAll(ctx, tx, c)
+	if err == nil {
+		r.Records = &rep
+	}
+	return rep, err
 }
 
 // VerifyRecords checks every sealed row against its seal, every guild's
@@ -264,6 +280,22 @@ func checkNoRecords(ctx context.Context, tx dbtx) error {
 	return nil
 }
 
+// checkNeverSealed refuses a head of the first format beside rows that
+// carry seals: an older head put back over sealed records.
+func checkNeverSealed(ctx context.Context, tx dbtx) error {
+	for _, t := range recordTables {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+t.name+
+			` WHERE row_mac IS NOT NULL LIMIT 1)`).Scan(&n); err != nil {
+			return err
+		}
+		if n != 0 {
+			return &RecordError{Record: "table " + t.name, Reason: "holds sealed rows, but the audit chain's head is of a format from before sealing: an older head was put back"}
+		}
+	}
+	return nil
+}
+
 // SealRecords seals the records of a database written before records were
 // sealed: every row of every sealed table gets its seal, the chain's head
 // gets the record key and the tables' sums, and an audit entry says so, in
@@ -284,6 +316,9 @@ func SealRecords(ctx context.Context, db *DB, c Cipher, actorID string) (_ int, 
 	if found && head.records != nil {
 		return 0, nil
 	}
+	if err := checkNeverSealed(ctx, tx); err != nil {
+		return 0, err
+	}
 	if !found {
 		var entries int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM audit_log LIMIT 1)`).Scan(&entries); err != nil {
@@ -292,10 +327,8 @@ func SealRecords(ctx context.Context, db *DB, c Cipher, actorID string) (_ int, 
 		if entries != 0 {
 			return 0, &ChainError{Seq: 1, Reason: "the chain's sealed head is missing: run 'bot audit verify'"}
 		}
-		if err := checkNoRecords(ctx, tx); err != nil {
-			return 0, err
-		}
-		head.hash = make([]byte, hashSize)
+		// A new database: its first write starts the head, records and all.
+		return 0, checkNoRecords(ctx, tx)
 	}
 	head.records = &recordState{}
 	rand.Read(head.records.key[:]) // never fails (crypto/rand)

@@ -86,6 +86,9 @@ type VerifyResult struct {
 	// and its indexes, the tables themselves intact: Restore rebuilds the
 	// indexes of its copy. Empty for a sound file.
 	StaleIndexes []string
+	// Records is what CheckRecords found: the audit chain and every record
+	// checked against it. Nil until it ran.
+	Records *FullReport
 
 	sentinel []byte
 	// sealed says the file carries a seal; digest is its SHA-256 and slot
@@ -409,6 +412,10 @@ type RestoreResult struct {
 	// RebuiltIndexes lists the index problems the backup had, which the
 	// restore repaired by rebuilding its indexes; empty for a sound backup.
 	RebuiltIndexes []string
+	// Records is what the full record verification of the backup found;
+	// nil when Restore had no keys to run it with. Records.Unsealed: the
+	// backup's records predate sealing, and were sealed as they stood.
+	Records *FullReport
 }
 
 // Restore replaces the database at dest with the verified backup at src.
@@ -452,12 +459,18 @@ func Restore(ctx context.Context, src, dest string, now time.Time, keys Sentinel
 	if err != nil {
 		return nil, fmt.Errorf("the copy in %s failed verification (was the backup changed meanwhile?): %w", dir, err)
 	}
+	c, _ := keys.(Cipher)
 	if keys != nil {
 		if err := copied.CheckKeys(keys); err != nil {
 			return nil, fmt.Errorf("the copy in %s does not pass the key check the backup passed (was the backup changed meanwhile?): %w", dir, err)
 		}
+		if c != nil {
+			if _, err := copied.CheckRecords(ctx, c); err != nil {
+				return nil, fmt.Errorf("%w: %w; use another backup", ErrRecordAltered, err)
+			}
+		}
 	}
-	res := &RestoreResult{}
+	res := &RestoreResult{Records: copied.Records}
 	if len(copied.StaleIndexes) > 0 {
 		if err := rebuildIndexes(ctx, tmp.path); err != nil {
 			return nil, err
@@ -467,7 +480,7 @@ func Restore(ctx context.Context, src, dest string, now time.Time, keys Sentinel
 		}
 		res.RebuiltIndexes = copied.StaleIndexes
 	}
-	if res.FromVersion, res.ToVersion, err = prepareRestored(ctx, tmp.path); err != nil {
+	if res.FromVersion, res.ToVersion, err = prepareRestored(ctx, tmp.path, c); err != nil {
 		return nil, err
 	}
 
@@ -502,8 +515,9 @@ func Restore(ctx context.Context, src, dest string, now time.Time, keys Sentinel
 }
 
 // prepareRestored makes the copy at path a live database: migrated, without
-// the backup's own rows, checkpointed into one file.
-func prepareRestored(ctx context.Context, path string) (from, to int64, err error) {
+// the backup's own rows, its records sealed when c is set, checkpointed
+// into one file.
+func prepareRestored(ctx context.Context, path string, c Cipher) (from, to int64, err error) {
 	db, err := Open(ctx, path)
 	if err != nil {
 		return 0, 0, err
@@ -531,6 +545,11 @@ func prepareRestored(ctx context.Context, path string) (from, to int64, err erro
 	if _, err := db.write.ExecContext(ctx, `DELETE FROM meta WHERE key IN (?, ?, ?, ?)`,
 		metaBackupChecksum, metaBackupKeys, metaBackupCreatedAt, metaBackupSeal); err != nil {
 		return 0, 0, err
+	}
+	if c != nil {
+		if _, err := SealRecords(ctx, db, c, "restore"); err != nil {
+			return 0, 0, err
+		}
 	}
 	return from, to, db.Checkpoint(ctx)
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -92,6 +94,9 @@ func (s *Schedule) Add(ctx context.Context, n NewScheduledAction, at time.Time) 
 	if err != nil {
 		return ScheduledAction{}, err
 	}
+	if err := auditSchedule(ctx, tx, rec, n.GuildID, "schedule.add", []int64{id}, at); err != nil {
+		return ScheduledAction{}, err
+	}
 	return a, rec.commit(ctx, tx)
 }
 
@@ -133,6 +138,9 @@ func (s *Schedule) ClaimDue(ctx context.Context, now time.Time, limit int) (_ []
 		}
 	}
 	if err := rec.readd(ctx, tx, tScheduled, due); err != nil {
+		return nil, err
+	}
+	if err := auditSchedule(ctx, tx, rec, "", "schedule.claim", ids, now); err != nil {
 		return nil, err
 	}
 	out, err := listActions(ctx, tx, s.c, ids)
@@ -179,6 +187,12 @@ func (s *Schedule) Cancel(ctx context.Context, guildID, userID string, kind Acti
 	if err != nil {
 		return 0, err
 	}
+	if n > 0 {
+		if _, err := appendAudit(ctx, tx, rec, AuditEntry{At: at, GuildID: guildID, ActorID: scheduleActor,
+			Action: "schedule.cancel", Details: fmt.Sprintf("%d pending %s cancelled", n, kind)}); err != nil {
+			return 0, err
+		}
+	}
 	return n, rec.commit(ctx, tx)
 }
 
@@ -205,6 +219,13 @@ func (s *Schedule) RequeueStale(ctx context.Context, claimedBefore, at time.Time
 		}
 	}
 	if err := rec.readd(ctx, tx, tScheduled, stale); err != nil {
+		return 0, err
+	}
+	ids := make([]int64, len(stale))
+	for i, k := range stale {
+		ids[i] = k[0].(int64)
+	}
+	if err := auditSchedule(ctx, tx, rec, "", "schedule.requeue", ids, at); err != nil {
 		return 0, err
 	}
 	return len(stale), rec.commit(ctx, tx)
@@ -235,6 +256,13 @@ func (s *Schedule) finish(ctx context.Context, id int64, state ActionState, reas
 			string(state), lastErr, nullTime(dueAt), at.UnixMilli(), id)
 		return err
 	}, `t.id = ?`, id); err != nil {
+		return err
+	}
+	action := "schedule." + string(state)
+	if state == StatePending {
+		action = "schedule.retry"
+	}
+	if err := auditSchedule(ctx, tx, rec, "", action, []int64{id}, at); err != nil {
 		return err
 	}
 	return rec.commit(ctx, tx)
@@ -322,4 +350,24 @@ func listActions(ctx context.Context, tx dbtx, c Cipher, ids []int64) ([]Schedul
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// scheduleActor is the actor of the audit entries of scheduled actions.
+const scheduleActor = "bot"
+
+// auditSchedule appends the audit entry of a change to scheduled actions,
+// if any changed. Each change is in the chain, not only in the head's sums:
+// otherwise an older head from before it would still match the chain, and
+// could be put back with the older rows (a timed ban's unban deleted).
+func auditSchedule(ctx context.Context, tx dbtx, rec *recorder, guildID, action string, ids []int64, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	_, err := appendAudit(ctx, tx, rec, AuditEntry{At: at, GuildID: guildID, ActorID: scheduleActor,
+		Action: action, Details: "scheduled action " + strings.Join(parts, ", ")})
+	return err
 }

@@ -20,18 +20,22 @@ func TestQuickBackupIsRestorable(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// Leave the index cases_by_target_all (on target_index) one entry
-	// behind its table, with the schema text as the migrations wrote it.
+	// Leave the index cases_by_target_all (on target_index) one entry out
+	// of step with its table, with the table's rows (and so their seals)
+	// and the schema text as the bot wrote them: the entry is changed
+	// while the index is in place, and the row put back while it is not.
 	edit, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	edit.SetMaxOpenConns(1)
 	for _, e := range []string{
+		`CREATE TEMP TABLE kept AS SELECT target_index AS v FROM cases WHERE id = 1`,
+		`UPDATE cases SET target_index = randomblob(32) WHERE id = 1`,
 		`PRAGMA writable_schema = ON`,
 		`UPDATE sqlite_schema SET sql = 'CREATE INDEX cases_by_target_all ON cases (guild_id)' WHERE name = 'cases_by_target_all'`,
 		`PRAGMA writable_schema = RESET`,
-		`UPDATE cases SET target_index = randomblob(32) WHERE id = 1`,
+		`UPDATE cases SET target_index = (SELECT v FROM kept) WHERE id = 1`,
 		`PRAGMA writable_schema = ON`,
 		`UPDATE sqlite_schema SET sql = 'CREATE INDEX cases_by_target_all ON cases (target_index)' WHERE name = 'cases_by_target_all'`,
 		`PRAGMA writable_schema = RESET`,

@@ -36,6 +36,7 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?)`
 	sqlPutMeta = `INSERT INTO meta (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+	sqlGetMeta = `SELECT value FROM meta WHERE key = ?`
 )
 
 // hotWrites are prepared once on the writer connection. The driver compiles
@@ -43,7 +44,7 @@ const (
 // one after another, where compiling on every call would be a large share
 // of the command's time.
 var hotWrites = []string{
-	sqlNextCaseNumber, sqlInsertCase, sqlActivePoints, sqlAuditLast, sqlAuditInsert, sqlPutMeta,
+	sqlNextCaseNumber, sqlInsertCase, sqlActivePoints, sqlAuditInsert, sqlGetMeta, sqlPutMeta,
 }
 
 // stmtCache holds the writer's prepared statements.
