@@ -68,6 +68,7 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	stmts stmtCache     // the writer's prepared statements
+	head  headCache     // the chain's head as last committed
 	ckpt  *checkpointer // copies the WAL into the file in the background
 	file  *dbFile       // the file itself, read by backups; closed last
 	// backupChunk replaces defaultBackupChunk when not zero; tests lower
@@ -227,7 +228,7 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) beginWrite(ctx context.Context) (writeTx, error) {
 	db.stmts.prepare(ctx, db.write)
 	tx, err := db.write.BeginTx(ctx, nil)
-	return writeTx{Tx: tx, cache: &db.stmts}, err
+	return writeTx{Tx: tx, cache: &db.stmts, head: &db.head}, err
 }
 
 // beginRead starts a read transaction: one consistent snapshot across the

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -10,7 +11,9 @@ import (
 	"fmt"
 	"hash"
 	"math"
+	"reflect"
 	"strings"
+	"sync"
 )
 
 // Every row a moderator or the bot writes is sealed, so that an edit made
@@ -308,6 +311,12 @@ func (r *recorder) load(ctx context.Context, tx dbtx) error {
 	if r.loaded {
 		return nil
 	}
+	if w, ok := tx.(writeTx); ok {
+		if h, ok := w.head.get(r.c); ok {
+			r.head, r.loaded = h, true
+			return nil
+		}
+	}
 	h, found, err := loadHead(ctx, tx, r.c)
 	if err != nil {
 		return err
@@ -445,12 +454,66 @@ func (r *recorder) change(ctx context.Context, tx dbtx, table int, fn func() err
 
 // commit writes the head if anything changed, and commits tx.
 func (r *recorder) commit(ctx context.Context, tx writeTx) error {
+	// Cleared first: a failed commit leaves the head on disk unknown.
+	tx.head.clear()
 	if r.dirty {
 		if err := storeHead(ctx, tx, r.c, r.head); err != nil {
 			return err
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if r.loaded {
+		tx.head.set(r.c, r.head)
+	}
+	return nil
+}
+
+// headCache is the chain's head as this process last committed it, so that
+// a write need not read and open it again. Only one process writes the
+// database (the data directory's lock), and every write of the head goes
+// through a recorder, which clears the cache before it commits and sets it
+// after; re-encryption reseals the head without changing what it says.
+type headCache struct {
+	mu sync.Mutex
+	c  Cipher
+	h  *chainHead
+}
+
+// get returns a copy of the head, if it was committed under c.
+func (hc *headCache) get(c Cipher) (chainHead, bool) {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	if hc.h == nil || !reflect.TypeOf(c).Comparable() || hc.c != c {
+		return chainHead{}, false
+	}
+	return hc.h.clone(), true
+}
+
+func (hc *headCache) set(c Cipher, h chainHead) {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	hc.c, hc.h = c, nil
+	if reflect.TypeOf(c).Comparable() {
+		clone := h.clone()
+		hc.h = &clone
+	}
+}
+
+func (hc *headCache) clear() {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	hc.c, hc.h = nil, nil
+}
+
+func (h chainHead) clone() chainHead {
+	out := chainHead{seq: h.seq, hash: bytes.Clone(h.hash)}
+	if h.records != nil {
+		rs := *h.records
+		out.records = &rs
+	}
+	return out
 }
 
 // rowError is the RecordError of a row whose seal does not match.

@@ -113,6 +113,7 @@ func (c *stmtCache) close() error {
 type writeTx struct {
 	*sql.Tx
 	cache *stmtCache
+	head  *headCache
 }
 
 // ExecContext runs query in the transaction.
