@@ -229,6 +229,15 @@ func TestSealRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// An older version erased cases without recording their numbers: here
+	// cases 4 and 5 (erased by the fixture) and 10, the newest, whose
+	// number the counter kept.
+	for _, q := range []string{`DELETE FROM erased_cases`, `DELETE FROM cases WHERE number = 10`,
+		`UPDATE case_counters SET last_number = 10`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
@@ -242,9 +251,13 @@ func TestSealRecords(t *testing.T) {
 	}
 	n, err := SealRecords(ctx, db, k, "test")
 	if err != nil || n != 17 {
-		t.Fatalf("SealRecords: %d, %v; want 17", n, err)
+		t.Fatalf("SealRecords: %d, %v; want 17 (7 cases and 3 numbers erased before)", n, err)
 	}
 	mustVerifyDatabase(t, db, k)
+	var erased string
+	if err := db.write.QueryRow(`SELECT group_concat(number) FROM (SELECT number FROM erased_cases ORDER BY number)`).Scan(&erased); err != nil || erased != "4,5,10" {
+		t.Errorf("erased_cases after sealing: %q, %v; want 4,5,10", erased, err)
+	}
 	if n, err := SealRecords(ctx, db, k, "test"); err != nil || n != 0 {
 		t.Fatalf("second SealRecords: %d, %v; want 0", n, err)
 	}

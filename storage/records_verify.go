@@ -296,6 +296,54 @@ func checkNeverSealed(ctx context.Context, tx dbtx) error {
 	return nil
 }
 
+// recordOldErasures fills erased_cases, before records are first sealed,
+// with the case numbers missing below each guild's highest (or its
+// counter): a version without erased_cases left only gaps where it erased
+// a member's cases, and each would otherwise be reported as deleted
+// outside the bot.
+func recordOldErasures(ctx context.Context, tx dbtx, at time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT guild_id, number FROM cases
+		UNION SELECT guild_id, number FROM erased_cases
+		UNION SELECT guild_id, last_number + 1 FROM case_counters
+		ORDER BY 1, 2`)
+	if err != nil {
+		return err
+	}
+	type gap struct {
+		guild    string
+		from, to int64 // missing: from ≤ n < to
+	}
+	var gaps []gap
+	guild, next := "", int64(1)
+	for rows.Next() {
+		var g string
+		var n int64
+		if err := rows.Scan(&g, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		if g != guild {
+			guild, next = g, 1
+		}
+		if n > next {
+			gaps = append(gaps, gap{g, next, n})
+		}
+		next = max(next, n+1)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	for _, g := range gaps {
+		for n := g.from; n < g.to; n++ {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO erased_cases (guild_id, number, erased_at) VALUES (?, ?, ?)`,
+				g.guild, n, at.UnixMilli()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // SealRecords seals the records of a database written before records were
 // sealed: every row of every sealed table gets its seal, the chain's head
 // gets the record key and the tables' sums, and an audit entry says so, in
@@ -329,6 +377,9 @@ func SealRecords(ctx context.Context, db *DB, c Cipher, actorID string) (_ int, 
 		}
 		// A new database: its first write starts the head, records and all.
 		return 0, checkNoRecords(ctx, tx)
+	}
+	if err := recordOldErasures(ctx, tx, time.Now()); err != nil {
+		return 0, err
 	}
 	head.records = &recordState{}
 	rand.Read(head.records.key[:]) // never fails (crypto/rand)
