@@ -455,7 +455,7 @@ func (r *recorder) change(ctx context.Context, tx dbtx, table int, fn func() err
 // commit writes the head if anything changed, and commits tx.
 func (r *recorder) commit(ctx context.Context, tx writeTx) error {
 	// Cleared first: a failed commit leaves the head on disk unknown.
-	tx.head.clear()
+	gen := tx.head.clear()
 	if r.dirty {
 		if err := storeHead(ctx, tx, r.c, r.head); err != nil {
 			return err
@@ -465,7 +465,7 @@ func (r *recorder) commit(ctx context.Context, tx writeTx) error {
 		return err
 	}
 	if r.loaded {
-		tx.head.set(r.c, r.head)
+		tx.head.set(r.c, r.head, gen)
 	}
 	return nil
 }
@@ -475,10 +475,13 @@ func (r *recorder) commit(ctx context.Context, tx writeTx) error {
 // database (the data directory's lock), and every write of the head goes
 // through a recorder, which clears the cache before it commits and sets it
 // after; re-encryption reseals the head without changing what it says.
+// The next transaction may begin before the last one's set: gen, which
+// every clear moves on, keeps a set from landing after a later commit.
 type headCache struct {
-	mu sync.Mutex
-	c  Cipher
-	h  *chainHead
+	mu  sync.Mutex
+	c   Cipher
+	h   *chainHead
+	gen uint64
 }
 
 // get returns a copy of the head, if it was committed under c.
@@ -491,9 +494,14 @@ func (hc *headCache) get(c Cipher) (chainHead, bool) {
 	return hc.h.clone(), true
 }
 
-func (hc *headCache) set(c Cipher, h chainHead) {
+// set keeps h as committed under c by the transaction whose clear returned
+// gen, unless another has cleared since.
+func (hc *headCache) set(c Cipher, h chainHead, gen uint64) {
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
+	if gen != hc.gen {
+		return
+	}
 	hc.c, hc.h = c, nil
 	if reflect.TypeOf(c).Comparable() {
 		clone := h.clone()
@@ -501,10 +509,13 @@ func (hc *headCache) set(c Cipher, h chainHead) {
 	}
 }
 
-func (hc *headCache) clear() {
+// clear forgets the head and returns the new generation.
+func (hc *headCache) clear() uint64 {
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
 	hc.c, hc.h = nil, nil
+	hc.gen++
+	return hc.gen
 }
 
 func (h chainHead) clone() chainHead {

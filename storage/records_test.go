@@ -281,3 +281,25 @@ func TestRecordsWithoutHead(t *testing.T) {
 		t.Fatalf("SealRecords: %v, want it refused", err)
 	}
 }
+
+// TestHeadCacheLateSet: a transaction that committed, and only then sets the
+// cache, after a later transaction has begun its commit, must not leave its
+// older head there for the next writer.
+func TestHeadCacheLateSet(t *testing.T) {
+	var hc headCache
+	k := newTestKeys(t)
+	old := chainHead{seq: 1, hash: make([]byte, hashSize)}
+	first := hc.clear()
+	second := hc.clear()
+	hc.set(k, old, first)
+	if _, ok := hc.get(k); ok {
+		t.Fatal("a set from before the last clear was kept")
+	}
+	hc.set(k, chainHead{seq: 2, hash: make([]byte, hashSize)}, second)
+	if h, ok := hc.get(k); !ok || h.seq != 2 {
+		t.Fatalf("get: %+v, %v; want the head of the last commit", h, ok)
+	}
+	if _, ok := hc.get(newTestKeys(t)); ok {
+		t.Error("the head was given for another Cipher")
+	}
+}
