@@ -3,6 +3,7 @@ package backups
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/modbot/bot/config"
 	"github.com/modbot/bot/datadir"
+	"github.com/modbot/bot/storage"
 )
 
 // newInstallation creates and opens an installation in a new directory,
@@ -211,4 +213,49 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// TestScheduledBackupVerifiesRecords: a scheduled backup runs the full
+// record verification and records it for 'bot health'; after a record is
+// edited outside the bot, the backup is not kept, the older one stays, and
+// the failed verification names the record.
+func TestScheduledBackupVerifiesRecords(t *testing.T) {
+	ctx := context.Background()
+	in := newInstallation(t)
+	cfg := in.Config
+	cfg.Backup.Keep = 5
+	if _, err := storage.NewCases(in.DB, in.Keys).Create(ctx, storage.NewCase{GuildID: "200000000000000001",
+		Kind: storage.CaseWarning, TargetID: "400000000000000002", ModeratorID: "400000000000000001", Reason: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	s := NewScheduler(cfg, in.DB, in.Keys, slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)))
+	hour := 0
+	s.Now = func() time.Time { hour++; return time.Date(2026, 1, 1, hour, 0, 0, 0, time.UTC) }
+	s.BackupOnce(ctx)
+	v, err := datadir.LastVerification(cfg)
+	if err != nil || v == nil || !v.OK || v.Records != 1 || v.By != "scheduled backup" {
+		t.Fatalf("verification after a good backup: %+v, %v", v, err)
+	}
+
+	edit, err := sql.Open("sqlite", in.DB.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := edit.Exec(`UPDATE cases SET points = 50`); err != nil {
+		t.Fatal(err)
+	}
+	edit.Close()
+	s.BackupOnce(ctx)
+	v, err = datadir.LastVerification(cfg)
+	if err != nil || v == nil || v.OK || !strings.Contains(v.Problem, "case #1 in guild 200000000000000001") {
+		t.Errorf("verification after an edit: %+v, %v; want it failed naming case #1", v, err)
+	}
+	files, _ := filepath.Glob(filepath.Join(cfg.Backup.Dir, "bot-*"+ScheduledSuffix))
+	if len(files) != 1 {
+		t.Errorf("scheduled backups: %v, want only the one from before the edit", files)
+	}
+	if !strings.Contains(logs.String(), "changed outside the bot") {
+		t.Errorf("log: %s", logs.String())
+	}
 }
