@@ -203,25 +203,31 @@ func (h chainHead) encode() []byte {
 	return b
 }
 
-// headSize is the length of a head with records.
-const headSize = hashSize + 8 + 1 + recordKeySize + 1 + numRecordTables*(8+sealSize)
+// headSize is the length of a head with records of n tables.
+func headSize(n int) int { return hashSize + 8 + 1 + recordKeySize + 1 + n*(8+sealSize) }
 
 func decodeHead(b []byte) (chainHead, bool) {
-	if len(b) != hashSize+8 && len(b) != headSize {
+	if len(b) < hashSize+8 {
 		return chainHead{}, false
 	}
 	h := chainHead{hash: bytes.Clone(b[:hashSize]), seq: int64(binary.BigEndian.Uint64(b[hashSize:]))}
 	if len(b) == hashSize+8 {
 		return h, true
 	}
+	if len(b) < headSize(0) {
+		return chainHead{}, false
+	}
 	b = b[hashSize+8:]
-	if b[0] != headVersion || b[1+recordKeySize] != numRecordTables {
+	// Tables added since the head was written were created empty: their
+	// sums stay zero.
+	n := int(b[1+recordKeySize])
+	if b[0] != headVersion || n > numRecordTables || len(b) != headSize(n)-hashSize-8 {
 		return chainHead{}, false
 	}
 	h.records = &recordState{}
 	copy(h.records.key[:], b[1:])
 	b = b[1+recordKeySize+1:]
-	for i := range h.records.sums {
+	for i := range h.records.sums[:n] {
 		h.records.sums[i].rows = int64(binary.BigEndian.Uint64(b))
 		copy(h.records.sums[i].sum[:], b[8:])
 		b = b[8+sealSize:]

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -276,7 +275,7 @@ func (n NewCase) validate() error {
 }
 
 // nextCaseNumber returns the guild's next case number: one above both its
-// highest case and its case_counters row, which DeleteUserData raises to
+// highest case and its case_counters row, which an erasure raises to
 // the highest number it deletes. A deleted case's number is therefore
 // never handed out again, and since the caller's write transaction is the
 // only one, two cases never share a number.
@@ -290,19 +289,6 @@ func nextCaseNumber(ctx context.Context, tx dbtx, guildID string) (int64, error)
 	var n int64
 	err := tx.QueryRowContext(ctx, sqlNextCaseNumber, guildID, guildID).Scan(&n)
 	return n, err
-}
-
-// raiseCaseCounters records, for each guild with a case targeting the user
-// of blind indexes idx, the guild's highest case number, before those cases
-// are deleted, so that nextCaseNumber never hands their numbers out again.
-func raiseCaseCounters(ctx context.Context, tx dbtx, idx [][]byte) error {
-	target, args := indexIn(`target_index`, idx)
-	_, err := tx.ExecContext(ctx, `INSERT INTO case_counters (guild_id, last_number)
-		SELECT guild_id, max(number) FROM cases
-		WHERE guild_id IN (SELECT guild_id FROM cases WHERE `+target+`)
-		GROUP BY guild_id
-		ON CONFLICT (guild_id) DO UPDATE SET last_number = max(last_number, excluded.last_number)`, args...)
-	return err
 }
 
 // insertCase inserts the case with its seal, computed from the values it
@@ -509,83 +495,6 @@ func (s *Cases) edit(ctx context.Context, guildID string, number int64, byID, ac
 		return Case{}, err
 	}
 	return c, rec.commit(ctx, tx)
-}
-
-// DeleteUserData erases every case whose target is userID, in every guild,
-// with their history and the scheduled actions aimed at the user, and
-// returns how many cases it erased. Cases the user made as a moderator stay:
-// they are other members' records. Each erased case leaves its number in
-// erased_cases, so that the numbers stay accounted for and are never handed
-// out again. The audit entry it appends names neither the user nor the
-// erased cases' contents.
-func (s *Cases) DeleteUserData(ctx context.Context, userID, actorID string, at time.Time) (_ int, err error) {
-	defer wrap(&err, "delete user data")
-	tx, err := s.db.beginWrite(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	rec := newRecorder(s.c)
-	idx := userIndexes(s.c, userID)
-	target, args := indexIn(`target_index`, idx)
-	theirs := `(SELECT id FROM cases WHERE ` + target + `)`
-	// Rows that point at the erased cases change too: links from other
-	// cases become NULL (ON DELETE SET NULL), history rows go (CASCADE).
-	linking, err := rec.remove(ctx, tx, tCases, `t.linked_case_id IN `+theirs+` AND NOT t.id IN `+theirs,
-		append(slices.Clone(args), args...)...)
-	if err != nil {
-		return 0, err
-	}
-	scheduled, err := rec.remove(ctx, tx, tScheduled, `t.`+target+` OR t.case_id IN `+theirs,
-		append(slices.Clone(args), args...)...)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := rec.remove(ctx, tx, tHistory, `t.case_id IN `+theirs, args...); err != nil {
-		return 0, err
-	}
-	if _, err := rec.remove(ctx, tx, tCases, `t.`+target, args...); err != nil {
-		return 0, err
-	}
-	guilds := `t.guild_id IN (SELECT guild_id FROM cases WHERE ` + target + `)`
-	if err := rec.change(ctx, tx, tCounters, func() error { return raiseCaseCounters(ctx, tx, idx) },
-		guilds, args...); err != nil {
-		return 0, err
-	}
-	if err := rec.add(ctx, tx, tCounters, guilds+` AND t.row_mac IS NULL`, args...); err != nil {
-		return 0, err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO erased_cases (guild_id, number, erased_at)
-		SELECT guild_id, number, ? FROM cases WHERE `+target, append([]any{at.UnixMilli()}, args...)...); err != nil {
-		return 0, err
-	}
-	if err := rec.add(ctx, tx, tErased, `(t.guild_id, t.number) IN (SELECT guild_id, number FROM cases WHERE `+target+`)`,
-		args...); err != nil {
-		return 0, err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM scheduled_actions WHERE `+target, args...); err != nil {
-		return 0, err
-	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM cases WHERE `+target, args...)
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, err
-	}
-	if err := rec.readd(ctx, tx, tCases, linking); err != nil {
-		return 0, err
-	}
-	if err := rec.readd(ctx, tx, tScheduled, scheduled); err != nil {
-		return 0, err
-	}
-	if _, err := appendAudit(ctx, tx, rec, AuditEntry{
-		At: at, ActorID: actorID, Action: "user.delete", Details: fmt.Sprintf("%d cases erased", n),
-	}); err != nil {
-		return 0, err
-	}
-	return int(n), rec.commit(ctx, tx)
 }
 
 func revokeCase(ctx context.Context, tx dbtx, rec *recorder, guildID string, number int64, byID, reason string, at time.Time) error {

@@ -274,7 +274,7 @@ func TestCasesRevoke(t *testing.T) {
 	})
 }
 
-func TestCasesDeleteUserData(t *testing.T) {
+func TestEraseMember(t *testing.T) {
 	ctx := context.Background()
 	db := newTestDB(t)
 	k := newTestKeys(t)
@@ -286,15 +286,21 @@ func TestCasesDeleteUserData(t *testing.T) {
 	kept := warning(bob, "linked to alice's case")
 	kept.LinkedCase = w.Number
 	keptCase := mustCreateCase(t, cs, kept)
-	if _, err := NewSchedule(db, k).Add(ctx, NewScheduledAction{
+	sched := NewSchedule(db, k)
+	unban, err := sched.Add(ctx, NewScheduledAction{
 		GuildID: testGuild, Kind: ActionUnban, TargetID: alice, DueAt: t0, CaseNumber: w.Number,
-	}, t0); err != nil {
+	}, t0)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if p, err := cs.PreviewErase(ctx, testGuild, alice); err != nil || p.Total() != 1 || p.Cases[CaseWarning] != 1 ||
+		p.History != 1 || p.KeptUnbans != 1 {
+		t.Errorf("preview: %+v, %v", p, err)
+	}
 
-	n, err := cs.DeleteUserData(ctx, alice, "cli", t0)
-	if err != nil || n != 1 {
-		t.Fatalf("got=%d, %v; want 1 case erased", n, err)
+	r, err := cs.EraseMember(ctx, testGuild, alice, "cli", t0)
+	if err != nil || r.Cases != 1 || r.History != 1 || r.KeptUnbans != 1 {
+		t.Fatalf("got=%+v, %v; want 1 case and its history erased, the pending unban kept", r, err)
 	}
 	if got, err := cs.AllForUser(ctx, alice); err != nil || len(got) != 0 {
 		t.Errorf("AllForUser after delete: got=%v, %v", got, err)
@@ -304,8 +310,22 @@ func TestCasesDeleteUserData(t *testing.T) {
 		t.Errorf("other user's case: got=%+v, %v; want kept with no link", got, err)
 	}
 	var left int
-	if err := db.read.QueryRow(`SELECT (SELECT count(*) FROM case_history) + (SELECT count(*) FROM scheduled_actions)`).Scan(&left); err != nil || left != 0 {
-		t.Errorf("history and scheduled rows left: %d (%v)", left, err)
+	if err := db.read.QueryRow(`SELECT count(*) FROM case_history`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("history rows left: %d (%v)", left, err)
+	}
+	// The timed ban still ends: its unban runs, and is then deleted.
+	if a, err := sched.Get(ctx, unban.ID); err != nil || a.TargetID != alice || a.State != StatePending {
+		t.Fatalf("the pending unban after the erasure: %+v, %v", a, err)
+	}
+	claimed, err := sched.ClaimDue(ctx, t0, 5)
+	if err != nil || len(claimed) != 1 || claimed[0].TargetID != alice {
+		t.Fatalf("claim: %+v, %v", claimed, err)
+	}
+	if err := sched.Complete(ctx, unban.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sched.Get(ctx, unban.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the unban after it ran: %v, want it deleted", err)
 	}
 	if next := mustCreateCase(t, cs, warning(bob, "after")); next.Number != 3 {
 		t.Errorf("number after deletion: got=%d, want 3 (numbers are never reused)", next.Number)
@@ -316,7 +336,7 @@ func TestCasesDeleteUserData(t *testing.T) {
 	elsewhere := warning(carol, "in another guild")
 	elsewhere.GuildID = "999"
 	mustCreateCase(t, cs, elsewhere) // #1 there
-	if _, err := cs.DeleteUserData(ctx, carol, "cli", t0); err != nil {
+	if _, err := cs.EraseMember(ctx, "", carol, "cli", t0); err != nil {
 		t.Fatal(err)
 	}
 	if next := mustCreateCase(t, cs, warning(bob, "after the newest were erased")); next.Number != 5 {
@@ -327,8 +347,8 @@ func TestCasesDeleteUserData(t *testing.T) {
 	if next := mustCreateCase(t, cs, other); next.Number != 2 {
 		t.Errorf("number in the other guild after erasing its only case: got=%d, want 2", next.Number)
 	}
-	if _, err := NewAudit(db, k).Verify(ctx); err != nil {
-		t.Errorf("audit chain after deletion: %v", err)
+	if _, err := VerifyDatabase(ctx, db, k); err != nil {
+		t.Errorf("records after erasures: %v", err)
 	}
 }
 

@@ -48,8 +48,8 @@ type recordTable struct {
 // another, or at no row, changes the seal.
 
 // The sealed tables, in the order of the head's sums. A migration that adds
-// a table of records must add it here, and the head's format changes with
-// the list.
+// a table of records adds it here, at the end, and creates it empty: a head
+// written before holds no sum for it, which reads as zero rows.
 const (
 	tSettings = iota
 	tModRoles
@@ -59,6 +59,10 @@ const (
 	tHistory
 	tScheduled
 	tErased
+	tMemberErasures
+	tModlogMessages
+	tGuildRetention
+	tDepartures
 	numRecordTables
 )
 
@@ -123,6 +127,29 @@ var recordTables = [numRecordTables]recordTable{
 		name: "erased_cases", key: []string{"guild_id", "number"},
 		values: "t.guild_id, t.number, t.erased_at", from: "erased_cases t", label: "t.guild_id, t.number",
 		describe: func(l []any) string { return fmt.Sprintf("the erasure of case #%v in guild %v", l[1], l[0]) },
+	},
+	tMemberErasures: {
+		name: "member_erasures", key: []string{"guild_id", "target_index"},
+		values: "t.guild_id, t.target_index, t.erased_at", from: "member_erasures t", label: "t.guild_id, t.erased_at",
+		describe: func(l []any) string { return fmt.Sprintf("a member's erasure in guild %v (at %v)", l[0], l[1]) },
+	},
+	tModlogMessages: {
+		name: "modlog_messages", key: []string{"guild_id", "case_number", "message_id"},
+		values: "t.guild_id, t.case_number, t.channel_id, t.message_id", from: "modlog_messages t",
+		label: "t.guild_id, t.case_number, t.message_id",
+		describe: func(l []any) string {
+			return fmt.Sprintf("modlog message %v of case #%v in guild %v", l[2], l[1], l[0])
+		},
+	},
+	tGuildRetention: {
+		name: "guild_retention", key: []string{"guild_id"},
+		values: "t.guild_id, t.retention_ms, t.updated_at", from: "guild_retention t", label: "t.guild_id",
+		describe: func(l []any) string { return fmt.Sprintf("the retention period of guild %v", l[0]) },
+	},
+	tDepartures: {
+		name: "guild_departures", key: []string{"guild_id"},
+		values: "t.guild_id, t.left_at, t.delete_at", from: "guild_departures t", label: "t.guild_id",
+		describe: func(l []any) string { return fmt.Sprintf("the pending deletion of guild %v", l[0]) },
 	},
 }
 

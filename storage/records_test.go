@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -52,8 +53,8 @@ func recordsFixture(t *testing.T) (*DB, Cipher) {
 		DueAt: t0.Add(time.Hour), CaseNumber: 3}, t0); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := cs.DeleteUserData(ctx, "300000000000000003", bob, t0); err != nil || n != 2 {
-		t.Fatalf("DeleteUserData: %d, %v", n, err)
+	if r, err := cs.EraseMember(ctx, "", "300000000000000003", bob, t0); err != nil || r.Cases != 2 {
+		t.Fatalf("EraseMember: %+v, %v", r, err)
 	}
 	return db, k
 }
@@ -72,9 +73,9 @@ func TestRecordsIntactAfterEveryWriter(t *testing.T) {
 	db, k := recordsFixture(t)
 	rep := mustVerifyDatabase(t, db, k)
 	// 8 cases, 1 history row, settings, 2 roles, 1 rule, 1 scheduled
-	// action, 1 counter, 2 erased numbers.
-	if rep.Records != 17 || rep.Entries == 0 {
-		t.Errorf("report %+v, want 17 records", rep)
+	// action, 1 counter, 2 erased numbers, 1 member erasure.
+	if rep.Records != 18 || rep.Entries == 0 {
+		t.Errorf("report %+v, want 18 records", rep)
 	}
 	sched := NewSchedule(db, k)
 	claimed, err := sched.ClaimDue(ctx, t0.Add(2*time.Hour), 5)
@@ -96,7 +97,7 @@ func TestRecordsIntactAfterEveryWriter(t *testing.T) {
 	}
 	// Erasing the member whose case 3 the action names sets its case to NULL
 	// on the way, and case 9's link to case 8 stays.
-	if _, err := NewCases(db, k).DeleteUserData(ctx, alice, bob, t0); err != nil {
+	if _, err := NewCases(db, k).EraseMember(ctx, testGuild, alice, bob, t0); err != nil {
 		t.Fatal(err)
 	}
 	mustVerifyDatabase(t, db, k)
@@ -250,8 +251,8 @@ func TestSealRecords(t *testing.T) {
 		t.Fatalf("Create before sealing: %v, want ErrRecordsUnsealed", err)
 	}
 	n, err := SealRecords(ctx, db, k, "test")
-	if err != nil || n != 17 {
-		t.Fatalf("SealRecords: %d, %v; want 17 (7 cases and 3 numbers erased before)", n, err)
+	if err != nil || n != 18 {
+		t.Fatalf("SealRecords: %d, %v; want 18 (7 cases and 3 numbers erased before among them)", n, err)
 	}
 	mustVerifyDatabase(t, db, k)
 	var erased string
@@ -301,5 +302,36 @@ func TestHeadCacheLateSet(t *testing.T) {
 	}
 	if _, ok := hc.get(newTestKeys(t)); ok {
 		t.Error("the head was given for another Cipher")
+	}
+}
+
+// TestHeadWithFewerTables: a head written when fewer tables were sealed
+// reads with zero sums for the tables added since, which a migration
+// creates empty.
+func TestHeadWithFewerTables(t *testing.T) {
+	h := chainHead{seq: 7, hash: bytes.Repeat([]byte{1}, hashSize), records: &recordState{}}
+	for i := range h.records.sums {
+		h.records.sums[i] = tableSum{rows: int64(i + 1)}
+	}
+	full := h.encode()
+	const older = 8
+	b := append([]byte(nil), full[:headSize(0)]...)
+	b[headSize(0)-1] = older
+	b = append(b, full[headSize(0):headSize(older)]...)
+	got, ok := decodeHead(b)
+	if !ok || got.seq != 7 || got.records == nil {
+		t.Fatalf("decode: %+v, %v", got, ok)
+	}
+	for i, s := range got.records.sums {
+		want := int64(0)
+		if i < older {
+			want = int64(i + 1)
+		}
+		if s.rows != want {
+			t.Errorf("table %d: %d rows, want %d", i, s.rows, want)
+		}
+	}
+	if _, ok := decodeHead(full[:len(full)-1]); ok {
+		t.Error("a cut-short head decoded")
 	}
 }

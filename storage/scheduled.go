@@ -258,6 +258,9 @@ func (s *Schedule) finish(ctx context.Context, id int64, state ActionState, reas
 	}, `t.id = ?`, id); err != nil {
 		return err
 	}
+	if err := deleteIfErased(ctx, tx, rec, id); err != nil {
+		return err
+	}
 	action := "schedule." + string(state)
 	if state == StatePending {
 		action = "schedule.retry"
@@ -313,7 +316,15 @@ func cancelActions(ctx context.Context, tx dbtx, rec *recorder, idx [][]byte, gu
 			return 0, err
 		}
 	}
-	return len(pending), rec.readd(ctx, tx, tScheduled, pending)
+	if err := rec.readd(ctx, tx, tScheduled, pending); err != nil {
+		return 0, err
+	}
+	for _, k := range pending {
+		if err := deleteIfErased(ctx, tx, rec, k[0].(int64)); err != nil {
+			return 0, err
+		}
+	}
+	return len(pending), nil
 }
 
 const actionSelect = `SELECT a.id, a.nonce, a.guild_id, a.kind, a.target_id, a.due_at, a.state, a.attempts,

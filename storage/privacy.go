@@ -1,0 +1,457 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// MemberRecords is everything a guild's records hold about one member:
+// what a data export gives them.
+type MemberRecords struct {
+	GuildID, UserID string
+	// Cases whose target is the member, notes included, oldest first.
+	Cases []Case
+	// History holds the earlier reasons of the cases that have any, by
+	// case number.
+	History map[int64][]ReasonChange
+	// Scheduled are the actions concerning the member, oldest first.
+	Scheduled []ScheduledAction
+}
+
+// MemberRecords returns what the guild's records hold about userID.
+func (s *Cases) MemberRecords(ctx context.Context, guildID, userID string) (_ MemberRecords, err error) {
+	defer wrap(&err, "read a member's records")
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return MemberRecords{}, err
+	}
+	defer tx.Rollback()
+	out := MemberRecords{GuildID: guildID, UserID: userID, History: map[int64][]ReasonChange{}}
+	target, idx := indexIn(`c.target_index`, userIndexes(s.c, userID))
+	if out.Cases, err = queryCases(ctx, tx, s.c, `c.guild_id = ? AND `+target+` ORDER BY c.number`,
+		append([]any{guildID}, idx...)...); err != nil {
+		return MemberRecords{}, err
+	}
+	for _, cs := range out.Cases {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM cases WHERE guild_id = ? AND number = ?`,
+			guildID, cs.Number).Scan(&id); err != nil {
+			return MemberRecords{}, err
+		}
+		h, err := listReasonChanges(ctx, tx, s.c, id, guildID, cs.Number)
+		if err != nil {
+			return MemberRecords{}, err
+		}
+		if len(h) > 0 {
+			out.History[cs.Number] = h
+		}
+	}
+	ids, err := scheduledOf(ctx, tx, guildID, userIndexes(s.c, userID))
+	if err != nil {
+		return MemberRecords{}, err
+	}
+	if out.Scheduled, err = listActions(ctx, tx, s.c, ids); err != nil {
+		return MemberRecords{}, err
+	}
+	return out, nil
+}
+
+// scheduledOf returns the IDs of the guild's scheduled actions aimed at the
+// member of blind indexes idx, oldest first.
+func scheduledOf(ctx context.Context, tx dbtx, guildID string, idx [][]byte) ([]int64, error) {
+	target, args := indexIn(`target_index`, idx)
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM scheduled_actions WHERE guild_id = ? AND `+target+
+		` ORDER BY id`, append([]any{guildID}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// ErasePreview is what EraseMember would erase.
+type ErasePreview struct {
+	// Cases counts the member's cases by kind.
+	Cases map[CaseKind]int
+	// History counts the earlier reasons of those cases.
+	History int
+	// KeptUnbans counts pending timed unbans and untimeouts, which stay
+	// until they have run.
+	KeptUnbans int
+	// ModlogMessages counts the modlog messages posted about the cases.
+	ModlogMessages int
+}
+
+// Total is the number of cases.
+func (p ErasePreview) Total() int {
+	n := 0
+	for _, c := range p.Cases {
+		n += c
+	}
+	return n
+}
+
+// PreviewErase counts what EraseMember would erase in the guild.
+func (s *Cases) PreviewErase(ctx context.Context, guildID, userID string) (_ ErasePreview, err error) {
+	defer wrap(&err, "preview an erasure")
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return ErasePreview{}, err
+	}
+	defer tx.Rollback()
+	p := ErasePreview{Cases: map[CaseKind]int{}}
+	target, args := indexIn(`target_index`, userIndexes(s.c, userID))
+	scope := `guild_id = ? AND ` + target
+	sargs := append([]any{guildID}, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT kind, count(*) FROM cases WHERE `+scope+` GROUP BY kind`, sargs...)
+	if err != nil {
+		return ErasePreview{}, err
+	}
+	for rows.Next() {
+		var kind string
+		var n int
+		if err := rows.Scan(&kind, &n); err != nil {
+			rows.Close()
+			return ErasePreview{}, err
+		}
+		p.Cases[CaseKind(kind)] = n
+	}
+	if err := rows.Close(); err != nil {
+		return ErasePreview{}, err
+	}
+	for _, q := range []struct {
+		dest *int
+		sql  string
+	}{
+		{&p.History, `SELECT count(*) FROM case_history WHERE case_id IN (SELECT id FROM cases WHERE ` + scope + `)`},
+		{&p.KeptUnbans, `SELECT count(*) FROM scheduled_actions WHERE ` + scope + ` AND state IN ('pending', 'running')`},
+		{&p.ModlogMessages, `SELECT count(*) FROM modlog_messages WHERE (guild_id, case_number) IN
+			(SELECT guild_id, number FROM cases WHERE ` + scope + `)`},
+	} {
+		if err := tx.QueryRowContext(ctx, q.sql, sargs...).Scan(q.dest); err != nil {
+			return ErasePreview{}, err
+		}
+	}
+	return p, nil
+}
+
+// ModlogMessage is a message the bot posted in a guild's modlog about a
+// case.
+type ModlogMessage struct {
+	GuildID    string
+	CaseNumber int64
+	ChannelID  string
+	MessageID  string
+}
+
+// EraseResult is what EraseMember erased.
+type EraseResult struct {
+	Cases, History int
+	// KeptUnbans are pending actions of the member left to run; each is
+	// deleted once it has.
+	KeptUnbans int
+	// ModlogMessages are the modlog messages posted about the erased
+	// cases, for the caller to delete in Discord; their records are gone.
+	ModlogMessages []ModlogMessage
+}
+
+// EraseMember erases every record about userID in a guild, or in every
+// guild when guildID is "": the cases whose target the member is (notes
+// included), their reason history, the record of their modlog messages,
+// and the member's finished scheduled actions. A pending or running timed
+// unban or untimeout is kept, since deleting it would make a temporary ban
+// permanent, and deleted once it has run. Each erased case leaves its
+// number in erased_cases, so numbers are never reused, and the member's
+// blind indexes go into member_erasures, from which the erasure can be
+// applied again to a restored older copy (ReapplyErasure). Cases the
+// member made as a moderator stay: they are other members' records. The
+// audit entry names neither the member nor what was erased.
+func (s *Cases) EraseMember(ctx context.Context, guildID, userID, actorID string, at time.Time) (_ EraseResult, err error) {
+	defer wrap(&err, "erase a member's records")
+	if userID == "" || actorID == "" {
+		return EraseResult{}, fmt.Errorf("%w: an erasure needs a member and an actor", ErrInvalid)
+	}
+	tx, err := s.db.beginWrite(ctx)
+	if err != nil {
+		return EraseResult{}, err
+	}
+	defer tx.Rollback()
+	rec := newRecorder(s.c)
+	idx := userIndexes(s.c, userID)
+	guilds := []string{guildID}
+	if guildID == "" {
+		if guilds, err = guildsOf(ctx, tx, idx); err != nil {
+			return EraseResult{}, err
+		}
+	}
+	var res EraseResult
+	for _, g := range guilds {
+		r, err := eraseIndexes(ctx, tx, rec, g, idx, at, time.Time{})
+		if err != nil {
+			return EraseResult{}, err
+		}
+		res.Cases += r.Cases
+		res.History += r.History
+		res.KeptUnbans += r.KeptUnbans
+		res.ModlogMessages = append(res.ModlogMessages, r.ModlogMessages...)
+		if _, err := appendAudit(ctx, tx, rec, AuditEntry{
+			At: at, GuildID: g, ActorID: actorID, Action: "privacy.erase",
+			Details: fmt.Sprintf("a member's records erased: %d cases", r.Cases),
+		}); err != nil {
+			return EraseResult{}, err
+		}
+	}
+	return res, rec.commit(ctx, tx)
+}
+
+// guildsOf lists the guilds holding a case or scheduled action of the
+// member of blind indexes idx.
+func guildsOf(ctx context.Context, tx dbtx, idx [][]byte) ([]string, error) {
+	target, args := indexIn(`target_index`, idx)
+	rows, err := tx.QueryContext(ctx, `SELECT guild_id FROM cases WHERE `+target+`
+		UNION SELECT guild_id FROM scheduled_actions WHERE `+target+` ORDER BY 1`, append(slices.Clone(args), args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// eraseIndexes erases, in one guild, the records of the member of blind
+// indexes idx, as EraseMember describes, and records the erasure in
+// member_erasures under each index. With a non-zero before, only cases
+// created before it go: what a restored copy may hold that the erasure at
+// that time removed, and nothing the member did since.
+func eraseIndexes(ctx context.Context, tx dbtx, rec *recorder, guildID string, idx [][]byte, at, before time.Time) (EraseResult, error) {
+	target, targs := indexIn(`target_index`, idx)
+	// scopeOf is the condition on a case of the erasure, its columns
+	// prefixed by p.
+	scopeOf := func(p string) string {
+		t, _ := indexIn(p+`target_index`, idx)
+		s := p + `guild_id = ? AND ` + t
+		if !before.IsZero() {
+			s += ` AND ` + p + `created_at < ?`
+		}
+		return s
+	}
+	scope := scopeOf("")
+	args := append([]any{guildID}, targs...)
+	if !before.IsZero() {
+		args = append(args, before.UnixMilli())
+	}
+	theirs := `(SELECT id FROM cases WHERE ` + scope + `)`
+	twice := append(slices.Clone(args), args...)
+	var res EraseResult
+
+	// The modlog messages about the cases, for the caller to delete.
+	rows, err := tx.QueryContext(ctx, `SELECT guild_id, case_number, channel_id, message_id FROM modlog_messages
+		WHERE (guild_id, case_number) IN (SELECT guild_id, number FROM cases WHERE `+scope+`)
+		ORDER BY case_number, message_id`, args...)
+	if err != nil {
+		return res, err
+	}
+	for rows.Next() {
+		var m ModlogMessage
+		if err := rows.Scan(&m.GuildID, &m.CaseNumber, &m.ChannelID, &m.MessageID); err != nil {
+			rows.Close()
+			return res, err
+		}
+		res.ModlogMessages = append(res.ModlogMessages, m)
+	}
+	if err := rows.Close(); err != nil {
+		return res, err
+	}
+
+	// Rows that point at the erased cases change too: links from other
+	// cases and kept actions become NULL (ON DELETE SET NULL), history
+	// rows go (CASCADE).
+	linking, err := rec.remove(ctx, tx, tCases, `t.linked_case_id IN `+theirs+` AND NOT t.id IN `+theirs, twice...)
+	if err != nil {
+		return res, err
+	}
+	actions, err := rec.remove(ctx, tx, tScheduled, `t.case_id IN `+theirs+` OR (t.guild_id = ? AND t.`+target+`)`,
+		append(slices.Clone(args), append([]any{guildID}, targs...)...)...)
+	if err != nil {
+		return res, err
+	}
+	history, err := rec.remove(ctx, tx, tHistory, `t.case_id IN `+theirs, args...)
+	if err != nil {
+		return res, err
+	}
+	res.History = len(history)
+	if _, err := rec.remove(ctx, tx, tModlogMessages, `(t.guild_id, t.case_number) IN (SELECT guild_id, number FROM cases WHERE `+scope+`)`, args...); err != nil {
+		return res, err
+	}
+	if _, err := rec.remove(ctx, tx, tCases, scopeOf("t."), args...); err != nil {
+		return res, err
+	}
+	counter := `t.guild_id = ?`
+	if err := rec.change(ctx, tx, tCounters, func() error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO case_counters (guild_id, last_number)
+			SELECT guild_id, max(number) FROM cases WHERE `+scope+` GROUP BY guild_id
+			ON CONFLICT (guild_id) DO UPDATE SET last_number = max(last_number, excluded.last_number)`, args...)
+		return err
+	}, counter, guildID); err != nil {
+		return res, err
+	}
+	if err := rec.add(ctx, tx, tCounters, counter+` AND t.row_mac IS NULL`, guildID); err != nil {
+		return res, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO erased_cases (guild_id, number, erased_at)
+		SELECT guild_id, number, ? FROM cases WHERE `+scope, append([]any{at.UnixMilli()}, args...)...); err != nil {
+		return res, err
+	}
+	if err := rec.add(ctx, tx, tErased, `(t.guild_id, t.number) IN (SELECT guild_id, number FROM cases WHERE `+scope+`)`,
+		args...); err != nil {
+		return res, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM modlog_messages WHERE (guild_id, case_number) IN
+		(SELECT guild_id, number FROM cases WHERE `+scope+`)`, args...); err != nil {
+		return res, err
+	}
+	// Actions that have run go with the member's records; pending ones
+	// stay until they have run (finishAction deletes them then).
+	if _, err := tx.ExecContext(ctx, `DELETE FROM scheduled_actions WHERE guild_id = ? AND `+target+
+		` AND state NOT IN ('pending', 'running')`, append([]any{guildID}, targs...)...); err != nil {
+		return res, err
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM scheduled_actions WHERE guild_id = ? AND `+target,
+		append([]any{guildID}, targs...)...).Scan(&res.KeptUnbans); err != nil {
+		return res, err
+	}
+	deleted, err := tx.ExecContext(ctx, `DELETE FROM cases WHERE `+scope, args...)
+	if err != nil {
+		return res, err
+	}
+	n, err := deleted.RowsAffected()
+	if err != nil {
+		return res, err
+	}
+	res.Cases = int(n)
+	if err := rec.readd(ctx, tx, tCases, linking); err != nil {
+		return res, err
+	}
+	if err := rec.readd(ctx, tx, tScheduled, actions); err != nil {
+		return res, err
+	}
+	for _, ix := range idx {
+		if _, err := rec.remove(ctx, tx, tMemberErasures, `t.guild_id = ? AND t.target_index = ?`, guildID, ix); err != nil {
+			return res, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO member_erasures (guild_id, target_index, erased_at) VALUES (?, ?, ?)
+			ON CONFLICT (guild_id, target_index) DO UPDATE SET erased_at = max(erased_at, excluded.erased_at), row_mac = NULL`,
+			guildID, ix, at.UnixMilli()); err != nil {
+			return res, err
+		}
+		if err := rec.add(ctx, tx, tMemberErasures, `t.guild_id = ? AND t.target_index = ?`, guildID, ix); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// deleteIfErased deletes the scheduled action with id once it has run, if
+// its member's records in the guild were erased meanwhile.
+func deleteIfErased(ctx context.Context, tx dbtx, rec *recorder, id int64) error {
+	where := `t.id = ? AND t.state NOT IN ('pending', 'running') AND EXISTS (SELECT 1 FROM member_erasures e
+		WHERE e.guild_id = t.guild_id AND e.target_index = t.target_index)`
+	gone, err := rec.remove(ctx, tx, tScheduled, where, id)
+	if err != nil || len(gone) == 0 {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM scheduled_actions WHERE id = ?`, id)
+	return err
+}
+
+// Erasure is a member's erasure in a guild, as member_erasures keeps it:
+// a blind index of the member, never their ID.
+type Erasure struct {
+	GuildID string
+	Index   []byte
+	At      time.Time
+}
+
+// Erasures lists every member erasure, for a ledger kept outside the
+// database.
+func (s *Cases) Erasures(ctx context.Context) (_ []Erasure, err error) {
+	defer wrap(&err, "list erasures")
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT guild_id, target_index, erased_at FROM member_erasures ORDER BY erased_at, guild_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Erasure
+	for rows.Next() {
+		var e Erasure
+		var at int64
+		if err := rows.Scan(&e.GuildID, &e.Index, &at); err != nil {
+			return nil, err
+		}
+		e.At = time.UnixMilli(at).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ReapplyErasure applies an erasure again: to a database restored from a
+// copy made before it, or one that lost it otherwise. Only cases created
+// before the erasure go; a member may have returned since. It returns how
+// many cases it erased (0 when the erasure holds already), and appends an
+// audit entry only when it erased something.
+func (s *Cases) ReapplyErasure(ctx context.Context, e Erasure, actorID string) (_ int, err error) {
+	defer wrap(&err, "re-apply an erasure")
+	tx, err := s.db.beginWrite(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	rec := newRecorder(s.c)
+	var known sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT max(erased_at) FROM member_erasures WHERE guild_id = ? AND target_index = ?`,
+		e.GuildID, e.Index).Scan(&known); err != nil {
+		return 0, err
+	}
+	var left int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM cases WHERE guild_id = ? AND target_index = ? AND created_at < ?`,
+		e.GuildID, e.Index, e.At.UnixMilli()+1).Scan(&left); err != nil {
+		return 0, err
+	}
+	if known.Valid && known.Int64 >= e.At.UnixMilli() && left == 0 {
+		return 0, nil
+	}
+	r, err := eraseIndexes(ctx, tx, rec, e.GuildID, [][]byte{e.Index}, e.At, e.At.Add(time.Millisecond))
+	if err != nil {
+		return 0, err
+	}
+	if _, err := appendAudit(ctx, tx, rec, AuditEntry{
+		At: time.Now(), GuildID: e.GuildID, ActorID: actorID, Action: "privacy.reapply",
+		Details: fmt.Sprintf("an earlier erasure applied again: %d cases", r.Cases),
+	}); err != nil {
+		return 0, err
+	}
+	return r.Cases, rec.commit(ctx, tx)
+}
