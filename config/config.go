@@ -35,13 +35,14 @@ func Example() []byte {
 
 // Config is the loaded and checked configuration. Paths in it are absolute.
 type Config struct {
-	Discord Discord
-	Storage Storage
-	Log     Log
-	HTTP    HTTP
-	Backup  Backup
-	Keys    KeysConfig
-	Run     Run
+	Discord   Discord
+	Storage   Storage
+	Log       Log
+	HTTP      HTTP
+	Backup    Backup
+	Keys      KeysConfig
+	Run       Run
+	Retention Retention
 
 	// File is the absolute path of the config file that was read, or "" when
 	// none was (the default file was absent).
@@ -107,6 +108,17 @@ type KeysConfig struct {
 	// MasterKey is a base64 master key, normally from BOT_KEYS_MASTER_KEY.
 	// Secret: never log or print it.
 	MasterKey string
+}
+
+// Retention is the [retention] section: how long records are kept.
+type Retention struct {
+	// Cases is how long a case is kept once it no longer counts (revoked
+	// or expired warnings, notes, finished actions); 0 keeps them forever.
+	// A server may choose a shorter period, never a longer one.
+	Cases time.Duration
+	// AfterLeave is how long a server's records are kept after the bot
+	// left it (removed, or the server deleted); 0 keeps them forever.
+	AfterLeave time.Duration
 }
 
 // Run is the [run] section: settings of `bot run`.

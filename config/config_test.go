@@ -87,12 +87,13 @@ func allSet(dir string) (want Config, file string, environ []string) {
 	want = Config{
 		Discord: Discord{Token: "tok-1234567890", APIURL: "http://127.0.0.1:9999/api/v10",
 			GatewayURL: "ws://127.0.0.1:9999/gw", GuildIDs: []string{"111111111111111111", "222222222222222222"}},
-		Storage: Storage{DataDir: filepath.Join(dir, "state")},
-		Log:     Log{Level: "debug", Format: "json"},
-		HTTP:    HTTP{Listen: ":9090"},
-		Backup:  Backup{Dir: filepath.Join(dir, "bk"), Interval: 7 * 24 * time.Hour, Keep: 3},
-		Keys:    KeysConfig{MasterKeyFile: filepath.Join(dir, "mk.b64")},
-		Run:     Run{ShutdownTimeout: 90 * time.Second},
+		Storage:   Storage{DataDir: filepath.Join(dir, "state")},
+		Log:       Log{Level: "debug", Format: "json"},
+		HTTP:      HTTP{Listen: ":9090"},
+		Backup:    Backup{Dir: filepath.Join(dir, "bk"), Interval: 7 * 24 * time.Hour, Keep: 3},
+		Keys:      KeysConfig{MasterKeyFile: filepath.Join(dir, "mk.b64")},
+		Run:       Run{ShutdownTimeout: 90 * time.Second},
+		Retention: Retention{Cases: 2 * 365 * 24 * time.Hour, AfterLeave: 0},
 	}
 	file = `[discord]
 token = "tok-1234567890"
@@ -114,6 +115,9 @@ keep = 3
 master_key_file = "mk.b64"
 [run]
 shutdown_timeout = "1m30s"
+[retention]
+cases = "2y"
+after_leave = ""
 `
 	environ = []string{
 		"BOT_DISCORD_TOKEN=tok-1234567890",
@@ -129,6 +133,8 @@ shutdown_timeout = "1m30s"
 		"BOT_BACKUP_KEEP=3",
 		"BOT_KEYS_MASTER_KEY_FILE=mk.b64",
 		"BOT_RUN_SHUTDOWN_TIMEOUT=1m30s",
+		"BOT_RETENTION_CASES=2y",
+		"BOT_RETENTION_AFTER_LEAVE=",
 	}
 	return want, file, environ
 }
@@ -340,7 +346,7 @@ func TestKeys(t *testing.T) {
 		"backup.dir", "backup.interval", "backup.keep",
 		"discord.api_url", "discord.gateway_url", "discord.guild_ids", "discord.token",
 		"http.listen", "keys.master_key", "keys.master_key_file",
-		"log.format", "log.level", "run.shutdown_timeout", "storage.data_dir",
+		"log.format", "log.level", "retention.after_leave", "retention.cases", "run.shutdown_timeout", "storage.data_dir",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("got=%q\nwant %q", got, want)

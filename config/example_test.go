@@ -18,13 +18,14 @@ func TestExampleLoadsToDefaults(t *testing.T) {
 		t.Errorf("warnings got=%v, want none", ws)
 	}
 	want := Config{
-		Discord: Discord{GuildIDs: []string{}},
-		Storage: Storage{DataDir: filepath.Join(dir, "data")},
-		Log:     Log{Level: "info", Format: "auto"},
-		HTTP:    HTTP{Listen: "127.0.0.1:8081"},
-		Backup:  Backup{Dir: filepath.Join(dir, "data", "backups"), Keep: 7},
-		Run:     Run{ShutdownTimeout: 10 * time.Second},
-		File:    p,
+		Discord:   Discord{GuildIDs: []string{}},
+		Storage:   Storage{DataDir: filepath.Join(dir, "data")},
+		Log:       Log{Level: "info", Format: "auto"},
+		HTTP:      HTTP{Listen: "127.0.0.1:8081"},
+		Backup:    Backup{Dir: filepath.Join(dir, "data", "backups"), Keep: 7},
+		Run:       Run{ShutdownTimeout: 10 * time.Second},
+		Retention: Retention{AfterLeave: 30 * 24 * time.Hour},
+		File:      p,
 	}
 	if got := plain(c); !reflect.DeepEqual(got, want) {
 		t.Errorf("got=%+v\nwant %+v", got, want)

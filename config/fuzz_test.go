@@ -105,6 +105,9 @@ func checkConfig(t *testing.T, c *Config) {
 	if c.Backup.Interval < 0 {
 		fail("backup.interval", c.Backup.Interval)
 	}
+	if c.Retention.Cases < 0 || c.Retention.AfterLeave < 0 {
+		fail("retention", c.Retention)
+	}
 	if c.Run.ShutdownTimeout <= 0 {
 		fail("run.shutdown_timeout", c.Run.ShutdownTimeout)
 	}

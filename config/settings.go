@@ -110,6 +110,18 @@ var settings = []setting{
 			c.Keys.MasterKey, err = asString(v)
 			return err
 		}},
+	{key: "retention.cases", def: "",
+		accepted: `a duration such as "730d" or "2y", or "" to keep cases forever`,
+		apply: func(c *Config, v any) (err error) {
+			c.Retention.Cases, err = asDuration(v, true)
+			return err
+		}},
+	{key: "retention.after_leave", def: "30d",
+		accepted: `a duration such as "30d", or "" to keep a server's records after the bot leaves it`,
+		apply: func(c *Config, v any) (err error) {
+			c.Retention.AfterLeave, err = asDuration(v, true)
+			return err
+		}},
 	{key: "run.shutdown_timeout", def: "10s",
 		accepted: `a duration such as "10s" or "1m"`,
 		apply: func(c *Config, v any) (err error) {
@@ -289,8 +301,9 @@ func asListen(v any) (string, error) {
 	return s, nil
 }
 
-// asDuration reads a Go duration, or a whole number of days ("7d"), since
-// backup schedules are naturally counted in days and Go has no unit for it.
+// asDuration reads a Go duration, or a whole number of days ("7d") or of
+// 365-day years ("2y"), since schedules and retention are naturally counted
+// in days and years and Go has no unit for either.
 func asDuration(v any, emptyIsZero bool) (time.Duration, error) {
 	s, err := asString(v)
 	if err != nil {
@@ -310,6 +323,12 @@ func asDuration(v any, emptyIsZero bool) (time.Duration, error) {
 			return 0, errNotAccepted
 		}
 		d = time.Duration(n) * 24 * time.Hour
+	} else if years, ok := strings.CutSuffix(s, "y"); ok {
+		n, perr := strconv.ParseUint(years, 10, 8)
+		if perr != nil || n > 100 {
+			return 0, errNotAccepted
+		}
+		d = time.Duration(n) * 365 * 24 * time.Hour
 	} else if d, err = time.ParseDuration(s); err != nil {
 		return 0, errNotAccepted
 	}
