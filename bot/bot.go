@@ -70,6 +70,16 @@ type Options struct {
 	// such as the end of a temporary ban (default 5s). Adding an action
 	// wakes it at once, so this bounds only how late an action can run.
 	SchedulerInterval time.Duration
+	// Retention is the operator's retention.cases: how long a case is kept
+	// once it no longer counts; 0 keeps cases forever. A server may choose
+	// a shorter period.
+	Retention time.Duration
+	// AfterLeave is the operator's retention.after_leave: how long a
+	// server's records are kept after the bot left it; 0 keeps them.
+	AfterLeave time.Duration
+	// Erased, if set, is called after a member's records were erased, so
+	// that the erasure is kept outside the database as well.
+	Erased func(ctx context.Context)
 }
 
 // Bot serves the moderation commands over a Connection. Its methods are

@@ -112,6 +112,8 @@ func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 		Logger:          log,
 		Version:         ver,
 		Stores:          bot.NewStores(in.DB, in.Keys),
+		Retention:       cfg.Retention.Cases,
+		AfterLeave:      cfg.Retention.AfterLeave,
 	})
 	if err != nil {
 		return err
