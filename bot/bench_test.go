@@ -267,6 +267,10 @@ func (r *responses) UpdateInteractionResponse(snowflake.ID, string, discord.Mess
 	return &discord.Message{}, nil
 }
 
+func (r *responses) CreateFollowupMessage(snowflake.ID, string, discord.MessageCreate, ...rest.RequestOpt) (*discord.Message, error) {
+	return &discord.Message{}, nil
+}
+
 // event wraps an interaction as the router hands it to a handler.
 func (d *benchData) event(in discord.ApplicationCommandInteraction, r *responses) *event {
 	return &event{Interaction: in, ctx: context.Background(), rest: r}

@@ -105,7 +105,8 @@ type Bot struct {
 
 // New builds a Bot on opts.Connection. It does not connect; Run does.
 func New(opts Options) (*Bot, error) {
-	if opts.Stores.Cases == nil || opts.Stores.Settings == nil || opts.Stores.Schedule == nil {
+	if opts.Stores.Cases == nil || opts.Stores.Settings == nil || opts.Stores.Schedule == nil ||
+		opts.Stores.Privacy == nil || opts.Stores.Modlog == nil {
 		return nil, errors.New("bot.New: Options.Stores is incomplete")
 	}
 	if opts.Connection == nil {
@@ -129,7 +130,7 @@ func New(opts Options) (*Bot, error) {
 	c := opts.Connection
 	b := &Bot{opts: opts, log: opts.Logger, conn: c}
 	b.baseCtx, b.cancelBase = context.WithCancel(context.Background())
-	api := &discordAPI{rest: c.Rest(), cache: c.Caches(), botID: c.ID, log: opts.Logger}
+	api := &discordAPI{rest: c.Rest(), cache: c.Caches(), botID: c.ID, log: opts.Logger, modlog: opts.Stores.Modlog}
 	b.sched = &scheduler{
 		stores: opts.Stores, discord: api, now: opts.Now, log: opts.Logger,
 		interval: opts.SchedulerInterval, wake: make(chan struct{}, 1),
@@ -137,6 +138,7 @@ func New(opts Options) (*Bot, error) {
 	b.handlers = &handlers{
 		stores: opts.Stores, discord: api, now: opts.Now, log: opts.Logger,
 		version: opts.Version, nudge: b.sched.nudge,
+		retention: opts.Retention, erased: opts.Erased, exports: newExportLimiter(),
 	}
 	b.router = newRouter(b.handlers.routes(), b.handlers)
 	c.OnInteraction(b.handleInteraction)

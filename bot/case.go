@@ -112,7 +112,7 @@ func (h *handlers) handleCaseReason(ctx context.Context, data discord.SlashComma
 	// go on with the old reason.
 	embed := caseEmbed(c)
 	embed.Title += " · reason edited"
-	modlog := h.discord.postModlog(ctx, log, mc.settings, embed)
+	modlog := h.discord.postCaseModlog(ctx, log, mc.settings, c.Number, embed)
 	head := fmt.Sprintf("Updated the reason of case #%d. The old reason is kept in its history: /case view number:%d", c.Number, c.Number)
 	return joinLines(head, modlog), nil, nil
 }

@@ -20,6 +20,7 @@ type REST interface {
 	responder
 	CreateDMChannel(userID snowflake.ID, opts ...rest.RequestOpt) (*discord.DMChannel, error)
 	CreateMessage(channelID snowflake.ID, msg discord.MessageCreate, opts ...rest.RequestOpt) (*discord.Message, error)
+	DeleteMessage(channelID, messageID snowflake.ID, opts ...rest.RequestOpt) error
 	GetGuild(guildID snowflake.ID, withCounts bool, opts ...rest.RequestOpt) (*discord.RestGuild, error)
 	GetMember(guildID, userID snowflake.ID, opts ...rest.RequestOpt) (*discord.Member, error)
 	GetUser(userID snowflake.ID, opts ...rest.RequestOpt) (*discord.User, error)
@@ -51,6 +52,8 @@ type discordAPI struct {
 	cache Cache
 	botID func() snowflake.ID
 	log   *slog.Logger
+	// modlog records the modlog posts about cases; nil records none.
+	modlog ModlogStore
 }
 
 // guildFacts gathers what the permission rules need about a guild: its

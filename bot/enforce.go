@@ -149,7 +149,7 @@ func (h *handlers) enforce(ctx context.Context, log *slog.Logger, a actionReques
 	if !res.until.IsZero() {
 		embed.Fields = append(embed.Fields, discord.EmbedField{Name: "Ends", Value: discordTime(res.until), Inline: boolPtr(true)})
 	}
-	if note := h.discord.postModlog(ctx, log, a.settings, embed); note != "" {
+	if note := h.discord.postCaseModlog(ctx, log, a.settings, c.Number, embed); note != "" {
 		res.notes = append(res.notes, note)
 	}
 	return res, nil

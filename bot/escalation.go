@@ -198,7 +198,7 @@ func (h *handlers) escalate(ctx context.Context, log *slog.Logger, e *event, mc 
 	if err != nil {
 		why := h.failureText(log, err)
 		log.Warn("escalation not applied", slog.Int64("warning", warning.Number))
-		modlog := h.discord.postModlog(ctx, log, mc.settings, discord.Embed{
+		modlog := h.discord.postCaseModlog(ctx, log, mc.settings, warning.Number, discord.Embed{
 			Title: fmt.Sprintf("Escalation failed · case #%d", warning.Number),
 			Description: fmt.Sprintf("The %d-point rule (%s) was not applied to <@%s>: %s\nThe warning is recorded.",
 				rule.Points, escalationAction(rule), warning.TargetID, why),

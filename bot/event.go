@@ -21,6 +21,7 @@ type event struct {
 type responder interface {
 	CreateInteractionResponse(interactionID snowflake.ID, interactionToken string, response discord.InteractionResponse, opts ...rest.RequestOpt) error
 	UpdateInteractionResponse(applicationID snowflake.ID, interactionToken string, update discord.MessageUpdate, opts ...rest.RequestOpt) (*discord.Message, error)
+	CreateFollowupMessage(applicationID snowflake.ID, interactionToken string, msg discord.MessageCreate, opts ...rest.RequestOpt) (*discord.Message, error)
 }
 
 func (e *event) respond(t discord.InteractionResponseType, data discord.InteractionResponseData) error {
@@ -47,6 +48,22 @@ func (e *event) reply(content string, ephemeral bool) error {
 // editReply.
 func (e *event) deferEphemeral() error {
 	return e.respond(discord.InteractionResponseTypeDeferredCreateMessage, discord.MessageCreate{Flags: discord.MessageFlagEphemeral})
+}
+
+// deferUpdate answers a button at once without changing its message, so
+// slow work never misses Discord's 3-second limit; finish with
+// updateResponse, which then edits the message the button is on.
+func (e *event) deferUpdate() error {
+	return e.respond(discord.InteractionResponseTypeDeferredUpdateMessage, nil)
+}
+
+// followup sends a message after the answer; after a deferral the first
+// one takes the place of "thinking…". It is the way to send a file once
+// the interaction is deferred.
+func (e *event) followup(msg discord.MessageCreate) error {
+	msg.AllowedMentions = noMentions()
+	_, err := e.rest.CreateFollowupMessage(e.ApplicationID(), e.Token(), msg, rest.WithCtx(e.ctx))
+	return err
 }
 
 // editReply replaces a deferred answer.

@@ -23,6 +23,13 @@ type handlers struct {
 	started time.Time // set by Run before the first interaction
 	nudge   func()    // wakes the scheduler after an action is added
 
+	// retention is the operator's retention of cases, which /privacy
+	// export states; erased, if set, runs after each erasure (Options.Erased).
+	retention time.Duration
+	erased    func(ctx context.Context)
+	// exports limits how often a member may ask for their data.
+	exports *exportLimiter
+
 	// settingsLocks holds a *sync.Mutex per guild ID. A settings change
 	// reads, edits and saves the whole settings row; without the lock two
 	// admins adding moderator roles at once would each save a list missing

@@ -64,7 +64,7 @@ func (h *handlers) handleNote(ctx context.Context, data discord.SlashCommandInte
 
 	// The modlog is a moderators' channel, so the note goes there like any
 	// case; the member is never told.
-	modlog := h.discord.postModlog(ctx, log, mc.settings, caseEmbed(c))
+	modlog := h.discord.postCaseModlog(ctx, log, mc.settings, c.Number, caseEmbed(c))
 	head := fmt.Sprintf("Noted on <@%s> (%s): case #%d. Notes are never sent to the user and carry no points.",
 		c.TargetID, escapeMarkdown(c.TargetName), c.Number)
 	return joinLines(head, modlog), nil, nil

@@ -90,9 +90,19 @@ func (d *discordAPI) sendDM(ctx context.Context, log *slog.Logger, userID snowfl
 	}
 }
 
-// postModlog posts an embed to the guild's modlog channel, if it has one.
-// It returns a note for the moderator when the post failed, or "".
+// postModlog posts an embed that is about no case to the guild's modlog
+// channel, if it has one. It returns a note for the moderator when the
+// post failed, or "".
 func (d *discordAPI) postModlog(ctx context.Context, log *slog.Logger, s storage.GuildSettings, embed discord.Embed) string {
+	return d.postCaseModlog(ctx, log, s, 0, embed)
+}
+
+// postCaseModlog is postModlog for a post about case number (0: none). The
+// message is recorded with the case, so that erasing the member's records
+// deletes it in Discord too. A failed record fails nothing, since the case
+// is stored and the post made; the log tells the owner that this message
+// would outlive an erasure.
+func (d *discordAPI) postCaseModlog(ctx context.Context, log *slog.Logger, s storage.GuildSettings, number int64, embed discord.Embed) string {
 	if s.ModlogChannelID == "" {
 		return ""
 	}
@@ -100,14 +110,21 @@ func (d *discordAPI) postModlog(ctx context.Context, log *slog.Logger, s storage
 	if err != nil {
 		return ""
 	}
+	var posted *discord.Message
 	err = bounded(ctx, notifyTimeout, func(ctx context.Context) error {
-		_, err := d.rest.CreateMessage(ch, discord.MessageCreate{
+		var err error
+		posted, err = d.rest.CreateMessage(ch, discord.MessageCreate{
 			Embeds:          []discord.Embed{fitEmbed(embed)},
 			AllowedMentions: noMentions(),
 		}, rest.WithCtx(ctx))
 		return err
 	})
 	if err == nil {
+		if number > 0 && posted != nil && posted.ID != 0 {
+			d.recordModlog(ctx, log, storage.ModlogMessage{
+				GuildID: s.GuildID, CaseNumber: number, ChannelID: ch.String(), MessageID: posted.ID.String(),
+			})
+		}
 		return ""
 	}
 	log.Warn("could not post to the modlog", slog.String("channel", s.ModlogChannelID), errAttr(err))
@@ -118,6 +135,18 @@ func (d *discordAPI) postModlog(ctx context.Context, log *slog.Logger, s storage
 		return fmt.Sprintf("I can't post in the modlog channel <#%s>: give me View Channel, Send Messages and Embed Links there.", s.ModlogChannelID)
 	default:
 		return "The modlog post failed; the case is recorded all the same."
+	}
+}
+
+// recordModlog stores which modlog message is about which case, logging a
+// failure.
+func (d *discordAPI) recordModlog(ctx context.Context, log *slog.Logger, m storage.ModlogMessage) {
+	if d.modlog == nil {
+		return
+	}
+	if err := d.modlog.Record(ctx, m); err != nil {
+		log.Warn("could not record a modlog message; erasing the member's records will not delete it",
+			slog.Int64("case", m.CaseNumber), slog.String("channel", m.ChannelID), slog.String("message", m.MessageID), errAttr(err))
 	}
 }
 

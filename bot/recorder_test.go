@@ -69,6 +69,14 @@ func (r *recordedREST) UpdateInteractionResponse(_ snowflake.ID, _ string, upd d
 	return &discord.Message{}, r.record("UpdateInteractionResponse", 0, 0, upd, opts)
 }
 
+func (r *recordedREST) CreateFollowupMessage(_ snowflake.ID, _ string, msg discord.MessageCreate, opts ...rest.RequestOpt) (*discord.Message, error) {
+	return &discord.Message{}, r.record("CreateFollowupMessage", 0, 0, msg, opts)
+}
+
+func (r *recordedREST) DeleteMessage(ch, msg snowflake.ID, opts ...rest.RequestOpt) error {
+	return r.record("DeleteMessage", 0, ch, msg, opts)
+}
+
 func (r *recordedREST) CreateDMChannel(user snowflake.ID, opts ...rest.RequestOpt) (*discord.DMChannel, error) {
 	return &discord.DMChannel{}, r.record("CreateDMChannel", 0, user, nil, opts)
 }

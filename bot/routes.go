@@ -29,6 +29,9 @@ func (h *handlers) routes() []route {
 		slash("/unban", h.deferred("unban", h.handleAction(actionCommandOf("unban")))),
 
 		slash("/mywarnings", h.handleMyWarnings),
+		slash("/privacy/export", h.handlePrivacyExport),
+		slash("/privacy/erase", h.handlePrivacyErase),
+		button(privacyEraseRoute, h.handlePrivacyEraseButton),
 
 		slash("/config/show", h.handleConfigShow),
 		slash("/config/modlog", h.handleConfigModlog),

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/disgoorg/disgo/discord"
 )
@@ -72,7 +73,10 @@ func TestRoutesCoverDefinitions(t *testing.T) {
 		}
 	}
 	// The custom IDs the bot puts on buttons.
-	made := []string{warningsPage{invoker: 1, target: 2, page: 3, all: true}.customID()}
+	made := []string{
+		warningsPage{invoker: 1, target: 2, page: 3, all: true}.customID(),
+		eraseButton{invoker: 1, target: 2, issued: time.Unix(3, 0), confirm: true}.customID(),
+	}
 	var madePaths []string
 	for _, id := range made {
 		p, _ := splitCustomID(id)

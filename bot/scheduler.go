@@ -179,7 +179,7 @@ func (s *scheduler) carryOut(ctx context.Context, a storage.ScheduledAction) {
 		retry := transient(err)
 		s.fail(ctx, log, a, err.Error(), retry)
 		if !retry || a.Attempts >= maxAttempts {
-			s.discord.postModlog(ctx, log, settings, unbanFailedEmbed(a, err))
+			s.discord.postCaseModlog(ctx, log, settings, a.CaseNumber, unbanFailedEmbed(a, err))
 		}
 		return
 	}
@@ -199,7 +199,7 @@ func (s *scheduler) carryOut(ctx context.Context, a storage.ScheduledAction) {
 	}
 	s.complete(ctx, log, a)
 	if err == nil {
-		s.discord.postModlog(ctx, log, settings, caseEmbed(c))
+		s.discord.postCaseModlog(ctx, log, settings, c.Number, caseEmbed(c))
 	}
 }
 

@@ -45,11 +45,27 @@ type ScheduleStore interface {
 	RequeueStale(ctx context.Context, claimedBefore, at time.Time) (int, error)
 }
 
+// PrivacyStore is what /privacy needs: a member's records in a guild, and
+// their erasure. *storage.Cases implements it.
+type PrivacyStore interface {
+	MemberRecords(ctx context.Context, guildID, userID string) (storage.MemberRecords, error)
+	PreviewErase(ctx context.Context, guildID, userID string) (storage.ErasePreview, error)
+	EraseMember(ctx context.Context, guildID, userID, actorID string, at time.Time) (storage.EraseResult, error)
+}
+
+// ModlogStore keeps which modlog messages were posted about which case, so
+// that an erasure can delete them. *storage.Modlog implements it.
+type ModlogStore interface {
+	Record(ctx context.Context, m storage.ModlogMessage) error
+}
+
 // Stores bundles the storage the bot uses.
 type Stores struct {
 	Cases    CaseStore
 	Settings SettingsStore
 	Schedule ScheduleStore
+	Privacy  PrivacyStore
+	Modlog   ModlogStore
 }
 
 // NewStores returns the stores backed by db, sealing with c. Guild settings
@@ -61,6 +77,8 @@ func NewStores(db *storage.DB, c storage.Cipher) Stores {
 		Cases:    storage.NewCases(db, c),
 		Settings: newSettingsCache(storage.NewGuilds(db, c)),
 		Schedule: storage.NewSchedule(db, c),
+		Privacy:  storage.NewCases(db, c),
+		Modlog:   storage.NewModlog(db, c),
 	}
 }
 

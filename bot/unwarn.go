@@ -80,7 +80,7 @@ func (h *handlers) handleUnwarn(ctx context.Context, data discord.SlashCommandIn
 
 	embed := caseEmbed(c)
 	embed.Title = fmt.Sprintf("Case #%d · Warning revoked", c.Number)
-	modlog := h.discord.postModlog(ctx, log, mc.settings, embed)
+	modlog := h.discord.postCaseModlog(ctx, log, mc.settings, c.Number, embed)
 	head := fmt.Sprintf("Revoked case #%d, the warning of <@%s> (%s). It stays in their history but no longer counts (%s).",
 		c.Number, c.TargetID, escapeMarkdown(c.TargetName), plural(int64(c.Points), "point"))
 	return joinLines(head, modlog), nil, nil

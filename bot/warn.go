@@ -98,7 +98,7 @@ func (h *handlers) handleWarn(ctx context.Context, data discord.SlashCommandInte
 	if mc.settings.DMEnabled {
 		dm = h.discord.sendDM(ctx, log, in.user.ID, h.warnDM(ctx, mc, c, invokerName(e)))
 	}
-	modlog := h.discord.postModlog(ctx, log, mc.settings, caseEmbed(c))
+	modlog := h.discord.postCaseModlog(ctx, log, mc.settings, c.Number, caseEmbed(c))
 
 	total := fmt.Sprintf("They now have %s active.", plural(int64(after), "point"))
 	escalation := h.escalate(ctx, log, e, mc, c, in.user, in.member, before, after)

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -77,7 +78,7 @@ type demo struct {
 	dave         *discordtest.Member   // a spammer
 	people       []*discordtest.Member // everyone, including those kicked or banned later
 	names        map[snowflake.ID]string
-	seenMessages map[snowflake.ID]int
+	seenMessages map[snowflake.ID][]snowflake.ID // channel -> the messages shown in it, still there
 	seenDMs      map[snowflake.ID]int
 	cancel       context.CancelFunc
 	done         chan error
@@ -111,7 +112,7 @@ func start(ctx context.Context, w io.Writer, o Options) (*demo, error) {
 			opts = append(opts, discordtest.WithSpec(p))
 		}
 	}
-	d := &demo{w: w, srv: discordtest.NewServer(opts...), seenMessages: map[snowflake.ID]int{}, seenDMs: map[snowflake.ID]int{}}
+	d := &demo{w: w, srv: discordtest.NewServer(opts...), seenMessages: map[snowflake.ID][]snowflake.ID{}, seenDMs: map[snowflake.ID]int{}}
 	d.guild = d.srv.AddGuild(discordtest.GuildOptions{Name: "Demo Server", OwnerName: "olivia"})
 	d.owner = d.guild.Owner()
 	mods := d.guild.AddRole("Moderators", discord.PermissionModerateMembers|discord.PermissionKickMembers|discord.PermissionBanMembers, 5)
@@ -202,6 +203,9 @@ type step struct {
 	command string
 	options discordtest.Options
 	note    string // what the step shows, printed before it
+	// click, when set, is the label of a button on the bot's answer that
+	// the same person then clicks.
+	click string
 }
 
 func (d *demo) play(ctx context.Context) error {
@@ -244,6 +248,9 @@ func (d *demo) script() []step {
 		{who: d.alice, command: "ban", options: discordtest.Options{"user": d.dave, "reason": "crypto scam links", "delete_messages": "1d", "duration": "7d"}, note: "A temporary ban: dave is DMed first, his last day of messages goes, and the bot lifts the ban in 7 days."},
 		{who: d.alice, command: "unban", options: discordtest.Options{"user": d.dave.ID.String(), "reason": "account was hacked; he is back in control"}, note: "Lifted early by ID, since dave is no longer in the server; the scheduled end is cancelled."},
 		{who: d.alice, command: "kick", options: discordtest.Options{"user": d.carol, "reason": "kept arguing after the timeout"}, note: "A kick: carol is DMed before she leaves."},
+		{who: d.bob, command: "privacy export", note: "bob asks what the server's records hold about him: a file only he sees, moderators anonymous."},
+		{who: d.owner, command: "privacy erase", options: discordtest.Options{"user": d.bob}, click: "Erase",
+			note: "bob asks the owner to erase his records: a preview first, then the confirm button. The modlog posts about him are deleted, and the modlog says only that a member's records were erased."},
 		{who: d.owner, command: "config show", note: "The owner reviews the server's settings."},
 	}
 }
@@ -264,18 +271,74 @@ func (d *demo) run(ctx context.Context, s step) error {
 		audience = "only " + s.who.Username + " sees"
 	}
 	fmt.Fprintf(w, "  bot (%s): %s\n", audience, d.render(in.Content, in.Embeds, "    "))
+	d.printFiles(w, in)
+	if s.click != "" {
+		if in, err = d.clickButton(stepCtx, s.who, in, s.click); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s clicks %q\n  bot (%s): %s\n", s.who.Username, s.click, audience, d.render(in.Content, in.Embeds, "    "))
+	}
 	d.printNew(w)
 	return nil
+}
+
+// clickButton has m click the button labelled label on the bot's answer.
+func (d *demo) clickButton(ctx context.Context, m *discordtest.Member, in *discordtest.Interaction, label string) (*discordtest.Interaction, error) {
+	if in.Message != nil {
+		for _, row := range in.Components {
+			for _, c := range row.Components() {
+				if b, ok := c.(discord.ButtonComponent); ok && b.Label == label {
+					return d.srv.ClickButton(ctx, d.guild, m, *in.Message, b.CustomID)
+				}
+			}
+		}
+	}
+	return nil, fmt.Errorf("the bot's answer has no %q button", label)
+}
+
+// printFiles names the files attached to the bot's answer, with the first
+// lines of each, as a member would see them on opening it.
+func (d *demo) printFiles(w io.Writer, in *discordtest.Interaction) {
+	if in.Message == nil {
+		return
+	}
+	for _, f := range in.Message.Files {
+		fmt.Fprintf(w, "  attached: %s (%d bytes)\n", f.Name, len(f.Data))
+		lines := strings.Split(string(f.Data), "\n")
+		for _, l := range lines[:min(len(lines), 8)] {
+			fmt.Fprintf(w, "    %s\n", l)
+		}
+		if len(lines) > 8 {
+			fmt.Fprintf(w, "    …\n")
+		}
+	}
 }
 
 // printNew prints the modlog posts and DMs the bot sent since the last call.
 func (d *demo) printNew(w io.Writer) {
 	for _, ch := range d.guild.Channels() {
 		msgs := d.srv.Messages(ch.ID)
-		for _, m := range msgs[min(d.seenMessages[ch.ID], len(msgs)):] {
-			fmt.Fprintf(w, "  bot posted in #%s: %s\n", ch.Name, d.render(m.Content, m.Embeds, "    "))
+		// Messages are told apart by ID, not by count: an erasure deletes
+		// earlier posts in the same step as it posts a new one.
+		now := make([]snowflake.ID, 0, len(msgs))
+		for _, m := range msgs {
+			now = append(now, m.ID)
 		}
-		d.seenMessages[ch.ID] = len(msgs)
+		gone := 0
+		for _, id := range d.seenMessages[ch.ID] {
+			if !slices.Contains(now, id) {
+				gone++
+			}
+		}
+		if gone > 0 {
+			fmt.Fprintf(w, "  bot deleted %d of its messages in #%s\n", gone, ch.Name)
+		}
+		for _, m := range msgs {
+			if !slices.Contains(d.seenMessages[ch.ID], m.ID) {
+				fmt.Fprintf(w, "  bot posted in #%s: %s\n", ch.Name, d.render(m.Content, m.Embeds, "    "))
+			}
+		}
+		d.seenMessages[ch.ID] = now
 	}
 	// d.people, not the guild's members: a kicked or banned member was
 	// DMed just before leaving.

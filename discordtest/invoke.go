@@ -16,8 +16,8 @@ import (
 var (
 	// ErrNoResponse: the bot did not answer within the interaction deadline.
 	ErrNoResponse = errors.New("discordtest: interaction not answered within the deadline")
-	// ErrNoEdit: the bot deferred but did not fill in the response in time
-	// (see WithDeferTimeout).
+	// ErrNoEdit: the bot deferred (type 5, or 6 for a component) but did
+	// not fill in the response in time (see WithDeferTimeout).
 	ErrNoEdit = errors.New("discordtest: deferred interaction not edited in time")
 )
 
@@ -83,6 +83,8 @@ type Interaction struct {
 // "name group sub". The command must be registered (globally or for g); the
 // call waits for that. It dispatches INTERACTION_CREATE, waits for the
 // callback and, after a deferral (type 5), for the response to be filled in.
+// ClickButton likewise waits, after a deferred update (type 6), for the
+// edit of the button's message.
 func (s *Server) InvokeSlash(ctx context.Context, g *Guild, m *Member, command string, opts Options) (*Interaction, error) {
 	return s.Invoke(ctx, Invocation{Guild: g, Member: m, Command: command, Options: opts})
 }
@@ -255,8 +257,10 @@ func (s *Server) run(ctx context.Context, in *interaction, payload obj) (*Intera
 		}
 		return s.result(in), err
 	}
+	// A deferred update (6) of a button is filled in by an edit of the
+	// message too; waiting for it spares tests a poll.
 	s.mu.Lock()
-	deferred := in.respType == 5
+	deferred := in.respType == 5 || in.respType == 6
 	s.mu.Unlock()
 	if deferred {
 		editCtx, cancel := context.WithTimeout(ctx, s.cfg.deferTimeout)

@@ -158,7 +158,10 @@ func (s *Server) rest(route, specRoute string, auth bool, h routeHandler) http.H
 		multi := strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
 		var multiErr error
 		if multi {
-			c.body, multiErr = nil, c.readMultipart(body)
+			// Two statements: readMultipart sets c.body to payload_json,
+			// which a tuple assignment of nil would then overwrite.
+			c.body = nil
+			multiErr = c.readMultipart(body)
 		}
 		if v := r.Header.Get("X-Audit-Log-Reason"); v != "" {
 			if u, err := url.QueryUnescape(v); err == nil {

@@ -1,0 +1,360 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/disgoorg/disgo/discord"
+	"github.com/disgoorg/disgo/rest"
+	"github.com/disgoorg/snowflake/v2"
+
+	"github.com/modbot/bot/internal/resterr"
+	"github.com/modbot/bot/privacy"
+	"github.com/modbot/bot/storage"
+)
+
+const (
+	// privacyEraseRoute prefixes the custom IDs of the erasure's confirm
+	// and cancel buttons.
+	privacyEraseRoute = "/privacy-erase"
+	// eraseConfirmFor is how long an erasure's confirm button works. What
+	// it erases is read again when pressed, so an old preview could
+	// understate it; past this, the admin asks for a fresh one.
+	eraseConfirmFor = 10 * time.Minute
+)
+
+// codeUnknownMessage is Discord's error for a message that is gone.
+const codeUnknownMessage = 10008
+
+// privacyCommand defines /privacy: /privacy export gives any member a file
+// of what this server's records hold about them; /privacy erase lets an
+// admin erase every record about a member.
+//
+// Discord's default member permissions apply to a whole command, never to
+// one subcommand, and export must reach every member: so /privacy sets
+// none, and the erase handler checks Manage Server itself.
+func privacyCommand() Command {
+	return Command{
+		Def: discord.SlashCommandCreate{
+			Name:        "privacy",
+			Description: "What this server's moderation records hold about a member",
+			Contexts:    []discord.InteractionContextType{discord.InteractionContextTypeGuild},
+			Options: []discord.ApplicationCommandOption{
+				discord.ApplicationCommandOptionSubCommand{Name: "export",
+					Description: "Get a file of everything this server's moderation records hold about you"},
+				discord.ApplicationCommandOptionSubCommand{Name: "erase",
+					Description: "Erase every moderation record about a member (Manage Server)",
+					Options: []discord.ApplicationCommandOption{
+						discord.ApplicationCommandOptionUser{Name: "user", Description: "The member whose records to erase", Required: true},
+					}},
+			},
+		},
+		BotPermissions: discord.PermissionSendMessages | discord.PermissionEmbedLinks,
+	}
+}
+
+// errPrivacyInDM refuses /privacy outside a server: records are kept per
+// server, and a DM names none.
+var errPrivacyInDM = &UserError{"/privacy works only in a server: run it in the server whose records you mean."}
+
+// handlePrivacyExport sends the member a JSON file of their records in
+// this server. The limit is checked before the deferral, so a refusal is
+// answered at once; the file goes as a follow-up, which takes the place of
+// "thinking…".
+func (h *handlers) handlePrivacyExport(e *event, _ discord.SlashCommandInteractionData) error {
+	gid, m := e.GuildID(), e.Member()
+	if gid == nil || m == nil {
+		return errPrivacyInDM
+	}
+	key := gid.String() + "/" + m.User.ID.String()
+	at := h.now()
+	if retry, ok := h.exports.take(key, at); !ok {
+		return userErrorf("You can ask for your data %d times an hour, and you have. Try again %s.", exportsPerHour, relativeTime(retry))
+	}
+	if err := e.deferEphemeral(); err != nil {
+		h.exports.giveBack(key, at)
+		return fmt.Errorf("defer /privacy export: %w", err)
+	}
+	log := h.interactionLog(e, "privacy export")
+	msg, err := h.exportMessage(e.ctx, gid.String(), m.User.ID.String())
+	if err == nil {
+		if err = e.followup(msg); err == nil {
+			log.Info("privacy export sent")
+			return nil
+		}
+	}
+	// A failed export does not count towards the limit: the member may
+	// try again at once.
+	h.exports.giveBack(key, at)
+	if uerr := e.editReply(h.failureText(log, err)); uerr != nil {
+		log.Warn("could not fill in the deferred reply", errAttr(uerr))
+	}
+	return nil
+}
+
+// exportMessage builds the ephemeral message that carries the member's
+// records. Moderators are named only where the server shows their names
+// to members, as /mywarnings does.
+func (h *handlers) exportMessage(ctx context.Context, guild, user string) (discord.MessageCreate, error) {
+	s, err := h.stores.Settings.Get(ctx, guild)
+	if err != nil {
+		return discord.MessageCreate{}, err
+	}
+	records, err := h.stores.Privacy.MemberRecords(ctx, guild, user)
+	if err != nil {
+		return discord.MessageCreate{}, err
+	}
+	doc := privacy.Build(records, privacy.Options{ShowModerators: s.ShowModeratorNames, Retention: h.retention, Now: h.now()})
+	body, err := doc.JSON()
+	if err != nil {
+		return discord.MessageCreate{}, fmt.Errorf("encode the export: %w", err)
+	}
+	content := fmt.Sprintf("Here is everything this server's moderation records hold about you: %s and %s. "+
+		"The file says what is kept, why and for how long; only you can see this message.",
+		plural(int64(len(records.Cases)), "case"), plural(int64(len(records.Scheduled)), "scheduled action"))
+	return discord.MessageCreate{
+		Content: content,
+		Files:   []*discord.File{discord.NewFile(privacy.FileName, "", bytes.NewReader(body))},
+		Flags:   discord.MessageFlagEphemeral,
+	}, nil
+}
+
+// eraseButton is what an erasure's confirm and cancel buttons carry in
+// their custom IDs, so a press needs no state on the bot's side.
+type eraseButton struct {
+	invoker, target snowflake.ID
+	issued          time.Time // whole seconds
+	confirm         bool
+}
+
+// customID encodes b as a button route, under Discord's 100 characters.
+func (b eraseButton) customID() string {
+	action := "cancel"
+	if b.confirm {
+		action = "confirm"
+	}
+	return fmt.Sprintf("%s/%s/%s/%d/%s", privacyEraseRoute, b.invoker, b.target, b.issued.Unix(), action)
+}
+
+// parseEraseButton reads the segments of an erasure button's custom ID
+// after its route. A forged or cut-short ID is refused, never indexed past
+// its end; the segments stay out of the error, which is logged, since they
+// hold user IDs.
+func parseEraseButton(args []string) (eraseButton, error) {
+	bad := errors.New("malformed /privacy erase button")
+	if len(args) != 4 || (args[3] != "confirm" && args[3] != "cancel") {
+		return eraseButton{}, bad
+	}
+	invoker, err1 := snowflake.Parse(args[0])
+	target, err2 := snowflake.Parse(args[1])
+	issued, err3 := strconv.ParseInt(args[2], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || invoker == 0 || target == 0 {
+		return eraseButton{}, bad
+	}
+	return eraseButton{invoker: invoker, target: target, issued: time.Unix(issued, 0), confirm: args[3] == "confirm"}, nil
+}
+
+// handlePrivacyErase shows an admin what erasing a member's records would
+// erase, with a confirm and a cancel button. Nothing is erased yet.
+func (h *handlers) handlePrivacyErase(e *event, data discord.SlashCommandInteractionData) error {
+	if e.GuildID() == nil || e.Member() == nil {
+		return errPrivacyInDM
+	}
+	if err := e.deferEphemeral(); err != nil {
+		return fmt.Errorf("defer /privacy erase: %w", err)
+	}
+	log := h.interactionLog(e, "privacy erase")
+	upd, err := h.erasePreview(e.ctx, e, data)
+	if err != nil {
+		content := h.failureText(log, err)
+		upd = discord.MessageUpdate{Content: &content, Embeds: &[]discord.Embed{}, Components: &[]discord.ContainerComponent{}}
+	}
+	upd.AllowedMentions = noMentions()
+	if err := e.updateResponse(upd); err != nil {
+		log.Warn("could not fill in the deferred reply", errAttr(err))
+	}
+	return nil
+}
+
+func (h *handlers) erasePreview(ctx context.Context, e *event, data discord.SlashCommandInteractionData) (discord.MessageUpdate, error) {
+	mc, err := h.managerContext(ctx, e, "privacy erase")
+	if err != nil {
+		return discord.MessageUpdate{}, err
+	}
+	user, member, err := userOption(data, "user")
+	if err != nil {
+		return discord.MessageUpdate{}, err
+	}
+	// The rules of acting on someone hold here too: an admin cannot wipe
+	// their own record, nor that of someone ranked at or above them.
+	if err := CheckTarget(mc.actor, targetFrom(user.ID, member), mc.facts, "erase the records of"); err != nil {
+		return discord.MessageUpdate{}, err
+	}
+	p, err := h.stores.Privacy.PreviewErase(ctx, mc.guild, user.ID.String())
+	if err != nil {
+		return discord.MessageUpdate{}, err
+	}
+	if p.Total() == 0 && p.KeptUnbans == 0 {
+		content := fmt.Sprintf("This server's records hold nothing about <@%s>: there is nothing to erase.", user.ID)
+		return discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{}}, nil
+	}
+	content := erasePreviewText(user.ID, p)
+	b := eraseButton{invoker: mc.actor.UserID, target: user.ID, issued: mc.now.Truncate(time.Second), confirm: true}
+	cancel := b
+	cancel.confirm = false
+	row := discord.NewActionRow(
+		discord.NewDangerButton("Erase", b.customID()),
+		discord.NewSecondaryButton("Cancel", cancel.customID()),
+	)
+	return discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{row}}, nil
+}
+
+// erasePreviewText lists what an erasure would remove, counted by kind.
+func erasePreviewText(target snowflake.ID, p storage.ErasePreview) string {
+	kinds := make([]storage.CaseKind, 0, len(p.Cases))
+	for k := range p.Cases {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	var counts []string
+	for _, k := range kinds {
+		counts = append(counts, plural(int64(p.Cases[k]), string(k)))
+	}
+	lines := []string{fmt.Sprintf("Erase every record about <@%s> in this server?", target)}
+	if len(counts) > 0 {
+		lines = append(lines, fmt.Sprintf("• %s: %s", plural(int64(p.Total()), "case"), strings.Join(counts, ", ")))
+	}
+	if p.History > 0 {
+		lines = append(lines, "• "+plural(int64(p.History), "earlier reason"))
+	}
+	if p.ModlogMessages > 0 {
+		lines = append(lines, fmt.Sprintf("• %s about them, which I will delete where I can", plural(int64(p.ModlogMessages), "modlog message")))
+	}
+	if p.KeptUnbans > 0 {
+		lines = append(lines, "A pending timed unban or untimeout is kept until it has run, then it goes too.")
+	}
+	lines = append(lines, "Their case numbers will not be reused. This cannot be undone.")
+	return strings.Join(lines, "\n")
+}
+
+// handlePrivacyEraseButton answers the erasure's buttons. Only the admin
+// who asked may press them, and confirming checks Manage Server again: the
+// button outlives the permission.
+func (h *handlers) handlePrivacyEraseButton(e *event, args []string) error {
+	b, err := parseEraseButton(args)
+	if err != nil {
+		return err
+	}
+	if e.User().ID != b.invoker {
+		return userErrorf("Only <@%s>, who asked for this erasure, can confirm or cancel it.", b.invoker)
+	}
+	if !b.confirm {
+		content := "Cancelled: nothing was erased."
+		return e.updateMessage(discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{}})
+	}
+	if now := h.now(); now.Sub(b.issued) > eraseConfirmFor || b.issued.After(now.Add(time.Minute)) {
+		return &UserError{"This confirmation has expired: run /privacy erase again to see what would be erased now."}
+	}
+	if err := e.deferUpdate(); err != nil {
+		return fmt.Errorf("defer the erasure: %w", err)
+	}
+	log := h.interactionLog(e, "privacy erase")
+	content, err := h.erase(e.ctx, e, log, b.target)
+	if err != nil {
+		content = h.failureText(log, err)
+	}
+	upd := discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{}, AllowedMentions: noMentions()}
+	if err := e.updateResponse(upd); err != nil {
+		log.Warn("could not report the erasure", errAttr(err))
+	}
+	return nil
+}
+
+// erase erases the target's records in the guild, deletes the modlog
+// messages about them, and posts an anonymous line to the modlog. It
+// returns the admin's report.
+func (h *handlers) erase(ctx context.Context, e *event, log *slog.Logger, targetID snowflake.ID) (string, error) {
+	mc, err := h.managerContext(ctx, e, "privacy erase")
+	if err != nil {
+		return "", err
+	}
+	target, err := h.discord.memberTarget(ctx, mc.guildID, targetID)
+	if err != nil {
+		return "", err
+	}
+	if err := CheckTarget(mc.actor, target, mc.facts, "erase the records of"); err != nil {
+		return "", err
+	}
+	res, err := h.stores.Privacy.EraseMember(ctx, mc.guild, targetID.String(), mc.actor.UserID.String(), mc.now)
+	if err != nil {
+		return "", err
+	}
+	log.Info("a member's records were erased", slog.Int("cases", res.Cases), slog.Int("modlog_messages", len(res.ModlogMessages)))
+	if h.erased != nil {
+		h.erased(ctx)
+	}
+	failed := h.discord.deleteModlogMessages(ctx, log, res.ModlogMessages)
+	modlog := h.discord.postModlog(ctx, log, mc.settings, discord.Embed{
+		Title:       "Records erased",
+		Description: fmt.Sprintf("The records of a member were erased by <@%s>.", mc.actor.UserID),
+		Color:       kindColor(""),
+		Timestamp:   &mc.now,
+	})
+	head := fmt.Sprintf("Erased the records of <@%s> in this server: %s and %s.",
+		targetID, plural(int64(res.Cases), "case"), plural(int64(res.History), "earlier reason"))
+	return joinLines(head, modlogDeletionText(len(res.ModlogMessages), failed), keptText(res.KeptUnbans), modlog), nil
+}
+
+// modlogDeletionText reports the deletion of the modlog messages about the
+// erased cases.
+func modlogDeletionText(total, failed int) string {
+	switch {
+	case total == 0:
+		return ""
+	case failed == 0:
+		return fmt.Sprintf("Deleted %s about them.", plural(int64(total), "modlog message"))
+	}
+	return fmt.Sprintf("Deleted %d of %s about them; I could not delete %d (see the bot's log): delete them by hand, "+
+		"or give me View Channel in the modlog channel and delete them there.", total-failed, plural(int64(total), "modlog message"), failed)
+}
+
+// keptText explains the actions an erasure leaves to run.
+func keptText(kept int) string {
+	if kept == 0 {
+		return ""
+	}
+	return fmt.Sprintf("Kept %s until it has run, so that a temporary ban still ends; it is deleted then.",
+		plural(int64(kept), "pending timed unban or untimeout"))
+}
+
+// deleteModlogMessages deletes erased cases' modlog messages in Discord and
+// returns how many it could not. A message or channel already gone counts
+// as deleted.
+func (d *discordAPI) deleteModlogMessages(ctx context.Context, log *slog.Logger, msgs []storage.ModlogMessage) (failed int) {
+	for _, m := range msgs {
+		ch, err1 := snowflake.Parse(m.ChannelID)
+		id, err2 := snowflake.Parse(m.MessageID)
+		if err1 != nil || err2 != nil {
+			failed++
+			continue
+		}
+		err := bounded(ctx, notifyTimeout, func(ctx context.Context) error {
+			return d.rest.DeleteMessage(ch, id, rest.WithCtx(ctx))
+		})
+		switch code := resterr.Code(err); {
+		case err == nil, code == codeUnknownMessage, code == codeUnknownChannel:
+		default:
+			failed++
+			log.Warn("could not delete a modlog message of erased records",
+				slog.String("channel", m.ChannelID), slog.String("message", m.MessageID), errAttr(err))
+		}
+	}
+	return failed
+}
