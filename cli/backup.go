@@ -115,10 +115,20 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 	}
 	defer in.Close()
 
+	var ledger []byte
+	if bundle != nil {
+		// A fresh machine restored from this one file must know which
+		// members were erased, or an older backup restored there later
+		// would bring them back.
+		if ledger, err = datadir.LedgerForBackup(ctx, in); err != nil {
+			return err
+		}
+	}
+
 	start := time.Now()
 	bar := &progressBar{e: e}
 	res, err := in.DB.BackupWithOptions(ctx, dest, storage.BackupOptions{
-		Progress: bar.update, KeysBundle: bundle, Keys: in.Keys, Verify: level,
+		Progress: bar.update, KeysBundle: bundle, Erasures: ledger, Keys: in.Keys, Verify: level,
 	})
 	bar.finish()
 	took := time.Since(start)
@@ -180,8 +190,9 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintln(e.stdout)
 	masterKeyed := cfg.Keys.MasterKey != "" || cfg.Keys.MasterKeyFile != ""
 	if bundle != nil {
-		fmt.Fprint(e.stdout, `The keys are inside this backup, sealed under your passphrase. 'bot restore'
-needs that passphrase to use them: keep it safe, apart from the backup.
+		fmt.Fprint(e.stdout, `The keys are inside this backup, sealed under your passphrase, with the
+ledger of erased members. 'bot restore' needs that passphrase to use them:
+keep it safe, apart from the backup.
 `)
 		if masterKeyed {
 			fmt.Fprintln(e.stdout, "Inside the backup the passphrase alone protects them, not the master key.")
