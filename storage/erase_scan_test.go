@@ -84,7 +84,7 @@ func TestEraseLeavesNoBytes(t *testing.T) {
 		{Kind: CaseBan, TargetID: member, TargetName: "canary-member-name", Reason: "canary-member-ban", Duration: time.Hour, ExpiresAt: t0.Add(time.Hour)},
 		{Kind: CaseWarning, TargetID: other, TargetName: "canary-other-name", Reason: "canary-other-warning", Points: 1},
 	} {
-		n.GuildID, n.ModeratorID, n.ModeratorName, n.CreatedAt = testGuild, "412345678901234599", "canary-mod", t0.Add(time.Duration(i-100) * time.Second)
+		n.GuildID, n.ModeratorID, n.ModeratorName, n.CreatedAt = testGuild, "412345678901234599", "canary-mod", t0.Add(time.Duration(i-100)*time.Second)
 		mustCreateCase(t, cs, n)
 	}
 	if _, err := cs.UpdateReason(ctx, testGuild, 1, "412345678901234599", "canary-member-edited", t0); err != nil {
