@@ -222,14 +222,8 @@ func eraseMember(ctx context.Context, e *env, in *datadir.Installation, guildID,
 	if err != nil {
 		return err
 	}
-	if err := datadir.SyncLedger(ctx, in); err != nil {
-		return fmt.Errorf("the records were erased, but the erasure ledger was not updated: %w\n"+
-			"Until it is, restoring an older backup would bring them back; 'bot run' updates it at start", err)
-	}
-	// The erased pages' old versions sit in the WAL until a checkpoint
-	// copies the new ones over them and empties it.
-	if err := in.DB.Checkpoint(ctx); err != nil {
-		return fmt.Errorf("the records were erased, but the WAL still holds their old pages: %w; run the command again, or start and stop the bot", err)
+	if err := datadir.AfterErasure(ctx, in); err != nil {
+		return err
 	}
 	fmt.Fprintf(e.stdout, "Erased %d %s and %d earlier %s, and added the erasure to %s.\n",
 		res.Cases, plural(res.Cases, "case", "cases"), res.History, plural(res.History, "reason", "reasons"), e.rel(datadir.LedgerPath(in.Config)))

@@ -236,3 +236,20 @@ func ReapplyLedger(ctx context.Context, in *Installation, actorID string) (erasu
 	}
 	return len(did), cases, nil
 }
+
+// AfterErasure makes an erasure durable and physical: it adds it to the
+// ledger, then runs a truncating checkpoint, so that the WAL, which still
+// holds the erased pages' old versions, is emptied once their new versions
+// are in the database file. 'bot run' calls it from bot.Options.Erased;
+// 'bot privacy erase' after erasing.
+func AfterErasure(ctx context.Context, in *Installation) error {
+	if err := SyncLedger(ctx, in); err != nil {
+		return fmt.Errorf("the records were erased, but the erasure ledger was not updated: %w\n"+
+			"Until it is, restoring an older backup would bring them back; the next start of 'bot run' updates it", err)
+	}
+	if err := in.DB.Checkpoint(ctx); err != nil {
+		return fmt.Errorf("the records were erased, but the WAL still holds their old pages: %w; "+
+			"the bot's next checkpoint or shutdown empties it", err)
+	}
+	return nil
+}
