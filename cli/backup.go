@@ -17,6 +17,7 @@ import (
 
 const backupUsage = `
 Usage: bot backup [-c FILE] [--with-keys] [--verify quick|full] [--json] [FILE]
+       bot backup --prune [-c FILE]
 
 Writes a consistent copy of the database to FILE while 'bot run' keeps
 running. Without FILE the copy goes to backup.dir (default
@@ -41,6 +42,11 @@ copy of the keys directory (<data_dir>/keys) apart from the backups, or use
 BOT_BACKUP_PASSPHRASE when set, otherwise asked on the terminal; it needs
 at least 12 characters. Such a backup restores a fresh machine on its own,
 and is exactly as safe as its passphrase.
+
+Backups keep the records as they were, erased members' included, until
+they are removed. --prune removes the backups in backup.dir made longer
+than retention.cases ago (only files named by bot: bot-<UTC time>.db and
+bot-<UTC time>-scheduled.db); it refuses when retention.cases is not set.
 
 Scheduled backups: with backup.interval set (e.g. "24h"), 'bot run' writes
 bot-<UTC time>-scheduled.db into backup.dir and keeps the newest
@@ -75,8 +81,19 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 	withKeys := flags.Bool("with-keys", false, "put the keys in the backup, sealed under a passphrase")
 	asJSON := flags.Bool("json", false, "print the result as JSON")
 	verifyFlag := flags.String("verify", "quick", "how thoroughly to check the backup: quick or full")
+	prune := flags.Bool("prune", false, "remove backups older than retention.cases instead")
 	if err := parseFlags(e, flags, backupUsage, args); err != nil {
 		return err
+	}
+	if *prune {
+		if flags.NArg() > 0 || *withKeys || *asJSON || *verifyFlag != "quick" {
+			return usagef("--prune takes no FILE and no other flag but -c")
+		}
+		cfg, err := e.loadConfig(*cfgPath, nil)
+		if err != nil {
+			return err
+		}
+		return pruneBackups(e, cfg)
 	}
 	if flags.NArg() > 1 {
 		return usagef("unexpected argument %q: give at most one FILE", flags.Arg(1))
@@ -115,10 +132,20 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 	}
 	defer in.Close()
 
+	var ledger []byte
+	if bundle != nil {
+		// A fresh machine restored from this one file must know which
+		// members were erased, or an older backup restored there later
+		// would bring them back.
+		if ledger, err = datadir.LedgerForBackup(ctx, in); err != nil {
+			return err
+		}
+	}
+
 	start := time.Now()
 	bar := &progressBar{e: e}
 	res, err := in.DB.BackupWithOptions(ctx, dest, storage.BackupOptions{
-		Progress: bar.update, KeysBundle: bundle, Keys: in.Keys, Verify: level,
+		Progress: bar.update, KeysBundle: bundle, Erasures: ledger, Keys: in.Keys, Verify: level,
 	})
 	bar.finish()
 	took := time.Since(start)
@@ -180,8 +207,9 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintln(e.stdout)
 	masterKeyed := cfg.Keys.MasterKey != "" || cfg.Keys.MasterKeyFile != ""
 	if bundle != nil {
-		fmt.Fprint(e.stdout, `The keys are inside this backup, sealed under your passphrase. 'bot restore'
-needs that passphrase to use them: keep it safe, apart from the backup.
+		fmt.Fprint(e.stdout, `The keys are inside this backup, sealed under your passphrase, with the
+ledger of erased members. 'bot restore' needs that passphrase to use them:
+keep it safe, apart from the backup.
 `)
 		if masterKeyed {
 			fmt.Fprintln(e.stdout, "Inside the backup the passphrase alone protects them, not the master key.")

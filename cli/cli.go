@@ -110,6 +110,7 @@ func commands() []command {
 		{"invite", "print the link that adds the bot to a server", cmdInvite, true, false},
 		{"keys", "show, rotate and re-encrypt the encryption keys", cmdKeys, true, true},
 		{"migrate", "show or apply the database migrations", cmdMigrate, true, true},
+		{"privacy", "export or erase a member's records from the shell (bot stopped)", cmdPrivacy, true, true},
 		{"restore", "verify a backup and put it in place of the database", cmdRestore, true, false},
 		{"run", "connect to Discord and serve the slash commands", cmdRun, true, false},
 		{"version", "print the version, commit, build date and Go version", cmdVersion, false, false},
@@ -227,9 +228,9 @@ Commands:
 	}
 	fmt.Fprint(w, `
 These commands take -c/--config FILE (default: config.toml in the working
-directory): audit, backup, health, init, invite, keys, migrate, restore
-and run. demo and version read no configuration file. Every command takes
---help. Exit status: 0 success, 1 failure, 2 bad usage.
+directory): audit, backup, health, init, invite, keys, migrate, privacy,
+restore and run. demo and version read no configuration file. Every
+command takes --help. Exit status: 0 success, 1 failure, 2 bad usage.
 `)
 }
 

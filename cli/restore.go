@@ -90,6 +90,12 @@ func cmdRestore(ctx context.Context, e *env, args []string) error {
 	if _, err := res.CheckRecords(ctx, plan.Keys); err != nil {
 		return fmt.Errorf("%w: %w; use another backup%s", storage.ErrRecordAltered, err, unchanged)
 	}
+	var carried []storage.Erasure
+	if res.Erasures != nil {
+		if carried, err = datadir.OpenLedger(plan.Keys, res.Erasures, "the backup's erasure ledger"); err != nil {
+			return fmt.Errorf("%w; use another backup%s", err, unchanged)
+		}
+	}
 	if *dryRun {
 		printVerified(e, res, plan, kdir)
 		fmt.Fprintf(e.stdout, "\nDry run: nothing was changed. To restore it, stop 'bot run' and run:\n  bot restore %s\n", e.rel(src))
@@ -144,8 +150,65 @@ func cmdRestore(ctx context.Context, e *env, args []string) error {
 	if err := checkRestored(ctx, live, kdir, mk); err != nil {
 		return fmt.Errorf("the database was restored, but does not open with the keys in %s: %w", kdir, err)
 	}
+	if err := reapplyErasures(ctx, e, cfg, plan, carried, now); err != nil {
+		return fmt.Errorf("the database was restored, but the erasures were not applied to it again: %w\n"+
+			"Fix that before 'bot run', which applies them at start and refuses to start until it can", err)
+	}
 	printUndo(e, rr, plan.FromBundle, cfg)
 	return nil
+}
+
+// reapplyErasures erases again, in the restored database, every member the
+// erasure ledger names: a backup made before an erasure must not bring the
+// member back. carried is the ledger inside the backup, merged into the
+// data directory's. A ledger sealed with keys that the restore replaced
+// no longer opens; it is kept aside, since its blind indexes match nothing
+// the new keys compute.
+func reapplyErasures(ctx context.Context, e *env, cfg *config.Config, plan *datadir.KeyPlan, carried []storage.Erasure, now time.Time) error {
+	path := datadir.LedgerPath(cfg)
+	if plan.FromBundle && fileExists(path) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if _, err := datadir.OpenLedger(plan.Keys, data, path); err != nil {
+			aside := path + ".before-restore-" + now.Format("20060102T150405Z")
+			if err := os.Rename(path, aside); err != nil {
+				return fmt.Errorf("move the previous keys' erasure ledger aside: %w", err)
+			}
+			report(e, []string{"kept the previous keys' erasure ledger as " + e.rel(aside) + " (it belongs with them)"})
+		}
+	}
+	in, err := datadir.Open(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if len(carried) > 0 {
+		if err := datadir.AddToLedger(in, carried); err != nil {
+			return err
+		}
+	}
+	if err := datadir.SyncLedger(ctx, in); err != nil {
+		return err
+	}
+	n, cases, err := datadir.ReapplyLedger(ctx, in, "restore")
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		report(e, []string{fmt.Sprintf("re-applied %d %s (%d %s erased again): the backup predates them",
+			n, plural(n, "erasure", "erasures"), cases, plural(cases, "case", "cases"))})
+	}
+	return in.DB.Checkpoint(ctx)
+}
+
+// plural picks the word for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // keysReport words what KeyPlan.Install did.

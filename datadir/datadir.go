@@ -111,7 +111,18 @@ func Open(ctx context.Context, cfg *config.Config, migrate bool) (_ *Installatio
 			return nil, fmt.Errorf("%w\nRun 'bot audit verify' to see what is wrong; restore a backup ('bot restore FILE') if records were changed", err)
 		}
 	}
-	return &Installation{Config: cfg, Keys: kr, DB: db}, nil
+	in := &Installation{Config: cfg, Keys: kr, DB: db}
+	if migrate {
+		// An erasure a crash kept from the ledger reaches it now, and one
+		// the database lost (a file put back by hand) is applied again.
+		if err := SyncLedger(ctx, in); err != nil {
+			return nil, err
+		}
+		if _, _, err := ReapplyLedger(ctx, in, "bot"); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
 }
 
 // loadKeys loads the keysets in dir, and when there are none says whether

@@ -40,7 +40,16 @@ const (
 	// (sealVersion). Without it, anyone could recompute the checksum of an
 	// edited file; with it, only someone holding the keys.
 	metaBackupSeal = "backup_seal"
+	// metaBackupErasures is the installation's erasure ledger (opaque
+	// here, sealed by the data directory under the keys), carried by a
+	// backup made with keys so that a fresh machine restored from it
+	// knows which members were erased.
+	metaBackupErasures = "backup_erasures"
 )
+
+// backupOnlyMeta lists the meta rows that exist only in backups: Verify
+// reads them, and a restored copy loses them.
+var backupOnlyMeta = []string{metaBackupChecksum, metaBackupKeys, metaBackupCreatedAt, metaBackupSeal, metaBackupErasures}
 
 // sealVersion is metaBackupSeal's value: the MAC is the blind index, in
 // domain sealDomain, of the checksum's nonce followed by the file's SHA-256.
@@ -79,6 +88,9 @@ type BackupOptions struct {
 	// KeysBundle, if set, is stored inside the backup: the keysets sealed
 	// under a passphrase (keys.ExportBundle). Storage does not look inside.
 	KeysBundle []byte
+	// Erasures, if set, is stored inside the backup: the erasure ledger,
+	// sealed by the caller. Storage does not look inside.
+	Erasures []byte
 	// Keys, if set, seal the backup (a MAC over the whole file) and must
 	// open its key sentinel before it is kept: proof that the keys the
 	// owner holds can read it. Without them the file carries only a plain
@@ -129,7 +141,7 @@ func (db *DB) BackupWithOptions(ctx context.Context, destPath string, opts Backu
 	if err := snapshot(ctx, db.path, db.file, tmp.f, db.backupChunk, opts.Progress); err != nil {
 		return nil, err
 	}
-	if err := finalizeBackup(ctx, tmp.path, opts.KeysBundle, opts.Keys != nil); err != nil {
+	if err := finalizeBackup(ctx, tmp.path, opts.KeysBundle, opts.Erasures, opts.Keys != nil); err != nil {
 		return nil, err
 	}
 	var mac func([]byte) []byte
@@ -163,7 +175,7 @@ func (db *DB) BackupWithOptions(ctx context.Context, destPath string, opts Backu
 
 // finalizeBackup turns the fresh copy into a self-contained file and adds
 // the backup's own meta rows, with a placeholder for the checksum.
-func finalizeBackup(ctx context.Context, path string, bundle []byte, sealed bool) (err error) {
+func finalizeBackup(ctx context.Context, path string, bundle, erasures []byte, sealed bool) (err error) {
 	// The copy carries the live database's WAL flag in its header; rollback
 	// mode makes it one file that opens without creating a -wal.
 	db, err := sql.Open("sqlite", path+"?_pragma=journal_mode(DELETE)&_pragma=synchronous(FULL)")
@@ -195,6 +207,9 @@ func finalizeBackup(ctx context.Context, path string, bundle []byte, sealed bool
 	}
 	if bundle != nil {
 		rows[metaBackupKeys] = bundle
+	}
+	if erasures != nil {
+		rows[metaBackupErasures] = erasures
 	}
 	if sealed {
 		rows[metaBackupSeal] = []byte(sealVersion)

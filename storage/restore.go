@@ -80,6 +80,9 @@ type VerifyResult struct {
 	// KeysBundle is the passphrase-sealed keysets stored in the backup, or
 	// nil when the keys were kept separately.
 	KeysBundle []byte
+	// Erasures is the sealed erasure ledger stored in the backup, or nil
+	// when it carries none.
+	Erasures []byte
 	// Level is how thoroughly the file was checked.
 	Level VerifyLevel
 	// StaleIndexes lists what the check found out of step between a table
@@ -219,8 +222,9 @@ func verifyContents(ctx context.Context, path string, h fileHeader, private bool
 		return nil, nil, err
 	}
 	meta := map[string][]byte{}
-	rows, err := db.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?, ?)`,
-		metaSentinel, metaBackupKeys, metaBackupCreatedAt, metaBackupChecksum, metaBackupSeal)
+	wanted := append([]string{metaSentinel}, backupOnlyMeta...)
+	rows, err := db.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN (`+placeholders(len(wanted))+`)`,
+		anys(wanted)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -236,7 +240,7 @@ func verifyContents(ctx context.Context, path string, h fileHeader, private bool
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
-	res.sentinel, res.KeysBundle = meta[metaSentinel], meta[metaBackupKeys]
+	res.sentinel, res.KeysBundle, res.Erasures = meta[metaSentinel], meta[metaBackupKeys], meta[metaBackupErasures]
 	if ms, err := strconv.ParseInt(string(meta[metaBackupCreatedAt]), 10, 64); err == nil {
 		res.CreatedAt = time.UnixMilli(ms).UTC()
 	}
@@ -247,7 +251,7 @@ func verifyContents(ctx context.Context, path string, h fileHeader, private bool
 		return nil, nil, fmt.Errorf("%w: its seal is of a kind this bot does not know (%q); upgrade bot, or use another backup", ErrCorrupt, seal)
 	}
 	slot, ok := meta[metaBackupChecksum]
-	if !ok && (res.KeysBundle != nil || meta[metaBackupCreatedAt] != nil || res.sealed) {
+	if !ok && (res.KeysBundle != nil || res.Erasures != nil || meta[metaBackupCreatedAt] != nil || res.sealed) {
 		// Written by bot backup, yet its checksum is gone: altered.
 		return nil, nil, fmt.Errorf("%w: its checksum is missing: the file was changed since bot backup wrote it; use another backup", ErrCorrupt)
 	}
@@ -389,9 +393,12 @@ func rebuildIndexes(ctx context.Context, path string) error {
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	for _, q := range []string{`DELETE FROM meta WHERE key IN ('` + metaBackupChecksum + `', '` + metaBackupKeys + `', '` +
-		metaBackupCreatedAt + `', '` + metaBackupSeal + `')`, "REINDEX"} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
+	for _, q := range []string{`DELETE FROM meta WHERE key IN (` + placeholders(len(backupOnlyMeta)) + `)`, "REINDEX"} {
+		var args []any
+		if q != "REINDEX" {
+			args = anys(backupOnlyMeta)
+		}
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("rebuild the backup's indexes: %w; use another backup", err)
 		}
 	}
@@ -542,8 +549,8 @@ func prepareRestored(ctx context.Context, path string, c Cipher) (from, to int64
 		return 0, 0, err
 	}
 	// secure_delete is on: the keys bundle is zeroed, not left in a free page.
-	if _, err := db.write.ExecContext(ctx, `DELETE FROM meta WHERE key IN (?, ?, ?, ?)`,
-		metaBackupChecksum, metaBackupKeys, metaBackupCreatedAt, metaBackupSeal); err != nil {
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM meta WHERE key IN (`+placeholders(len(backupOnlyMeta))+`)`,
+		anys(backupOnlyMeta)...); err != nil {
 		return 0, 0, err
 	}
 	if c != nil {
@@ -632,4 +639,18 @@ func unreadable(ctx context.Context, err error) error {
 		return err
 	}
 	return fmt.Errorf("%w: SQLite cannot read it (%v); use another backup", ErrCorrupt, err)
+}
+
+// placeholders returns n comma-separated SQL parameters.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// anys converts keys to query arguments.
+func anys(keys []string) []any {
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = k
+	}
+	return out
 }
