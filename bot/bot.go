@@ -23,6 +23,8 @@ import (
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/disgo/rest"
 	"github.com/disgoorg/snowflake/v2"
+
+	"github.com/modbot/bot/storage"
 )
 
 // Connection is what the bot needs of its link to Discord. *conn.Client
@@ -77,9 +79,10 @@ type Options struct {
 	// AfterLeave is the operator's retention.after_leave: how long a
 	// server's records are kept after the bot left it; 0 keeps them.
 	AfterLeave time.Duration
-	// Erased, if set, is called after a member's records were erased, so
-	// that the erasure is kept outside the database as well.
-	Erased func(ctx context.Context)
+	// Erased, if set, is called after a member's records were erased with
+	// what an erasure ledger outside the database needs, so that restoring
+	// an older backup erases them again.
+	Erased func(ctx context.Context, erased []storage.Erasure)
 }
 
 // Bot serves the moderation commands over a Connection. Its methods are

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/disgoorg/disgo/discord"
+
+	"github.com/modbot/bot/storage"
 )
 
 // handlers answer the interactions of the routes table (routes.go). They
@@ -26,7 +28,7 @@ type handlers struct {
 	// retention is the operator's retention of cases, which /privacy
 	// export states; erased, if set, runs after each erasure (Options.Erased).
 	retention time.Duration
-	erased    func(ctx context.Context)
+	erased    func(ctx context.Context, erased []storage.Erasure)
 	// exports limits how often a member may ask for their data.
 	exports *exportLimiter
 

@@ -298,7 +298,7 @@ func (h *handlers) erase(ctx context.Context, e *event, log *slog.Logger, target
 	}
 	log.Info("a member's records were erased", slog.Int("cases", res.Cases), slog.Int("modlog_messages", len(res.ModlogMessages)))
 	if h.erased != nil {
-		h.erased(ctx)
+		h.erased(ctx, res.Erasures)
 	}
 	failed := h.discord.deleteModlogMessages(ctx, log, res.ModlogMessages)
 	modlog := h.discord.postModlog(ctx, log, mc.settings, discord.Embed{

@@ -160,7 +160,10 @@ func TestPrivacyEraseRefused(t *testing.T) {
 
 func TestPrivacyErase(t *testing.T) {
 	var erased atomic.Int32
-	h := newHarness(t, withBotOptions(func(o *Options) { o.Erased = func(context.Context) { erased.Add(1) } }))
+	var ledger atomic.Int32
+	h := newHarness(t, withBotOptions(func(o *Options) {
+		o.Erased = func(_ context.Context, e []storage.Erasure) { erased.Add(1); ledger.Add(int32(len(e))) }
+	}))
 	ctx := context.Background()
 	guild := h.guild.ID.String()
 	modlog := h.addModlog()
@@ -245,8 +248,8 @@ func TestPrivacyErase(t *testing.T) {
 			t.Errorf("another member's cases got=%d, want 1 kept", len(got))
 		}
 		h.verifyRecords()
-		if erased.Load() != 1 {
-			t.Errorf("Erased hook calls got=%d, want 1", erased.Load())
+		if erased.Load() != 1 || ledger.Load() == 0 {
+			t.Errorf("Erased hook calls got=%d with %d erasures, want 1 call with the member's", erased.Load(), ledger.Load())
 		}
 		rec, err := h.stores.Privacy.MemberRecords(ctx, guild, h.member.ID.String())
 		if err != nil || len(rec.Scheduled) != 1 || rec.Scheduled[0].State != storage.StatePending {

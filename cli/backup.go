@@ -137,7 +137,7 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 		// A fresh machine restored from this one file must know which
 		// members were erased, or an older backup restored there later
 		// would bring them back.
-		if ledger, err = datadir.LedgerForBackup(ctx, in); err != nil {
+		if ledger, err = datadir.LedgerForBackup(in); err != nil {
 			return err
 		}
 	}

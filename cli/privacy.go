@@ -222,7 +222,7 @@ func eraseMember(ctx context.Context, e *env, in *datadir.Installation, guildID,
 	if err != nil {
 		return err
 	}
-	if err := datadir.AfterErasure(ctx, in); err != nil {
+	if err := datadir.AfterErasure(ctx, in, res.Erasures); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Erased %d %s and %d earlier %s, and added the erasure to %s.\n",

@@ -189,9 +189,6 @@ func reapplyErasures(ctx context.Context, e *env, cfg *config.Config, plan *data
 			return err
 		}
 	}
-	if err := datadir.SyncLedger(ctx, in); err != nil {
-		return err
-	}
 	n, cases, err := datadir.ReapplyLedger(ctx, in, "restore")
 	if err != nil {
 		return err

@@ -113,11 +113,8 @@ func Open(ctx context.Context, cfg *config.Config, migrate bool) (_ *Installatio
 	}
 	in := &Installation{Config: cfg, Keys: kr, DB: db}
 	if migrate {
-		// An erasure a crash kept from the ledger reaches it now, and one
-		// the database lost (a file put back by hand) is applied again.
-		if err := SyncLedger(ctx, in); err != nil {
-			return nil, err
-		}
+		// An erasure the database lost (a file put back by hand) is
+		// applied again.
 		if _, _, err := ReapplyLedger(ctx, in, "bot"); err != nil {
 			return nil, err
 		}

@@ -166,46 +166,15 @@ func AddToLedger(in *Installation, erasures []storage.Erasure) error {
 	return writeLedger(in, MergeErasures(have, erasures))
 }
 
-// SyncLedger merges the database's record of erasures into the ledger.
-// Every command that erases calls it after the erasure, and 'bot run'
-// after each erasure made in Discord; start-up calls it too, so that an
-// erasure a crash kept from the ledger reaches it. The file is rewritten
-// only when something changed, and then sealed under the primary key.
-func SyncLedger(ctx context.Context, in *Installation) error {
-	ledgerMu.Lock()
-	defer ledgerMu.Unlock()
-	have, err := ReadLedger(in)
-	if err != nil {
-		return err
-	}
-	db, err := storage.NewCases(in.DB, in.Keys).Erasures(ctx)
-	if err != nil {
-		return err
-	}
-	merged := MergeErasures(have, db)
-	if _, err := os.Stat(LedgerPath(in.Config)); err == nil && slices.EqualFunc(merged, MergeErasures(have, nil), sameErasure) {
-		return nil
-	}
-	return writeLedger(in, merged)
-}
-
-func sameErasure(a, b storage.Erasure) bool {
-	return a.GuildID == b.GuildID && bytes.Equal(a.Index, b.Index) && a.At.Equal(b.At)
-}
-
-// LedgerForBackup returns the ledger a --with-keys backup carries: the
-// file's erasures and the database's, sealed under in's keys. It writes
-// nothing, since a backup runs beside the bot, which owns the file.
-func LedgerForBackup(ctx context.Context, in *Installation) ([]byte, error) {
+// LedgerForBackup returns the ledger a --with-keys backup carries, sealed
+// under in's keys. It writes nothing, since a backup runs beside the bot,
+// which owns the file.
+func LedgerForBackup(in *Installation) ([]byte, error) {
 	have, err := ReadLedger(in)
 	if err != nil {
 		return nil, err
 	}
-	db, err := storage.NewCases(in.DB, in.Keys).Erasures(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return SealLedger(in.Keys, MergeErasures(have, db))
+	return SealLedger(in.Keys, have)
 }
 
 // ReapplyLedger applies every erasure in the ledger to the database again
@@ -237,15 +206,16 @@ func ReapplyLedger(ctx context.Context, in *Installation, actorID string) (erasu
 	return len(did), cases, nil
 }
 
-// AfterErasure makes an erasure durable and physical: it adds it to the
-// ledger, then runs a truncating checkpoint, so that the WAL, which still
-// holds the erased pages' old versions, is emptied once their new versions
-// are in the database file. 'bot run' calls it from bot.Options.Erased;
-// 'bot privacy erase' after erasing.
-func AfterErasure(ctx context.Context, in *Installation) error {
-	if err := SyncLedger(ctx, in); err != nil {
+// AfterErasure makes an erasure durable and physical: it adds erased
+// (storage.EraseResult.Erasures) to the ledger, then runs a truncating
+// checkpoint, so that the WAL, which still holds the erased pages' old
+// versions, is emptied once their new versions are in the database file.
+// 'bot run' calls it from bot.Options.Erased; 'bot privacy erase' after
+// erasing.
+func AfterErasure(ctx context.Context, in *Installation, erased []storage.Erasure) error {
+	if err := AddToLedger(in, erased); err != nil {
 		return fmt.Errorf("the records were erased, but the erasure ledger was not updated: %w\n"+
-			"Until it is, restoring an older backup would bring them back; the next start of 'bot run' updates it", err)
+			"Until it is, restoring an older backup would bring them back: erase the member again once the ledger is writable", err)
 	}
 	if err := in.DB.Checkpoint(ctx); err != nil {
 		return fmt.Errorf("the records were erased, but the WAL still holds their old pages: %w; "+

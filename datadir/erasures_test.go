@@ -16,11 +16,18 @@ const (
 	ledgerMember = "400000000000000002"
 )
 
-// erase erases ledgerMember's records through storage, as the bot and
-// 'bot privacy erase' do, without touching the ledger.
+// erase erases ledgerMember's records through storage and then, as the bot
+// and 'bot privacy erase' do, calls AfterErasure.
 func erase(t *testing.T, in *Installation, at time.Time) {
 	t.Helper()
-	if _, err := storage.NewCases(in.DB, in.Keys).EraseMember(context.Background(), ledgerGuild, ledgerMember, "test", at); err != nil {
+	res, err := storage.NewCases(in.DB, in.Keys).EraseMember(context.Background(), ledgerGuild, ledgerMember, "test", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Erasures) == 0 {
+		t.Fatal("EraseMember gave nothing for the ledger")
+	}
+	if err := AfterErasure(context.Background(), in, res.Erasures); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -61,9 +68,6 @@ func TestLedgerSurvivesRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	erase(t, in, time.Now())
-	if err := SyncLedger(ctx, in); err != nil {
-		t.Fatal(err)
-	}
 	st, err := os.Stat(LedgerPath(cfg))
 	if err != nil {
 		t.Fatal(err)
@@ -106,9 +110,6 @@ func TestLedgerRefusesOtherKeys(t *testing.T) {
 	addCase(t, cfg)
 	in := open(t, cfg, false)
 	erase(t, in, time.Now())
-	if err := SyncLedger(ctx, in); err != nil {
-		t.Fatal(err)
-	}
 	in.Close()
 
 	other := initialized(t)

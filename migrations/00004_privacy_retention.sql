@@ -4,16 +4,18 @@
 
 -- +goose Up
 
--- A member whose records in a guild were erased: their blind index (all the
--- installation's index keys at the time, one row each), never their ID. A
--- pending timed unban of theirs is kept until it has run, then deleted; a
--- restored older backup has the member's records erased again.
+-- A member whose records in a guild were erased, as a mark: a keyed digest
+-- of their blind index (one row per index key in use at the time), never
+-- the index itself, which would let a copy of this file be matched against
+-- an older one. A pending timed unban of theirs is kept until it has run,
+-- then deleted. The erasure ledger outside this file keeps what a restore
+-- needs to erase them again.
 CREATE TABLE member_erasures (
-    guild_id     TEXT NOT NULL,
-    target_index BLOB NOT NULL,
-    erased_at    INTEGER NOT NULL,
-    row_mac      BLOB,
-    PRIMARY KEY (guild_id, target_index)
+    guild_id    TEXT NOT NULL,
+    member_mark BLOB NOT NULL,
+    erased_at   INTEGER NOT NULL,
+    row_mac     BLOB,
+    PRIMARY KEY (guild_id, member_mark)
 ) STRICT, WITHOUT ROWID;
 
 -- The modlog messages the bot posted about a case, so that erasing the

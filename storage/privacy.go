@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -164,6 +163,10 @@ type EraseResult struct {
 	// ModlogMessages are the modlog messages posted about the erased
 	// cases, for the caller to delete in Discord; their records are gone.
 	ModlogMessages []ModlogMessage
+	// Erasures are what an erasure ledger kept outside the database
+	// needs to apply the erasure again to a restored older copy: the
+	// database itself keeps only a mark that cannot be matched to it.
+	Erasures []Erasure
 }
 
 // EraseMember erases every record about userID in a guild, or in every
@@ -172,9 +175,10 @@ type EraseResult struct {
 // and the member's finished scheduled actions. A pending or running timed
 // unban or untimeout is kept, since deleting it would make a temporary ban
 // permanent, and deleted once it has run. Each erased case leaves its
-// number in erased_cases, so numbers are never reused, and the member's
-// blind indexes go into member_erasures, from which the erasure can be
-// applied again to a restored older copy (ReapplyErasure). Cases the
+// number in erased_cases, so numbers are never reused, and a mark of the
+// member goes into member_erasures; the result's Erasures are for the
+// ledger from which the erasure can be applied again to a restored older
+// copy (ReapplyErasure). Cases the
 // member made as a moderator stay: they are other members' records. The
 // audit entry names neither the member nor what was erased.
 func (s *Cases) EraseMember(ctx context.Context, guildID, userID, actorID string, at time.Time) (_ EraseResult, err error) {
@@ -205,6 +209,9 @@ func (s *Cases) EraseMember(ctx context.Context, guildID, userID, actorID string
 		res.History += r.History
 		res.KeptUnbans += r.KeptUnbans
 		res.ModlogMessages = append(res.ModlogMessages, r.ModlogMessages...)
+		for _, ix := range idx {
+			res.Erasures = append(res.Erasures, Erasure{GuildID: g, Index: ix, At: time.UnixMilli(at.UnixMilli()).UTC()})
+		}
 		if _, err := appendAudit(ctx, tx, rec, AuditEntry{
 			At: at, GuildID: g, ActorID: actorID, Action: "privacy.erase",
 			Details: fmt.Sprintf("a member's records erased: %d cases", r.Cases),
@@ -238,7 +245,7 @@ func guildsOf(ctx context.Context, tx dbtx, idx [][]byte) ([]string, error) {
 
 // eraseIndexes erases, in one guild, the records of the member of blind
 // indexes idx, as EraseMember describes, and records the erasure in
-// member_erasures under each index. With a non-zero before, only cases
+// member_erasures by the mark of each index. With a non-zero before, only cases
 // created before it go: what a restored copy may hold that the erasure at
 // that time removed, and nothing the member did since.
 func eraseIndexes(ctx context.Context, tx dbtx, rec *recorder, guildID string, idx [][]byte, at, before time.Time) (EraseResult, error) {
@@ -354,74 +361,73 @@ func eraseIndexes(ctx context.Context, tx dbtx, rec *recorder, guildID string, i
 		return res, err
 	}
 	for _, ix := range idx {
-		if _, err := rec.remove(ctx, tx, tMemberErasures, `t.guild_id = ? AND t.target_index = ?`, guildID, ix); err != nil {
+		mark := rec.c.BlindIndex(memberMarkDomain, ix)
+		if _, err := rec.remove(ctx, tx, tMemberErasures, `t.guild_id = ? AND t.member_mark = ?`, guildID, mark); err != nil {
 			return res, err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO member_erasures (guild_id, target_index, erased_at) VALUES (?, ?, ?)
-			ON CONFLICT (guild_id, target_index) DO UPDATE SET erased_at = max(erased_at, excluded.erased_at), row_mac = NULL`,
-			guildID, ix, at.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO member_erasures (guild_id, member_mark, erased_at) VALUES (?, ?, ?)
+			ON CONFLICT (guild_id, member_mark) DO UPDATE SET erased_at = max(erased_at, excluded.erased_at), row_mac = NULL`,
+			guildID, mark, at.UnixMilli()); err != nil {
 			return res, err
 		}
-		if err := rec.add(ctx, tx, tMemberErasures, `t.guild_id = ? AND t.target_index = ?`, guildID, ix); err != nil {
+		if err := rec.add(ctx, tx, tMemberErasures, `t.guild_id = ? AND t.member_mark = ?`, guildID, mark); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
 }
 
+// memberMarkDomain separates the marks of erased members from blind
+// indexes: a mark is a keyed digest of a member's blind index, so the
+// database keeps no byte that matches their rows in an older copy.
+const memberMarkDomain = "erased-member"
+
+// erasedIn reports whether the member of blind index ix was erased in the
+// guild, under any enabled index key.
+func erasedIn(ctx context.Context, tx dbtx, c Cipher, guildID string, ix []byte) (bool, error) {
+	marks := c.BlindIndexes(memberMarkDomain, ix)
+	cond, args := indexIn(`member_mark`, marks)
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM member_erasures WHERE guild_id = ? AND `+cond,
+		append([]any{guildID}, args...)...).Scan(&n)
+	return n > 0, err
+}
+
 // deleteIfErased deletes the scheduled action with id once it has run, if
 // its member's records in the guild were erased meanwhile.
 func deleteIfErased(ctx context.Context, tx dbtx, rec *recorder, id int64) error {
-	where := `t.id = ? AND t.state NOT IN ('pending', 'running') AND EXISTS (SELECT 1 FROM member_erasures e
-		WHERE e.guild_id = t.guild_id AND e.target_index = t.target_index)`
-	gone, err := rec.remove(ctx, tx, tScheduled, where, id)
-	if err != nil || len(gone) == 0 {
+	var guild, state string
+	var ix []byte
+	if err := tx.QueryRowContext(ctx, `SELECT guild_id, state, target_index FROM scheduled_actions WHERE id = ?`,
+		id).Scan(&guild, &state, &ix); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM scheduled_actions WHERE id = ?`, id)
+	if state == string(StatePending) || state == string(StateRunning) {
+		return nil
+	}
+	if erased, err := erasedIn(ctx, tx, rec.c, guild, ix); err != nil || !erased {
+		return err
+	}
+	if _, err := rec.remove(ctx, tx, tScheduled, `t.id = ?`, id); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM scheduled_actions WHERE id = ?`, id)
 	return err
 }
 
-// Erasure is a member's erasure in a guild, as member_erasures keeps it:
-// a blind index of the member, never their ID.
+// Erasure is a member's erasure in a guild, as an erasure ledger outside
+// the database keeps it: a blind index of the member, never their ID.
 type Erasure struct {
 	GuildID string
 	Index   []byte
 	At      time.Time
 }
 
-// Erasures lists every member erasure, for a ledger kept outside the
-// database.
-func (s *Cases) Erasures(ctx context.Context) (_ []Erasure, err error) {
-	defer wrap(&err, "list erasures")
-	tx, err := s.db.beginRead(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT guild_id, target_index, erased_at FROM member_erasures ORDER BY erased_at, guild_id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Erasure
-	for rows.Next() {
-		var e Erasure
-		var at int64
-		if err := rows.Scan(&e.GuildID, &e.Index, &at); err != nil {
-			return nil, err
-		}
-		e.At = time.UnixMilli(at).UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
 // ReapplyErasure applies an erasure again: to a database restored from a
 // copy made before it, or one that lost it otherwise. Only cases created
 // before the erasure go; a member may have returned since. It returns how
-// many cases it erased (0 when the erasure holds already), and appends an
-// audit entry only when it erased something.
+// many cases it erased (0 when the erasure holds already: no such case is
+// left and the member's mark is in place).
 func (s *Cases) ReapplyErasure(ctx context.Context, e Erasure, actorID string) (_ int, err error) {
 	defer wrap(&err, "re-apply an erasure")
 	tx, err := s.db.beginWrite(ctx)
@@ -430,17 +436,16 @@ func (s *Cases) ReapplyErasure(ctx context.Context, e Erasure, actorID string) (
 	}
 	defer tx.Rollback()
 	rec := newRecorder(s.c)
-	var known sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT max(erased_at) FROM member_erasures WHERE guild_id = ? AND target_index = ?`,
-		e.GuildID, e.Index).Scan(&known); err != nil {
-		return 0, err
-	}
 	var left int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM cases WHERE guild_id = ? AND target_index = ? AND created_at < ?`,
 		e.GuildID, e.Index, e.At.UnixMilli()+1).Scan(&left); err != nil {
 		return 0, err
 	}
-	if known.Valid && known.Int64 >= e.At.UnixMilli() && left == 0 {
+	erased, err := erasedIn(ctx, tx, s.c, e.GuildID, e.Index)
+	if err != nil {
+		return 0, err
+	}
+	if left == 0 && erased {
 		return 0, nil
 	}
 	r, err := eraseIndexes(ctx, tx, rec, e.GuildID, [][]byte{e.Index}, e.At, e.At.Add(time.Millisecond))

@@ -129,8 +129,8 @@ var recordTables = [numRecordTables]recordTable{
 		describe: func(l []any) string { return fmt.Sprintf("the erasure of case #%v in guild %v", l[1], l[0]) },
 	},
 	tMemberErasures: {
-		name: "member_erasures", key: []string{"guild_id", "target_index"},
-		values: "t.guild_id, t.target_index, t.erased_at", from: "member_erasures t", label: "t.guild_id, t.erased_at",
+		name: "member_erasures", key: []string{"guild_id", "member_mark"},
+		values: "t.guild_id, t.member_mark, t.erased_at", from: "member_erasures t", label: "t.guild_id, t.erased_at",
 		describe: func(l []any) string { return fmt.Sprintf("a member's erasure in guild %v (at %v)", l[0], l[1]) },
 	},
 	tModlogMessages: {
