@@ -22,6 +22,9 @@ type handlers struct {
 	version string
 	started time.Time // set by Run before the first interaction
 	nudge   func()    // wakes the scheduler after an action is added
+	// retention is the operator's retention.cases (0: none), the longest
+	// a guild may choose.
+	retention time.Duration
 
 	// settingsLocks holds a *sync.Mutex per guild ID. A settings change
 	// reads, edits and saves the whole settings row; without the lock two

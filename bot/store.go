@@ -50,6 +50,8 @@ type Stores struct {
 	Cases    CaseStore
 	Settings SettingsStore
 	Schedule ScheduleStore
+	// Retention deletes what is kept no longer; nil turns retention off.
+	Retention RetentionStore
 }
 
 // NewStores returns the stores backed by db, sealing with c. Guild settings
@@ -58,9 +60,10 @@ type Stores struct {
 // as long as every write goes through the returned Stores.
 func NewStores(db *storage.DB, c storage.Cipher) Stores {
 	return Stores{
-		Cases:    storage.NewCases(db, c),
-		Settings: newSettingsCache(storage.NewGuilds(db, c)),
-		Schedule: storage.NewSchedule(db, c),
+		Cases:     storage.NewCases(db, c),
+		Settings:  newSettingsCache(storage.NewGuilds(db, c)),
+		Schedule:  storage.NewSchedule(db, c),
+		Retention: storage.NewRetention(db, c),
 	}
 }
 

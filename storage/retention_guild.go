@@ -55,6 +55,13 @@ func (r *Retention) RecordDeparture(ctx context.Context, guildID string, leftAt,
 // there was none, which is the usual case at every start.
 func (r *Retention) CancelDeparture(ctx context.Context, guildID string, at time.Time) (_ bool, err error) {
 	defer wrap(&err, "cancel a departure")
+	// Looked for first on the readers: every guild is announced at every
+	// start, and a write transaction each would queue behind one another
+	// and ahead of the first commands.
+	pending, err := r.queryIDs(ctx, `SELECT 1 FROM guild_departures WHERE guild_id = ?`, guildID)
+	if err != nil || len(pending) == 0 {
+		return false, err
+	}
 	tx, err := r.db.beginWrite(ctx)
 	if err != nil {
 		return false, err
