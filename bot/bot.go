@@ -32,6 +32,9 @@ import (
 type Connection interface {
 	// OnInteraction sets the function that receives every interaction.
 	OnInteraction(func(discord.Interaction))
+	// OnGuildChange sets the function told, in order, that the bot is in
+	// a guild (present) or has left it for good (not an outage).
+	OnGuildChange(func(guildID snowflake.ID, present bool))
 	// Open connects and returns once the gateway is READY.
 	Open(ctx context.Context) error
 	// Fatal receives the error that ended the connection for good.
@@ -69,7 +72,8 @@ type Options struct {
 	// Stores is where the commands keep their records.
 	Stores Stores
 	// SchedulerInterval is how often the scheduler looks for due actions,
-	// such as the end of a temporary ban (default 5s). Adding an action
+	// such as the end of a temporary ban, and for servers the bot left
+	// whose records are due for deletion (default 5s). Adding an action
 	// wakes it at once, so this bounds only how late an action can run.
 	SchedulerInterval time.Duration
 	// Retention is the operator's retention.cases: how long a case is kept
@@ -103,7 +107,8 @@ type Bot struct {
 	inflight sync.WaitGroup
 	running  atomic.Int64 // interactions in flight, for tests and logs
 
-	sched *scheduler
+	sched  *scheduler
+	retain *retainer
 }
 
 // New builds a Bot on opts.Connection. It does not connect; Run does.
@@ -143,6 +148,14 @@ func New(opts Options) (*Bot, error) {
 		version: opts.Version, nudge: b.sched.nudge,
 		retention: opts.Retention, erased: opts.Erased, exports: newExportLimiter(),
 	}
+	if opts.Stores.Retention != nil {
+		b.retain = &retainer{
+			store: opts.Stores.Retention, now: opts.Now, log: opts.Logger,
+			operator: opts.Retention, afterLeave: opts.AfterLeave,
+			interval: opts.SchedulerInterval, wake: make(chan struct{}, 1),
+		}
+		c.OnGuildChange(b.retain.guildChanged)
+	}
 	b.router = newRouter(b.handlers.routes(), b.handlers)
 	c.OnInteraction(b.handleInteraction)
 	return b, nil
@@ -171,6 +184,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	// Started only once the bot is ready: an overdue action from before a
 	// restart runs at once, and its modlog post needs the connection.
 	b.sched.start()
+	if b.retain != nil {
+		b.retain.start()
+	}
 
 	select {
 	case <-ctx.Done():
@@ -221,6 +237,9 @@ func (b *Bot) shutdown() error {
 	// The scheduler stops first: an action cut short stays claimed and is
 	// requeued at the next start, so stopping loses nothing.
 	b.sched.stop()
+	if b.retain != nil {
+		b.retain.stop()
+	}
 	deadline := time.NewTimer(b.opts.ShutdownTimeout)
 	defer deadline.Stop()
 

@@ -24,11 +24,11 @@ type handlers struct {
 	version string
 	started time.Time // set by Run before the first interaction
 	nudge   func()    // wakes the scheduler after an action is added
-
-	// retention is the operator's retention of cases, which /privacy
-	// export states; erased, if set, runs after each erasure (Options.Erased).
+	// retention is the operator's retention.cases (0: none), the longest
+	// a guild may choose.
 	retention time.Duration
-	erased    func(ctx context.Context, erased []storage.Erasure)
+	// erased, if set, runs after each erasure (Options.Erased).
+	erased func(ctx context.Context, erased []storage.Erasure)
 	// exports limits how often a member may ask for their data.
 	exports *exportLimiter
 

@@ -111,7 +111,15 @@ func (h *handlers) exportMessage(ctx context.Context, guild, user string) (disco
 	if err != nil {
 		return discord.MessageCreate{}, err
 	}
-	doc := privacy.Build(records, privacy.Options{ShowModerators: s.ShowModeratorNames, Retention: h.retention, Now: h.now()})
+	retention := h.retention
+	if h.stores.Retention != nil {
+		own, err := h.stores.Retention.GuildPeriod(ctx, guild)
+		if err != nil {
+			return discord.MessageCreate{}, err
+		}
+		retention = storage.EffectivePeriod(h.retention, own)
+	}
+	doc := privacy.Build(records, privacy.Options{ShowModerators: s.ShowModeratorNames, Retention: retention, Now: h.now()})
 	body, err := doc.JSON()
 	if err != nil {
 		return discord.MessageCreate{}, fmt.Errorf("encode the export: %w", err)

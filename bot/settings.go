@@ -62,6 +62,7 @@ func configOptions() []discord.ApplicationCommandOption {
 			Options: []discord.ApplicationCommandOption{
 				discord.ApplicationCommandOptionBool{Name: "show", Description: "Show moderators' names to members", Required: true},
 			}},
+		retentionOption(),
 		escalationGroup(),
 	}
 }
@@ -93,8 +94,14 @@ func (h *handlers) handleConfigShow(e *event, _ discord.SlashCommandInteractionD
 	if err != nil {
 		return err
 	}
+	embed := settingsEmbed(mc.settings)
+	retention, err := h.retentionField(e.ctx, mc.guild)
+	if err != nil {
+		return err
+	}
+	embed.Fields = append(embed.Fields, retention)
 	return e.createMessage(discord.MessageCreate{
-		Embeds:          []discord.Embed{settingsEmbed(mc.settings)},
+		Embeds:          []discord.Embed{embed},
 		Flags:           discord.MessageFlagEphemeral,
 		AllowedMentions: noMentions(),
 	})

@@ -66,6 +66,8 @@ type Stores struct {
 	Schedule ScheduleStore
 	Privacy  PrivacyStore
 	Modlog   ModlogStore
+	// Retention deletes what is kept no longer; nil turns retention off.
+	Retention RetentionStore
 }
 
 // NewStores returns the stores backed by db, sealing with c. Guild settings
@@ -74,11 +76,12 @@ type Stores struct {
 // as long as every write goes through the returned Stores.
 func NewStores(db *storage.DB, c storage.Cipher) Stores {
 	return Stores{
-		Cases:    storage.NewCases(db, c),
-		Settings: newSettingsCache(storage.NewGuilds(db, c)),
-		Schedule: storage.NewSchedule(db, c),
-		Privacy:  storage.NewCases(db, c),
-		Modlog:   storage.NewModlog(db, c),
+		Cases:     storage.NewCases(db, c),
+		Settings:  newSettingsCache(storage.NewGuilds(db, c)),
+		Schedule:  storage.NewSchedule(db, c),
+		Privacy:   storage.NewCases(db, c),
+		Modlog:    storage.NewModlog(db, c),
+		Retention: storage.NewRetention(db, c),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/modbot/bot/backups"
+	"github.com/modbot/bot/bot"
 	"github.com/modbot/bot/config"
 	"github.com/modbot/bot/conn"
 	"github.com/modbot/bot/datadir"
@@ -31,6 +32,8 @@ and 1 when not, so it can serve as a Docker HEALTHCHECK or in a systemd unit.
   database  it opens, passes quick_check, and its migrations are current
   keys      the keysets load and open the database's sentinel
   disk      free space in the data directory
+  retention how long records are kept, and the pending deletions of the
+            records of servers the bot left (server and date)
   backup    the age of the last successful backup, against backup.interval
   token     Discord accepts discord.token (skipped with --offline)
   bot       the running bot's /readyz, when http.listen is set
@@ -159,7 +162,45 @@ func dataChecks(ctx context.Context, e *env, cfg *config.Config) []check {
 		protection = "keysets encrypted with the master key"
 	}
 	out = append(out, check{"keys", "ok", fmt.Sprintf("sentinel opens; primary key %d; %s", st.AEAD.ID, protection)})
+	if err == nil && ver >= storage.LatestVersion() {
+		out = append(out, retentionCheck(ctx, storage.NewRetention(in.DB, in.Keys), cfg))
+	}
 	return out
+}
+
+// maxListedDepartures bounds the pending deletions named on the line; the
+// rest are counted.
+const maxListedDepartures = 10
+
+// retentionCheck says how long records are kept and lists the pending
+// deletions of servers the bot left, soonest first, so that an owner sees
+// one coming while re-adding the bot can still cancel it.
+func retentionCheck(ctx context.Context, r *storage.Retention, cfg *config.Config) check {
+	cases := "cases kept"
+	if cfg.Retention.Cases > 0 {
+		cases = fmt.Sprintf("cases deleted %s after they stop counting", bot.FormatDuration(cfg.Retention.Cases))
+	}
+	leave := "a server's records kept after the bot leaves"
+	if cfg.Retention.AfterLeave > 0 {
+		leave = fmt.Sprintf("a server's records deleted %s after the bot leaves", bot.FormatDuration(cfg.Retention.AfterLeave))
+	}
+	deps, err := r.Departures(ctx)
+	if err != nil {
+		return check{"retention", "warn", "cannot list pending deletions: " + err.Error()}
+	}
+	detail := cases + "; " + leave + "; "
+	if len(deps) == 0 {
+		return check{"retention", "ok", detail + "no pending deletions"}
+	}
+	var parts []string
+	for i, d := range deps {
+		if i == maxListedDepartures {
+			parts = append(parts, fmt.Sprintf("and %d more", len(deps)-i))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("server %s on %s", d.GuildID, d.DeleteAt.Format(time.DateOnly)))
+	}
+	return check{"retention", "ok", detail + "pending deletions (add the bot back to cancel one): " + strings.Join(parts, ", ")}
 }
 
 // isKeyError reports whether opening the installation failed because of

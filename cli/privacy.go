@@ -147,8 +147,13 @@ func exportMember(ctx context.Context, e *env, in *datadir.Installation, guildID
 	if err != nil {
 		return err
 	}
+	own, err := storage.NewRetention(in.DB, in.Keys).GuildPeriod(ctx, guildID)
+	if err != nil {
+		return err
+	}
 	doc, err := privacy.Build(recs, privacy.Options{
-		ShowModerators: settings.ShowModeratorNames, Retention: in.Config.Retention.Cases, Now: e.clock(),
+		ShowModerators: settings.ShowModeratorNames, Now: e.clock(),
+		Retention: storage.EffectivePeriod(in.Config.Retention.Cases, own),
 	}).JSON()
 	if err != nil {
 		return err
