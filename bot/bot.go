@@ -83,10 +83,11 @@ type Options struct {
 	// AfterLeave is the operator's retention.after_leave: how long a
 	// server's records are kept after the bot left it; 0 keeps them.
 	AfterLeave time.Duration
-	// Erased, if set, is called after a member's records were erased with
-	// what an erasure ledger outside the database needs, so that restoring
-	// an older backup erases them again.
-	Erased func(ctx context.Context, erased []storage.Erasure)
+	// Erased, if set, is given what an erasure ledger outside the database
+	// needs, so that restoring an older backup erases the member again,
+	// before the erasure commits; its error aborts the erasure, which the
+	// admin is told.
+	Erased func(ctx context.Context, erased []storage.Erasure) error
 }
 
 // Bot serves the moderation commands over a Connection. Its methods are

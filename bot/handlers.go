@@ -27,8 +27,9 @@ type handlers struct {
 	// retention is the operator's retention.cases (0: none), the longest
 	// a guild may choose.
 	retention time.Duration
-	// erased, if set, runs after each erasure (Options.Erased).
-	erased func(ctx context.Context, erased []storage.Erasure)
+	// erased, if set, records each erasure before it commits
+	// (Options.Erased).
+	erased func(ctx context.Context, erased []storage.Erasure) error
 	// exports limits how often a member may ask for their data.
 	exports *exportLimiter
 

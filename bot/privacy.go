@@ -300,14 +300,15 @@ func (h *handlers) erase(ctx context.Context, e *event, log *slog.Logger, target
 	if err := CheckTarget(mc.actor, target, mc.facts, "erase the records of"); err != nil {
 		return "", err
 	}
-	res, err := h.stores.Privacy.EraseMember(ctx, mc.guild, targetID.String(), mc.actor.UserID.String(), mc.now)
+	var keep func([]storage.Erasure) error
+	if h.erased != nil {
+		keep = func(e []storage.Erasure) error { return h.erased(ctx, e) }
+	}
+	res, err := h.stores.Privacy.EraseMember(ctx, mc.guild, targetID.String(), mc.actor.UserID.String(), mc.now, keep)
 	if err != nil {
 		return "", err
 	}
 	log.Info("a member's records were erased", slog.Int("cases", res.Cases), slog.Int("modlog_messages", len(res.ModlogMessages)))
-	if h.erased != nil {
-		h.erased(ctx, res.Erasures)
-	}
 	failed := h.discord.deleteModlogMessages(ctx, log, res.ModlogMessages)
 	modlog := h.discord.postModlog(ctx, log, mc.settings, discord.Embed{
 		Title:       "Records erased",

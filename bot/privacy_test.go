@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -161,8 +162,16 @@ func TestPrivacyEraseRefused(t *testing.T) {
 func TestPrivacyErase(t *testing.T) {
 	var erased atomic.Int32
 	var ledger atomic.Int32
+	var ledgerFails atomic.Bool
 	h := newHarness(t, withBotOptions(func(o *Options) {
-		o.Erased = func(_ context.Context, e []storage.Erasure) { erased.Add(1); ledger.Add(int32(len(e))) }
+		o.Erased = func(_ context.Context, e []storage.Erasure) error {
+			if ledgerFails.Load() {
+				return errors.New("the ledger's disk is full")
+			}
+			erased.Add(1)
+			ledger.Add(int32(len(e)))
+			return nil
+		}
 	}))
 	ctx := context.Background()
 	guild := h.guild.ID.String()
@@ -229,6 +238,19 @@ func TestPrivacyErase(t *testing.T) {
 		}
 		if got := len(h.casesOf(h.member)); got != 3 {
 			t.Errorf("cases after forged buttons got=%d, want 3", got)
+		}
+	})
+
+	// An erasure the ledger cannot record is not made: a restored backup
+	// would bring the member back.
+	t.Run("LedgerFails", func(t *testing.T) {
+		in := preview()
+		ledgerFails.Store(true)
+		out := h.click(h.admin, in, "Erase")
+		ledgerFails.Store(false)
+		wantText(t, "ledger failure", out.Content, "error ID")
+		if got := len(h.casesOf(h.member)); got != 3 || len(h.srv.Messages(modlog.ID)) != 4 {
+			t.Errorf("after a failed ledger write: cases=%d modlog=%d, want 3, 4 (nothing erased)", got, len(h.srv.Messages(modlog.ID)))
 		}
 	})
 

@@ -50,7 +50,7 @@ type ScheduleStore interface {
 type PrivacyStore interface {
 	MemberRecords(ctx context.Context, guildID, userID string) (storage.MemberRecords, error)
 	PreviewErase(ctx context.Context, guildID, userID string) (storage.ErasePreview, error)
-	EraseMember(ctx context.Context, guildID, userID, actorID string, at time.Time) (storage.EraseResult, error)
+	EraseMember(ctx context.Context, guildID, userID, actorID string, at time.Time, keep func([]storage.Erasure) error) (storage.EraseResult, error)
 }
 
 // ModlogStore keeps which modlog messages were posted about which case, so

@@ -223,12 +223,15 @@ func eraseMember(ctx context.Context, e *env, in *datadir.Installation, guildID,
 			return fmt.Errorf("not confirmed, so nothing was erased; run the command again and type erase, or pass --yes")
 		}
 	}
-	res, err := cs.EraseMember(ctx, guildID, userID, privacyActor, e.clock())
+	res, err := cs.EraseMember(ctx, guildID, userID, privacyActor, e.clock(),
+		func(erased []storage.Erasure) error { return datadir.AddToLedger(in, erased) })
 	if err != nil {
 		return err
 	}
-	if err := datadir.AfterErasure(ctx, in, res.Erasures); err != nil {
-		return err
+	// The WAL still holds the old versions of the erased pages.
+	if err := in.DB.Checkpoint(ctx); err != nil {
+		return fmt.Errorf("the records were erased, but the WAL still holds their old pages: %w; "+
+			"the next start of 'bot run' empties it", err)
 	}
 	fmt.Fprintf(e.stdout, "Erased %d %s and %d earlier %s, and added the erasure to %s.\n",
 		res.Cases, plural(res.Cases, "case", "cases"), res.History, plural(res.History, "reason", "reasons"), e.rel(datadir.LedgerPath(in.Config)))

@@ -114,10 +114,8 @@ func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 		Stores:          bot.NewStores(in.DB, in.Keys),
 		Retention:       cfg.Retention.Cases,
 		AfterLeave:      cfg.Retention.AfterLeave,
-		Erased: func(ctx context.Context, erased []storage.Erasure) {
-			if err := datadir.AfterErasure(ctx, in, erased); err != nil {
-				log.Error("after an erasure", slog.Any("err", err))
-			}
+		Erased: func(_ context.Context, erased []storage.Erasure) error {
+			return datadir.AddToLedger(in, erased)
 		},
 	})
 	if err != nil {

@@ -109,8 +109,9 @@ func ReadLedger(in *Installation) ([]storage.Erasure, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w.\nThe ledger lists the members whose records were erased, so that a restored backup cannot bring them back. "+
 			"Put back the copy of %s that belongs with the keys in %s (from your backup of the data directory). "+
-			"If there is none, move the file aside: the bot then starts a new ledger from the erasures the database records, "+
-			"and erasures recorded only in the lost ledger are not applied again to restored backups",
+			"If there is none, move the file aside: the bot then starts a new ledger with the next erasure, "+
+			"and the erasures recorded only in the lost one are not applied again to restored backups: "+
+			"erase those members again after any restore",
 			err, LedgerFile, KeysPath(in.Config))
 	}
 	return out, nil
@@ -204,22 +205,4 @@ func ReapplyLedger(ctx context.Context, in *Installation, actorID string) (erasu
 		}
 	}
 	return len(did), cases, nil
-}
-
-// AfterErasure makes an erasure durable and physical: it adds erased
-// (storage.EraseResult.Erasures) to the ledger, then runs a truncating
-// checkpoint, so that the WAL, which still holds the erased pages' old
-// versions, is emptied once their new versions are in the database file.
-// 'bot run' calls it from bot.Options.Erased; 'bot privacy erase' after
-// erasing.
-func AfterErasure(ctx context.Context, in *Installation, erased []storage.Erasure) error {
-	if err := AddToLedger(in, erased); err != nil {
-		return fmt.Errorf("the records were erased, but the erasure ledger was not updated: %w\n"+
-			"Until it is, restoring an older backup would bring them back: erase the member again once the ledger is writable", err)
-	}
-	if err := in.DB.Checkpoint(ctx); err != nil {
-		return fmt.Errorf("the records were erased, but the WAL still holds their old pages: %w; "+
-			"the bot's next checkpoint or shutdown empties it", err)
-	}
-	return nil
 }

@@ -315,7 +315,7 @@ func insertCase(ctx context.Context, tx dbtx, rec *recorder, number int64, n New
 	if s.err != nil {
 		return s.err
 	}
-	targetIndex, modIndex := userIndex(c, n.TargetID), userIndex(c, n.ModeratorID)
+	targetIndex, modIndex := userIndex(c, n.TargetID), c.BlindIndex(moderatorIndexDomain, []byte(n.ModeratorID))
 	var expires, linkGuild, linked any
 	if !n.ExpiresAt.IsZero() {
 		expires = n.ExpiresAt.UnixMilli()

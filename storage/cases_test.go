@@ -298,7 +298,7 @@ func TestEraseMember(t *testing.T) {
 		t.Errorf("preview: %+v, %v", p, err)
 	}
 
-	r, err := cs.EraseMember(ctx, testGuild, alice, "cli", t0)
+	r, err := cs.EraseMember(ctx, testGuild, alice, "cli", t0, nil)
 	if err != nil || r.Cases != 1 || r.History != 1 || r.KeptUnbans != 1 {
 		t.Fatalf("got=%+v, %v; want 1 case and its history erased, the pending unban kept", r, err)
 	}
@@ -336,7 +336,7 @@ func TestEraseMember(t *testing.T) {
 	elsewhere := warning(carol, "in another guild")
 	elsewhere.GuildID = "999"
 	mustCreateCase(t, cs, elsewhere) // #1 there
-	if _, err := cs.EraseMember(ctx, "", carol, "cli", t0); err != nil {
+	if _, err := cs.EraseMember(ctx, "", carol, "cli", t0, nil); err != nil {
 		t.Fatal(err)
 	}
 	if next := mustCreateCase(t, cs, warning(bob, "after the newest were erased")); next.Number != 5 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,10 @@ type checkpointer struct {
 	db      *sql.DB
 	stop    chan struct{}
 	done    sync.WaitGroup
+	// truncate asks the next rounds for a TRUNCATE checkpoint, until one
+	// completes: after an erasure, the WAL still holds the old versions
+	// of the erased pages, and only emptying it removes them.
+	truncate atomic.Bool
 	closing sync.Once
 	err     error // of closing db
 }
@@ -81,11 +86,41 @@ func (c *checkpointer) run(interval time.Duration) {
 			// the writer's own commits report such errors to the user.
 			var busy, frames, copied int
 			c.mu.Lock()
-			_ = c.db.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+			if c.truncate.Load() {
+				c.truncateRound()
+			} else {
+				_ = c.db.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+			}
 			c.mu.Unlock()
 		}
 	}
 }
+
+// truncateSoon asks for a TRUNCATE checkpoint at the next rounds, until one
+// completes. Safe on nil (a database opened without a checkpointer).
+func (c *checkpointer) truncateSoon() {
+	if c != nil {
+		c.truncate.Store(true)
+	}
+}
+
+// truncateRound tries one TRUNCATE checkpoint. While it waits for readers
+// it holds off new writers, so it waits briefly: a reader that stays (a
+// backup's snapshot) makes it give up until the next round, and a command
+// waits behind it for no longer than truncateWait.
+func (c *checkpointer) truncateRound() {
+	if _, err := c.db.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", truncateWait.Milliseconds())); err != nil {
+		return
+	}
+	defer c.db.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds()))
+	var busy, frames, copied int
+	if err := c.db.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &copied); err == nil && busy == 0 {
+		c.truncate.Store(false)
+	}
+}
+
+// truncateWait bounds how long a TRUNCATE round waits for readers.
+const truncateWait = 20 * time.Millisecond
 
 // close stops the goroutine and closes its connection. It is safe on nil
 // and more than once, as DB.Close is.

@@ -67,6 +67,12 @@ func CheckKeys(ctx context.Context, db *DB, k SentinelChecker, keysDir string) e
 // PRF. Changing it would orphan every stored index.
 const userIndexDomain = "user"
 
+// moderatorIndexDomain is the domain of cases' moderator_index: a member's
+// index as a moderator differs from their index as a target, so that
+// erasing their records as a target leaves no byte of the one in the rows
+// of cases they made as a moderator, which stay.
+const moderatorIndexDomain = "moderator"
+
 // userIndex is the lookup key stored beside a sealed user ID in a new row.
 func userIndex(c Cipher, userID string) []byte {
 	return c.BlindIndex(userIndexDomain, []byte(userID))

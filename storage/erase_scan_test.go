@@ -111,7 +111,7 @@ func TestEraseLeavesNoBytes(t *testing.T) {
 		kept[fmt.Sprintf("the other member's blind index %d", i)] = ix
 	}
 
-	if _, err := cs.EraseMember(ctx, testGuild, member, "cli", t0); err != nil {
+	if _, err := cs.EraseMember(ctx, testGuild, member, "cli", t0, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Checkpoint(ctx); err != nil {

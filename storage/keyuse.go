@@ -150,7 +150,7 @@ func (db *DB) IndexKeyUsage(ctx context.Context, k KeyInspector, keyID uint32) (
 				if err != nil {
 					return KeyUsage{}, err
 				}
-				if id, ok := k.IndexedBy(userIndexDomain, pt, r.index); ok && id == keyID {
+				if id, ok := k.IndexedBy(ic.domain, pt, r.index); ok && id == keyID {
 					u.Tables[ic.table.name]++
 				}
 			}

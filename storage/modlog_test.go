@@ -35,7 +35,7 @@ func TestModlogRecord(t *testing.T) {
 	})
 
 	t.Run("ErasedWithTheCase", func(t *testing.T) {
-		r, err := cs.EraseMember(ctx, testGuild, alice, "admin", t0)
+		r, err := cs.EraseMember(ctx, testGuild, alice, "admin", t0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -181,7 +183,15 @@ type EraseResult struct {
 // copy (ReapplyErasure). Cases the
 // member made as a moderator stay: they are other members' records. The
 // audit entry names neither the member nor what was erased.
-func (s *Cases) EraseMember(ctx context.Context, guildID, userID, actorID string, at time.Time) (_ EraseResult, err error) {
+//
+// keep, if not nil, is given the result's Erasures before the erasure
+// commits, to record them in a ledger outside the database; its error
+// aborts the erasure. Recording first leaves no moment at which the
+// database has erased the member and the ledger does not know it; an
+// entry whose erasure then failed erases, when applied, only what the
+// admin asked to erase.
+func (s *Cases) EraseMember(ctx context.Context, guildID, userID, actorID string, at time.Time,
+	keep func([]Erasure) error) (_ EraseResult, err error) {
 	defer wrap(&err, "erase a member's records")
 	if userID == "" || actorID == "" {
 		return EraseResult{}, fmt.Errorf("%w: an erasure needs a member and an actor", ErrInvalid)
@@ -219,7 +229,16 @@ func (s *Cases) EraseMember(ctx context.Context, guildID, userID, actorID string
 			return EraseResult{}, err
 		}
 	}
-	return res, rec.commit(ctx, tx)
+	if keep != nil {
+		if err := keep(res.Erasures); err != nil {
+			return EraseResult{}, fmt.Errorf("nothing was erased: %w", err)
+		}
+	}
+	if err := rec.commit(ctx, tx); err != nil {
+		return EraseResult{}, err
+	}
+	s.db.ckpt.truncateSoon()
+	return res, nil
 }
 
 // guildsOf lists the guilds holding a case or scheduled action of the
@@ -361,20 +380,54 @@ func eraseIndexes(ctx context.Context, tx dbtx, rec *recorder, guildID string, i
 		return res, err
 	}
 	for _, ix := range idx {
-		mark := rec.c.BlindIndex(memberMarkDomain, ix)
-		if _, err := rec.remove(ctx, tx, tMemberErasures, `t.guild_id = ? AND t.member_mark = ?`, guildID, mark); err != nil {
-			return res, err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO member_erasures (guild_id, member_mark, erased_at) VALUES (?, ?, ?)
-			ON CONFLICT (guild_id, member_mark) DO UPDATE SET erased_at = max(erased_at, excluded.erased_at), row_mac = NULL`,
-			guildID, mark, at.UnixMilli()); err != nil {
-			return res, err
-		}
-		if err := rec.add(ctx, tx, tMemberErasures, `t.guild_id = ? AND t.member_mark = ?`, guildID, mark); err != nil {
+		if err := markErased(ctx, tx, rec, guildID, ix, at); err != nil {
 			return res, err
 		}
 	}
-	return res, nil
+	return res, moveModeratorIndexes(ctx, tx, rec, idx)
+}
+
+// moveModeratorIndexes rewrites, in the cases the member of blind indexes
+// idx made as a moderator (which stay: they are other members' records),
+// a moderator_index written under the target domain, which holds the same
+// bytes as the member's own index, into the moderator domain.
+func moveModeratorIndexes(ctx context.Context, tx dbtx, rec *recorder, idx [][]byte) error {
+	cond, args := indexIn(`moderator_index`, idx)
+	rows, err := tx.QueryContext(ctx, `SELECT id, guild_id, number, moderator_id FROM cases WHERE `+cond, args...)
+	if err != nil {
+		return err
+	}
+	type made struct {
+		id, number int64
+		guild      string
+		sealed     []byte
+	}
+	var found []made
+	for rows.Next() {
+		var m made
+		if err := rows.Scan(&m.id, &m.guild, &m.number, &m.sealed); err != nil {
+			rows.Close()
+			return err
+		}
+		found = append(found, m)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	for _, m := range found {
+		id, err := open(rec.c, m.sealed, adCase("moderator_id", m.guild, m.number))
+		if err != nil {
+			return err
+		}
+		moved := rec.c.BlindIndex(moderatorIndexDomain, []byte(id))
+		if err := rec.change(ctx, tx, tCases, func() error {
+			_, err := tx.ExecContext(ctx, `UPDATE cases SET moderator_index = ? WHERE id = ?`, moved, m.id)
+			return err
+		}, `t.id = ?`, m.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // memberMarkDomain separates the marks of erased members from blind
@@ -382,15 +435,33 @@ func eraseIndexes(ctx context.Context, tx dbtx, rec *recorder, guildID string, i
 // database keeps no byte that matches their rows in an older copy.
 const memberMarkDomain = "erased-member"
 
-// erasedIn reports whether the member of blind index ix was erased in the
-// guild, under any enabled index key.
-func erasedIn(ctx context.Context, tx dbtx, c Cipher, guildID string, ix []byte) (bool, error) {
+// erasedIn returns when the member of blind index ix was last erased in
+// the guild, under any enabled index key; the zero time if never.
+func erasedIn(ctx context.Context, tx dbtx, c Cipher, guildID string, ix []byte) (time.Time, error) {
 	marks := c.BlindIndexes(memberMarkDomain, ix)
 	cond, args := indexIn(`member_mark`, marks)
-	var n int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM member_erasures WHERE guild_id = ? AND `+cond,
-		append([]any{guildID}, args...)...).Scan(&n)
-	return n > 0, err
+	var at sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT max(erased_at) FROM member_erasures WHERE guild_id = ? AND `+cond,
+		append([]any{guildID}, args...)...).Scan(&at)
+	if err != nil || !at.Valid {
+		return time.Time{}, err
+	}
+	return time.UnixMilli(at.Int64).UTC(), nil
+}
+
+// markErased records that the member of blind index ix was erased in the
+// guild at at, keeping the later time when a mark is there already.
+func markErased(ctx context.Context, tx dbtx, rec *recorder, guildID string, ix []byte, at time.Time) error {
+	mark := rec.c.BlindIndex(memberMarkDomain, ix)
+	if _, err := rec.remove(ctx, tx, tMemberErasures, `t.guild_id = ? AND t.member_mark = ?`, guildID, mark); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO member_erasures (guild_id, member_mark, erased_at) VALUES (?, ?, ?)
+		ON CONFLICT (guild_id, member_mark) DO UPDATE SET erased_at = max(erased_at, excluded.erased_at), row_mac = NULL`,
+		guildID, mark, at.UnixMilli()); err != nil {
+		return err
+	}
+	return rec.add(ctx, tx, tMemberErasures, `t.guild_id = ? AND t.member_mark = ?`, guildID, mark)
 }
 
 // deleteIfErased deletes the scheduled action with id once it has run, if
@@ -398,20 +469,24 @@ func erasedIn(ctx context.Context, tx dbtx, c Cipher, guildID string, ix []byte)
 func deleteIfErased(ctx context.Context, tx dbtx, rec *recorder, id int64) error {
 	var guild, state string
 	var ix []byte
-	if err := tx.QueryRowContext(ctx, `SELECT guild_id, state, target_index FROM scheduled_actions WHERE id = ?`,
-		id).Scan(&guild, &state, &ix); err != nil {
+	var created int64
+	if err := tx.QueryRowContext(ctx, `SELECT guild_id, state, target_index, created_at FROM scheduled_actions WHERE id = ?`,
+		id).Scan(&guild, &state, &ix, &created); err != nil {
 		return err
 	}
 	if state == string(StatePending) || state == string(StateRunning) {
 		return nil
 	}
-	if erased, err := erasedIn(ctx, tx, rec.c, guild, ix); err != nil || !erased {
+	// An action made after the erasure (the member came back, and was
+	// banned again) is a record of its own.
+	erasedAt, err := erasedIn(ctx, tx, rec.c, guild, ix)
+	if err != nil || erasedAt.IsZero() || created > erasedAt.UnixMilli() {
 		return err
 	}
 	if _, err := rec.remove(ctx, tx, tScheduled, `t.id = ?`, id); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM scheduled_actions WHERE id = ?`, id)
+	_, err = tx.ExecContext(ctx, `DELETE FROM scheduled_actions WHERE id = ?`, id)
 	return err
 }
 
@@ -445,7 +520,7 @@ func (s *Cases) ReapplyErasure(ctx context.Context, e Erasure, actorID string) (
 	if err != nil {
 		return 0, err
 	}
-	if left == 0 && erased {
+	if left == 0 && !erased.IsZero() {
 		return 0, nil
 	}
 	r, err := eraseIndexes(ctx, tx, rec, e.GuildID, [][]byte{e.Index}, e.At, e.At.Add(time.Millisecond))
@@ -458,5 +533,9 @@ func (s *Cases) ReapplyErasure(ctx context.Context, e Erasure, actorID string) (
 	}); err != nil {
 		return 0, err
 	}
-	return r.Cases, rec.commit(ctx, tx)
+	if err := rec.commit(ctx, tx); err != nil {
+		return 0, err
+	}
+	s.db.ckpt.truncateSoon()
+	return r.Cases, nil
 }

@@ -53,7 +53,7 @@ func recordsFixture(t *testing.T) (*DB, Cipher) {
 		DueAt: t0.Add(time.Hour), CaseNumber: 3}, t0); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := cs.EraseMember(ctx, "", "300000000000000003", bob, t0); err != nil || r.Cases != 2 {
+	if r, err := cs.EraseMember(ctx, "", "300000000000000003", bob, t0, nil); err != nil || r.Cases != 2 {
 		t.Fatalf("EraseMember: %+v, %v", r, err)
 	}
 	return db, k
@@ -97,7 +97,7 @@ func TestRecordsIntactAfterEveryWriter(t *testing.T) {
 	}
 	// Erasing the member whose case 3 the action names sets its case to NULL
 	// on the way, and case 9's link to case 8 stays.
-	if _, err := NewCases(db, k).EraseMember(ctx, testGuild, alice, bob, t0); err != nil {
+	if _, err := NewCases(db, k).EraseMember(ctx, testGuild, alice, bob, t0, nil); err != nil {
 		t.Fatal(err)
 	}
 	mustVerifyDatabase(t, db, k)

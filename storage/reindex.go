@@ -15,15 +15,16 @@ type indexedColumn struct {
 	table  sealedTable
 	index  string // the blind-index column
 	source string // the sealed column whose plaintext it indexes
+	domain string // of the blind index
 }
 
 // indexedColumns lists every blind-index column. A migration that adds one
 // must add it here, or Reindex would leave it under the old index key and
 // lookups through it would stop matching once that key is retired.
 var indexedColumns = []indexedColumn{
-	{table: sealedTableNamed("cases"), index: "target_index", source: "target_id"},
-	{table: sealedTableNamed("cases"), index: "moderator_index", source: "moderator_id"},
-	{table: sealedTableNamed("scheduled_actions"), index: "target_index", source: "target_id"},
+	{table: sealedTableNamed("cases"), index: "target_index", source: "target_id", domain: userIndexDomain},
+	{table: sealedTableNamed("cases"), index: "moderator_index", source: "moderator_id", domain: moderatorIndexDomain},
+	{table: sealedTableNamed("scheduled_actions"), index: "target_index", source: "target_id", domain: userIndexDomain},
 }
 
 // sealedTableNamed returns the entry of sealedTables for name.
@@ -142,9 +143,17 @@ func (db *DB) reindexBatch(ctx context.Context, c Cipher, ic indexedColumn, curs
 		if err != nil {
 			return 0, 0, false, err
 		}
-		want := c.BlindIndex(userIndexDomain, pt)
+		want := c.BlindIndex(ic.domain, pt)
 		if bytes.Equal(want, r.index) {
 			continue
+		}
+		if ic.index == "target_index" {
+			// An erased member's mark follows their index to the new
+			// key, so that a kept unban of theirs is still deleted once
+			// it has run.
+			if err := remark(ctx, tx, rec, ic.table.name, r.rowid, r.index, want); err != nil {
+				return 0, 0, false, err
+			}
 		}
 		if err := rec.change(ctx, tx, ic.table.records, func() error {
 			_, err := tx.ExecContext(ctx, `UPDATE `+ic.table.name+` SET `+ic.index+` = ? WHERE rowid = ?`, want, r.rowid)
@@ -209,4 +218,18 @@ func (db *DB) rechainAudit(ctx context.Context, c Cipher) (int, error) {
 	}
 	rec.head.seq, rec.head.hash, rec.dirty = seq, prev, true
 	return changed, rec.commit(ctx, tx)
+}
+
+// remark adds, when the member of blind index old was erased in the guild
+// of row rowid of table, the same erasure under their new index.
+func remark(ctx context.Context, tx dbtx, rec *recorder, table string, rowid int64, old, new []byte) error {
+	var guild string
+	if err := tx.QueryRowContext(ctx, `SELECT guild_id FROM `+table+` WHERE rowid = ?`, rowid).Scan(&guild); err != nil {
+		return err
+	}
+	at, err := erasedIn(ctx, tx, rec.c, guild, old)
+	if err != nil || at.IsZero() {
+		return err
+	}
+	return markErased(ctx, tx, rec, guild, new, at)
 }
