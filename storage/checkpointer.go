@@ -30,16 +30,16 @@ const defaultCheckpointInterval = 200 * time.Millisecond
 type checkpointer struct {
 	// mu is held during each checkpoint, so that truncateCheckpoint in
 	// this process never finds the checkpoint lock taken.
-	mu      sync.Mutex
-	db      *sql.DB
-	stop    chan struct{}
-	done    sync.WaitGroup
+	mu   sync.Mutex
+	db   *sql.DB
+	stop chan struct{}
+	done sync.WaitGroup
 	// truncate asks the next rounds for a TRUNCATE checkpoint, until one
 	// completes: after an erasure, the WAL still holds the old versions
 	// of the erased pages, and only emptying it removes them.
 	truncate atomic.Bool
-	closing sync.Once
-	err     error // of closing db
+	closing  sync.Once
+	err      error // of closing db
 }
 
 // startCheckpointer opens its connection to the database at path and
