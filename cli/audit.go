@@ -65,7 +65,8 @@ func cmdAudit(ctx context.Context, e *env, args []string) error {
 	errors.As(err, &ce)
 	errors.As(err, &re)
 	if *asJSON {
-		out := map[string]any{"ok": v.OK, "entries": rep.Entries, "records": rep.Records, "records_sealed": !rep.Unsealed}
+		out := map[string]any{"ok": v.OK, "entries": rep.Entries, "records": rep.Records, "records_sealed": !rep.Unsealed,
+			"erasures": rep.Erasures}
 		switch {
 		case ce != nil:
 			out["first_bad_entry"] = ce.Seq
@@ -102,5 +103,8 @@ func cmdAudit(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "ok: %d audit entries, chain intact; %d records match their seals\n", rep.Entries, rep.Records)
+	if rep.Erasures > 0 {
+		fmt.Fprintf(e.stdout, "%d of the entries record members' records erased on request or again after a restore: those records are gone by design\n", rep.Erasures)
+	}
 	return nil
 }

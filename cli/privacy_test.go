@@ -204,6 +204,11 @@ func TestPrivacyErase(t *testing.T) {
 		if a := auditActions(t, dir); !strings.Contains(strings.Join(a, " "), "privacy.erase") {
 			t.Errorf("audit actions %v, want privacy.erase", a)
 		}
+		// The chain still verifies, and says that records were erased.
+		if code, out, _ := runCLI(t, dir, nil, "audit", "verify"); code != exitOK ||
+			!strings.Contains(out, "1 of the entries record members' records erased") {
+			t.Errorf("audit verify after the erasure: exit %d\n%s", code, out)
+		}
 		in := installed(t, dir)
 		ledger, err := datadir.ReadLedger(in)
 		in.Close()

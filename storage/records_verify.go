@@ -26,6 +26,10 @@ type FullReport struct {
 	// or a database not opened by this version yet): the chain was
 	// checked, the records could not be.
 	Unsealed bool
+	// Erasures counts the audit entries of members' records erased (or
+	// erased again after a restore): the records are gone by design, and
+	// the chain says so.
+	Erasures int
 }
 
 // VerifyDatabase checks the audit chain and then every record against its
@@ -47,6 +51,10 @@ func verifyAll(ctx context.Context, tx dbtx, c Cipher) (FullReport, error) {
 	var rep FullReport
 	var err error
 	if rep.Entries, err = verifyChain(ctx, tx, c); err != nil {
+		return rep, err
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE action IN ('privacy.erase', 'privacy.reapply')`).
+		Scan(&rep.Erasures); err != nil {
 		return rep, err
 	}
 	var sealed int
