@@ -43,6 +43,7 @@ type Config struct {
 	Keys      KeysConfig
 	Run       Run
 	Retention Retention
+	Limits    Limits
 
 	// File is the absolute path of the config file that was read, or "" when
 	// none was (the default file was absent).
@@ -119,6 +120,32 @@ type Retention struct {
 	// AfterLeave is how long a server's records are kept after the bot
 	// left it (removed, or the server deleted); 0 keeps them forever.
 	AfterLeave time.Duration
+}
+
+// Limits is the [limits] section: how often members and moderators may
+// use commands, how many interactions are handled at once, and the raid
+// brake on mass bans and kicks. The defaults are loose enough that a real
+// server never meets them and tight enough that a spammer always does.
+type Limits struct {
+	// MemberBurst is how many commands a member may send at once.
+	MemberBurst int
+	// MemberEvery is how often a member earns one more command.
+	MemberEvery time.Duration
+	// ModeratorBurst is how many commands a moderator may send at once.
+	ModeratorBurst int
+	// ModeratorEvery is how often a moderator earns one more command.
+	ModeratorEvery time.Duration
+	// GuildBurst is how many members' commands a server may send at once.
+	GuildBurst int
+	// GuildEvery is how often a server earns one more command.
+	GuildEvery time.Duration
+	// InFlight is how many interactions are handled at once.
+	InFlight int
+	// Queue is how many interactions may wait for one in flight to end.
+	Queue int
+	// MassAction is how many bans and kicks a moderator may make in a
+	// minute before the raid brake pauses them.
+	MassAction int
 }
 
 // Run is the [run] section: settings of `bot run`.

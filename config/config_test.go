@@ -94,6 +94,8 @@ func allSet(dir string) (want Config, file string, environ []string) {
 		Keys:      KeysConfig{MasterKeyFile: filepath.Join(dir, "mk.b64")},
 		Run:       Run{ShutdownTimeout: 90 * time.Second},
 		Retention: Retention{Cases: 2 * 365 * 24 * time.Hour, AfterLeave: 0},
+		Limits: Limits{MemberBurst: 3, MemberEvery: 5 * time.Second, ModeratorBurst: 30, ModeratorEvery: 500 * time.Millisecond,
+			GuildBurst: 100, GuildEvery: 250 * time.Millisecond, InFlight: 8, Queue: 16, MassAction: 4},
 	}
 	file = `[discord]
 token = "tok-1234567890"
@@ -118,6 +120,16 @@ shutdown_timeout = "1m30s"
 [retention]
 cases = "2y"
 after_leave = ""
+[limits]
+member_burst = 3
+member_every = "5s"
+moderator_burst = 30
+moderator_every = "500ms"
+guild_burst = 100
+guild_every = "250ms"
+in_flight = 8
+queue = 16
+mass_action = 4
 `
 	environ = []string{
 		"BOT_DISCORD_TOKEN=tok-1234567890",
@@ -135,6 +147,15 @@ after_leave = ""
 		"BOT_RUN_SHUTDOWN_TIMEOUT=1m30s",
 		"BOT_RETENTION_CASES=2y",
 		"BOT_RETENTION_AFTER_LEAVE=",
+		"BOT_LIMITS_MEMBER_BURST=3",
+		"BOT_LIMITS_MEMBER_EVERY=5s",
+		"BOT_LIMITS_MODERATOR_BURST=30",
+		"BOT_LIMITS_MODERATOR_EVERY=500ms",
+		"BOT_LIMITS_GUILD_BURST=100",
+		"BOT_LIMITS_GUILD_EVERY=250ms",
+		"BOT_LIMITS_IN_FLIGHT=8",
+		"BOT_LIMITS_QUEUE=16",
+		"BOT_LIMITS_MASS_ACTION=4",
 	}
 	return want, file, environ
 }
@@ -346,6 +367,8 @@ func TestKeys(t *testing.T) {
 		"backup.dir", "backup.interval", "backup.keep",
 		"discord.api_url", "discord.gateway_url", "discord.guild_ids", "discord.token",
 		"http.listen", "keys.master_key", "keys.master_key_file",
+		"limits.guild_burst", "limits.guild_every", "limits.in_flight", "limits.mass_action",
+		"limits.member_burst", "limits.member_every", "limits.moderator_burst", "limits.moderator_every", "limits.queue",
 		"log.format", "log.level", "retention.after_leave", "retention.cases", "run.shutdown_timeout", "storage.data_dir",
 	}
 	if !slices.Equal(got, want) {

@@ -98,7 +98,7 @@ func TestUnknownKeys(t *testing.T) {
 		{"FileNothingClose", "[http]\nport = 80\n", nil,
 			"config.toml:2: http.port: unknown setting; use one of http.listen"},
 		{"FileUnknownSection", "[web]\nport = 80\n", nil,
-			"config.toml:2: web.port: unknown setting; use a setting in one of the sections discord, storage, log, http, backup, keys, retention, run (config.example.toml lists them all)"},
+			"config.toml:2: web.port: unknown setting; use a setting in one of the sections discord, storage, log, http, backup, keys, retention, limits, run (config.example.toml lists them all)"},
 		{"EnvTypo", "", []string{"BOT_DISCORD_TOKN=secret-secret"},
 			"BOT_DISCORD_TOKN: discord.tokn: unknown setting; did you mean BOT_DISCORD_TOKEN?"},
 		{"EnvNoSection", "", []string{"BOT_TOKEN=secret-secret"},

@@ -25,7 +25,9 @@ func TestExampleLoadsToDefaults(t *testing.T) {
 		Backup:    Backup{Dir: filepath.Join(dir, "data", "backups"), Keep: 7},
 		Run:       Run{ShutdownTimeout: 10 * time.Second},
 		Retention: Retention{AfterLeave: 30 * 24 * time.Hour},
-		File:      p,
+		Limits: Limits{MemberBurst: 5, MemberEvery: 2 * time.Second, ModeratorBurst: 20, ModeratorEvery: time.Second,
+			GuildBurst: 60, GuildEvery: time.Second, InFlight: 64, Queue: 256, MassAction: 10},
+		File: p,
 	}
 	if got := plain(c); !reflect.DeepEqual(got, want) {
 		t.Errorf("got=%+v\nwant %+v", got, want)

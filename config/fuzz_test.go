@@ -108,6 +108,10 @@ func checkConfig(t *testing.T, c *Config) {
 	if c.Retention.Cases < 0 || c.Retention.AfterLeave < 0 {
 		fail("retention", c.Retention)
 	}
+	if l := c.Limits; l.MemberBurst < 1 || l.ModeratorBurst < 1 || l.GuildBurst < 1 || l.InFlight < 1 || l.Queue < 1 || l.MassAction < 1 ||
+		l.MemberEvery <= 0 || l.ModeratorEvery <= 0 || l.GuildEvery <= 0 {
+		fail("limits", l)
+	}
 	if c.Run.ShutdownTimeout <= 0 {
 		fail("run.shutdown_timeout", c.Run.ShutdownTimeout)
 	}

@@ -122,6 +122,60 @@ var settings = []setting{
 			c.Retention.AfterLeave, err = asDuration(v, true)
 			return err
 		}},
+	{key: "limits.member_burst", def: int64(5),
+		accepted: "a whole number, 1 or more: how many commands a member may send at once",
+		apply: func(c *Config, v any) (err error) {
+			c.Limits.MemberBurst, err = asPositiveInt(v)
+			return err
+		}},
+	{key: "limits.member_every", def: "2s",
+		accepted: `a duration such as "2s": how often a member earns one more command`,
+		apply: func(c *Config, v any) (err error) {
+			c.Limits.MemberEvery, err = asDuration(v, false)
+			return err
+		}},
+	{key: "limits.moderator_burst", def: int64(20),
+		accepted: "a whole number, 1 or more: how many commands a moderator may send at once",
+		apply: func(c *Config, v any) (err error) {
+			c.Limits.ModeratorBurst, err = asPositiveInt(v)
+			return err
+		}},
+	{key: "limits.moderator_every", def: "1s",
+		accepted: `a duration such as "1s": how often a moderator earns one more command`,
+		apply: func(c *Config, v any) (err error) {
+			c.Limits.ModeratorEvery, err = asDuration(v, false)
+			return err
+		}},
+	{key: "limits.guild_burst", def: int64(60),
+		accepted: "a whole number, 1 or more: how many members' commands a server may send at once",
+		apply: func(c *Config, v any) (err error) {
+			c.Limits.GuildBurst, err = asPositiveInt(v)
+			return err
+		}},
+	{key: "limits.guild_every", def: "1s",
+		accepted: `a duration such as "1s": how often a server earns one more command`,
+		apply: func(c *Config, v any) (err error) {
+			c.Limits.GuildEvery, err = asDuration(v, false)
+			return err
+		}},
+	{key: "limits.in_flight", def: int64(64),
+		accepted: "a whole number, 1 or more: how many interactions are handled at once",
+		apply: func(c *Config, v any) (err error) {
+			c.Limits.InFlight, err = asPositiveInt(v)
+			return err
+		}},
+	{key: "limits.queue", def: int64(256),
+		accepted: "a whole number, 1 or more: how many interactions may wait for a turn",
+		apply: func(c *Config, v any) (err error) {
+			c.Limits.Queue, err = asPositiveInt(v)
+			return err
+		}},
+	{key: "limits.mass_action", def: int64(10),
+		accepted: "a whole number, 1 or more: how many bans and kicks a moderator may make in a minute",
+		apply: func(c *Config, v any) (err error) {
+			c.Limits.MassAction, err = asPositiveInt(v)
+			return err
+		}},
 	{key: "run.shutdown_timeout", def: "10s",
 		accepted: `a duration such as "10s" or "1m"`,
 		apply: func(c *Config, v any) (err error) {
