@@ -286,7 +286,12 @@ func (h *handlers) handleAction(a actionCommand) deferredHandler {
 				return "", nil, err
 			}
 		}
+		done, err := h.raidBrake(ctx, log, mc, a.kind)
+		if err != nil {
+			return "", nil, err
+		}
 		res, err := h.enforce(ctx, log, req)
+		done(err)
 		if a.kind == storage.CaseUnban {
 			return h.afterUnban(ctx, log, mc, user.ID, res, err)
 		}

@@ -83,6 +83,10 @@ type Options struct {
 	// AfterLeave is the operator's retention.after_leave: how long a
 	// server's records are kept after the bot left it; 0 keeps them.
 	AfterLeave time.Duration
+	// Limits bound how often commands may be used, how many are handled
+	// at once, and how many bans and kicks a moderator may make in a
+	// minute; zero fields take DefaultLimits.
+	Limits Limits
 	// Erased, if set, is given what an erasure ledger outside the database
 	// needs, so that restoring an older backup erases the member again,
 	// before the erasure commits; its error aborts the erasure, which the
@@ -98,6 +102,7 @@ type Bot struct {
 	conn     Connection
 	handlers *handlers
 	router   *router
+	limits   *limiter
 
 	// baseCtx is the parent of every interaction's context; cancelled when a
 	// graceful shutdown runs out of time.
@@ -144,10 +149,12 @@ func New(opts Options) (*Bot, error) {
 		stores: opts.Stores, discord: api, now: opts.Now, log: opts.Logger,
 		interval: opts.SchedulerInterval, wake: make(chan struct{}, 1),
 	}
+	b.limits = newLimiter(opts.Limits, opts.Now, opts.Logger, opts.Stores.Settings)
 	b.handlers = &handlers{
 		stores: opts.Stores, discord: api, now: opts.Now, log: opts.Logger,
 		version: opts.Version, nudge: b.sched.nudge,
 		retention: opts.Retention, erased: opts.Erased, exports: newExportLimiter(),
+		limits: b.limits,
 	}
 	if opts.Stores.Retention != nil {
 		b.retain = &retainer{
@@ -214,7 +221,7 @@ func (b *Bot) handleInteraction(i discord.Interaction) {
 	go func() {
 		defer b.inflight.Done()
 		defer b.running.Add(-1)
-		b.router.dispatch(e)
+		b.limits.run(e, b.router.dispatch)
 	}()
 }
 

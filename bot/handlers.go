@@ -32,6 +32,8 @@ type handlers struct {
 	erased func(ctx context.Context, erased []storage.Erasure) error
 	// exports limits how often a member may ask for their data.
 	exports *exportLimiter
+	// limits holds the command limits and the raid brake.
+	limits *limiter
 
 	// settingsLocks holds a *sync.Mutex per guild ID. A settings change
 	// reads, edits and saves the whole settings row; without the lock two

@@ -96,6 +96,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		Logger:          testLogger(t),
 		Version:         "test",
 		Stores:          h.stores,
+		Limits:          unlimited(),
 	}
 	if hc.botOpts != nil {
 		hc.botOpts(&o)

@@ -43,5 +43,7 @@ func (h *handlers) routes() []route {
 		slash("/config/escalation/add", h.handleEscalationAdd),
 		slash("/config/escalation/remove", h.handleEscalationRemove),
 		slash("/config/escalation/list", h.handleEscalationList),
+		slash("/config/limits/show", h.handleConfigLimitsShow),
+		slash("/config/limits/lift", h.handleConfigLimitsLift),
 	}
 }

@@ -64,6 +64,7 @@ func configOptions() []discord.ApplicationCommandOption {
 			}},
 		retentionOption(),
 		escalationGroup(),
+		limitsGroup(),
 	}
 }
 

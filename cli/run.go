@@ -114,6 +114,7 @@ func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 		Stores:          bot.NewStores(in.DB, in.Keys),
 		Retention:       cfg.Retention.Cases,
 		AfterLeave:      cfg.Retention.AfterLeave,
+		Limits:          bot.Limits(cfg.Limits),
 		Erased: func(_ context.Context, erased []storage.Erasure) error {
 			return datadir.AddToLedger(in, erased)
 		},
