@@ -2,10 +2,14 @@ package backups
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -78,7 +82,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 			return
 		case <-timer.C:
 		}
-		s.backup(ctx, log)
+		s.backupRecovering(ctx, log)
 		timer.Reset(every)
 	}
 }
@@ -87,6 +91,22 @@ func (s *Scheduler) Run(ctx context.Context) {
 // retention, as Run does at each interval.
 func (s *Scheduler) BackupOnce(ctx context.Context) {
 	s.backup(ctx, s.Log.With(slog.String("component", "backup")))
+}
+
+// backupRecovering makes a scheduled backup, recovering a panic in it: a
+// bug in one backup must not end the bot, and the next interval tries
+// again. The log has the stack and an error ID.
+func (s *Scheduler) backupRecovering(ctx context.Context, log *slog.Logger) {
+	defer func() {
+		if v := recover(); v != nil {
+			var id [4]byte
+			_, _ = rand.Read(id[:])
+			log.Error("scheduled backup panicked; the bot keeps running and tries again at the next interval",
+				slog.String("error_id", hex.EncodeToString(id[:])), slog.String("panic", fmt.Sprint(v)),
+				slog.String("stack", string(debug.Stack())))
+		}
+	}()
+	s.backup(ctx, log)
 }
 
 func (s *Scheduler) backup(ctx context.Context, log *slog.Logger) {

@@ -259,3 +259,41 @@ func TestScheduledBackupVerifiesRecords(t *testing.T) {
 		t.Errorf("log: %s", logs.String())
 	}
 }
+
+// TestSchedulerSurvivesPanic: a panic in one scheduled backup is logged with
+// its stack and an error ID, and the next interval backs up as usual.
+func TestSchedulerSurvivesPanic(t *testing.T) {
+	in := newInstallation(t)
+	cfg := in.Config
+	cfg.Backup.Interval, cfg.Backup.Keep = 10*time.Millisecond, 5
+	var logs bytes.Buffer
+	s := NewScheduler(cfg, in.DB, in.Keys, slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)))
+	s.StartDelay = 0
+	var calls atomic.Int64
+	s.Now = func() time.Time {
+		if calls.Add(1) <= 2 {
+			panic("injected fault")
+		}
+		return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(calls.Load()) * time.Hour)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if files, _ := filepath.Glob(filepath.Join(cfg.Backup.Dir, "bot-*"+ScheduledSuffix)); len(files) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no backup in 20s after a panicking one")
+		}
+	}
+	cancel()
+	<-done
+	out := logs.String()
+	for _, want := range []string{"level=ERROR msg=\"scheduled backup panicked", "error_id=", "injected fault", "schedule.go"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -90,5 +90,5 @@ func (h *handlers) failureText(log *slog.Logger, err error) string {
 	}
 	id := newErrorID()
 	log.Error("interaction failed", slog.String("error_id", id), errAttr(err))
-	return fmt.Sprintf("Something went wrong (error ID %s). The bot's owner can find the details in its log.", id)
+	return fmt.Sprintf(somethingWentWrong, id)
 }

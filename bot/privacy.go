@@ -3,7 +3,6 @@ package bot
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -156,7 +155,7 @@ func (b eraseButton) customID() string {
 // its end; the segments stay out of the error, which is logged, since they
 // hold user IDs.
 func parseEraseButton(args []string) (eraseButton, error) {
-	bad := errors.New("malformed /privacy erase button")
+	bad := errForgedCustomID
 	if len(args) != 4 || (args[3] != "confirm" && args[3] != "cancel") {
 		return eraseButton{}, bad
 	}

@@ -223,8 +223,8 @@ func TestPrivacyErase(t *testing.T) {
 			id   string
 			want string
 		}{
-			{h.admin, "/privacy-erase/1/2", "error ID"},
-			{h.admin, fmt.Sprintf("/privacy-erase/%s/%s/1/delete", h.admin.ID, h.member.ID), "error ID"},
+			{h.admin, "/privacy-erase/1/2", "damaged or out of date"},
+			{h.admin, fmt.Sprintf("/privacy-erase/%s/%s/1/delete", h.admin.ID, h.member.ID), "damaged or out of date"},
 			{h.admin, old.customID(), "This confirmation has expired"},
 			// A forged button naming the moderator as invoker still meets
 			// the server's own check of Manage Server.

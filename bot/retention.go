@@ -108,7 +108,7 @@ func (r *retainer) loop(ctx context.Context) {
 	tick := time.NewTicker(r.interval)
 	defer tick.Stop()
 	for {
-		r.pass(ctx)
+		safely(r.log, "retention", func() { r.pass(ctx) })
 		select {
 		case <-ctx.Done():
 			return

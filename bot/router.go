@@ -1,8 +1,12 @@
 package bot
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/disgoorg/disgo/discord"
 )
@@ -22,7 +26,11 @@ type (
 // command paths are the command and its subcommands ("/config/escalation/add");
 // button paths are the first segment of the custom ID ("/warnings-page").
 type route struct {
-	path         string
+	path string
+	// segments is how many segments a button's custom ID has after its
+	// path; the router refuses any other count, so a route is never
+	// reached by a prefix of its pattern.
+	segments     int
 	slash        slashHandler
 	button       buttonHandler
 	autocomplete autocompleteHandler
@@ -31,8 +39,11 @@ type route struct {
 // slash routes a slash command to a handler that answers it itself.
 func slash(path string, h slashHandler) route { return route{path: path, slash: h} }
 
-// button routes the buttons whose custom IDs have path as first segment.
-func button(path string, h buttonHandler) route { return route{path: path, button: h} }
+// button routes the buttons whose custom IDs have path as first segment
+// and exactly segments more after it.
+func button(path string, segments int, h buttonHandler) route {
+	return route{path: path, segments: segments, button: h}
+}
 
 // autocomplete routes the autocomplete of a slash command's options.
 func autocomplete(path string, h autocompleteHandler) route {
@@ -45,18 +56,25 @@ func autocomplete(path string, h autocompleteHandler) route {
 type router struct {
 	h            *handlers
 	slash        map[string]slashHandler
-	button       map[string]buttonHandler
+	button       map[string]route
 	autocomplete map[string]autocompleteHandler
+	// autoDefer is how long a handler may take before the router defers
+	// its interaction for it: well inside Discord's 3 seconds, with room
+	// for the deferral's own round trip.
+	autoDefer time.Duration
 }
 
+// autoDeferAfter is the router's autoDefer.
+const autoDeferAfter = 1500 * time.Millisecond
+
 func newRouter(routes []route, h *handlers) *router {
-	r := &router{h: h, slash: map[string]slashHandler{}, button: map[string]buttonHandler{}, autocomplete: map[string]autocompleteHandler{}}
+	r := &router{h: h, slash: map[string]slashHandler{}, button: map[string]route{}, autocomplete: map[string]autocompleteHandler{}, autoDefer: autoDeferAfter}
 	for _, rt := range routes {
 		switch {
 		case rt.slash != nil:
 			r.slash[rt.path] = rt.slash
 		case rt.button != nil:
-			r.button[rt.path] = rt.button
+			r.button[rt.path] = rt
 		case rt.autocomplete != nil:
 			r.autocomplete[rt.path] = rt.autocomplete
 		}
@@ -65,48 +83,122 @@ func newRouter(routes []route, h *handlers) *router {
 }
 
 // dispatch runs the handler of e. A handler's error is shown to the user
-// (see handlers.showError); an interaction with no route is told so.
+// (see handlers.showError); an interaction with no route is told so. A
+// panic anywhere below is recovered here, at the root, so that no input can
+// end the process: the user is told once, and the log has the stack.
 func (r *router) dispatch(e *event) {
-	var err error
+	defer func() {
+		if v := recover(); v != nil {
+			r.recovered(e, v)
+		}
+	}()
+	stop := e.deferIfSilent(r.autoDefer, r.h.log)
+	defer stop()
+	if err := r.route(e); err != nil {
+		r.fail(e, err)
+	}
+}
+
+// route finds and runs the handler of e.
+func (r *router) route(e *event) error {
 	switch i := e.Interaction.(type) {
 	case discord.ApplicationCommandInteraction:
 		data, ok := i.Data.(discord.SlashCommandInteractionData)
 		if !ok {
-			err = errNoRoute
-			break
+			return errNoRoute
 		}
 		if h := r.slash[data.CommandPath()]; h != nil {
-			err = h(e, data)
-		} else {
-			err = errNoRoute
+			return h(e, data)
 		}
+		return errNoRoute
 	case discord.AutocompleteInteraction:
 		if h := r.autocomplete[i.Data.CommandPath()]; h != nil {
-			err = h(e, i.Data)
-		} else {
-			err = e.autocompleteResult([]discord.AutocompleteChoice{})
+			return h(e, i.Data)
 		}
+		return e.autocompleteResult([]discord.AutocompleteChoice{})
 	case discord.ComponentInteraction:
 		path, args := splitCustomID(i.Data.CustomID())
-		if h := r.button[path]; h != nil && i.Data.Type() == discord.ComponentTypeButton {
-			err = h(e, args)
-		} else {
-			err = errNoRoute
+		rt, ok := r.button[path]
+		if !ok || i.Data.Type() != discord.ComponentTypeButton {
+			return errForgedCustomID
 		}
+		if len(args) != rt.segments {
+			return errForgedCustomID
+		}
+		return rt.button(e, args)
 	case discord.ModalSubmitInteraction:
-		err = errNoRoute // the bot opens no modals
+		return errNoRoute // the bot opens no modals
 	default:
 		r.h.log.Debug("ignored an interaction of an unhandled type", slog.Int("type", int(e.Type())))
+		return nil
+	}
+}
+
+// fail tells the user about a handler's error. A forged or damaged custom
+// ID is the sender's doing, not the bot's, so it is logged at info.
+func (r *router) fail(e *event, err error) {
+	if errors.Is(err, errForgedCustomID) {
+		path := ""
+		if c, ok := e.Interaction.(discord.ComponentInteraction); ok {
+			// Only the route: the other segments hold user IDs.
+			path, _ = splitCustomID(c.Data.CustomID())
+		}
+		r.h.interactionLog(e, "").Info("refused a malformed or forged custom ID", slog.String("route", path))
+	}
+	r.h.showError(e, err)
+}
+
+// recovered handles a panic in the dispatch of e: it logs the panic with
+// its stack and an error ID, and shows the user that ID, unless the user
+// has already seen an answer (Discord takes only one). An autocomplete is
+// answered with no choices, since Discord shows no message for one.
+func (r *router) recovered(e *event, v any) {
+	id := logPanic(r.h.interactionLog(e, ""), "interaction", v)
+	if e.Type() == discord.InteractionTypeAutocomplete {
+		if e.progress() == unanswered {
+			_ = e.autocompleteResult([]discord.AutocompleteChoice{})
+		}
 		return
 	}
-	if err != nil {
-		r.h.showError(e, err)
+	if e.progress() == answered {
+		return
 	}
+	if err := e.reply(fmt.Sprintf(somethingWentWrong, id), true); err != nil {
+		r.h.log.Warn("could not tell the user about a failure", errAttr(err), slog.String("error_id", id))
+	}
+}
+
+// somethingWentWrong is what a user sees of an internal failure; the error
+// ID leads the bot's owner to the log line with the details.
+const somethingWentWrong = "Something went wrong (error ID %s). The bot's owner can find the details in its log."
+
+// safely runs f, recovering a panic in it (see logPanic), so that a bug in
+// one pass of a background loop costs that pass, not the bot.
+func safely(log *slog.Logger, what string, f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			logPanic(log, what, v)
+		}
+	}()
+	f()
+}
+
+// logPanic logs a recovered panic at error, with its stack and a new error
+// ID, which it returns. what names the work that panicked.
+func logPanic(log *slog.Logger, what string, v any) string {
+	id := newErrorID()
+	log.Error("recovered from a panic; the bot keeps running", slog.String("in", what),
+		slog.String("error_id", id), slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+	return id
 }
 
 // errNoRoute answers an interaction the bot has no handler for: a command
 // registered by another version, or a forged custom ID.
 var errNoRoute = &UserError{"This command is not available in this version of the bot."}
+
+// errForgedCustomID answers a button whose custom ID the bot did not make
+// as it stands: cut short, padded, or with values out of place.
+var errForgedCustomID = &UserError{"This button is damaged or out of date. Run the command again to get working buttons."}
 
 // splitCustomID splits "/warnings-page/1/2/3/1" into its route,
 // "/warnings-page", and the segments after it.

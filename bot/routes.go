@@ -13,7 +13,7 @@ func (h *handlers) routes() []route {
 
 		slash("/warn", h.deferred("warn", h.handleWarn)),
 		slash("/warnings", h.handleWarnings),
-		button(warningsPageRoute, h.handleWarningsPage),
+		button(warningsPageRoute, 4, h.handleWarningsPage),
 		slash("/unwarn", h.deferred("unwarn", h.handleUnwarn)),
 		autocomplete("/unwarn", h.unwarnAutocomplete),
 		// /case view only reads, but it defers too: the moderator check
@@ -31,7 +31,7 @@ func (h *handlers) routes() []route {
 		slash("/mywarnings", h.handleMyWarnings),
 		slash("/privacy/export", h.handlePrivacyExport),
 		slash("/privacy/erase", h.handlePrivacyErase),
-		button(privacyEraseRoute, h.handlePrivacyEraseButton),
+		button(privacyEraseRoute, 4, h.handlePrivacyEraseButton),
 
 		slash("/config/show", h.handleConfigShow),
 		slash("/config/modlog", h.handleConfigModlog),

@@ -79,10 +79,13 @@ func TestRoutesCoverDefinitions(t *testing.T) {
 	}
 	var madePaths []string
 	for _, id := range made {
-		p, _ := splitCustomID(id)
+		p, args := splitCustomID(id)
 		madePaths = append(madePaths, p)
-		if r.button[p] == nil {
+		rt, ok := r.button[p]
+		if !ok {
 			t.Errorf("buttons with custom ID %s have no handler", id)
+		} else if rt.segments != len(args) {
+			t.Errorf("button route %s takes %d segments, but the bot makes %s", p, rt.segments, id)
 		}
 	}
 	for p := range r.button {

@@ -92,24 +92,28 @@ func (s *scheduler) nudge() {
 }
 
 func (s *scheduler) loop(ctx context.Context) {
-	store := s.stores.Schedule
-	n, err := store.RequeueStale(ctx, allStale, s.now())
-	switch {
-	case err != nil:
-		s.log.Error("could not requeue scheduled actions left running by an earlier run", errAttr(err))
-	case n > 0:
-		s.log.Info("requeued scheduled actions left running by an earlier run", slog.Int("count", n))
-	}
+	safely(s.log, "scheduler", func() { s.requeue(ctx) })
 	tick := time.NewTicker(s.interval)
 	defer tick.Stop()
 	for {
-		s.runDue(ctx)
+		safely(s.log, "scheduler", func() { s.runDue(ctx) })
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
 		case <-tick.C:
 		}
+	}
+}
+
+// requeue makes the actions an earlier run left running due again.
+func (s *scheduler) requeue(ctx context.Context) {
+	n, err := s.stores.Schedule.RequeueStale(ctx, allStale, s.now())
+	switch {
+	case err != nil:
+		s.log.Error("could not requeue scheduled actions left running by an earlier run", errAttr(err))
+	case n > 0:
+		s.log.Info("requeued scheduled actions left running by an earlier run", slog.Int("count", n))
 	}
 }
 

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -70,16 +69,14 @@ func (p warningsPage) customID() string {
 // its route: invoker, target, page and all. A forged or cut-short ID is
 // refused, never indexed past its end.
 func parseWarningsPage(args []string) (warningsPage, error) {
-	// The segments stay out of the errors: they hold user IDs, and the
-	// error is logged.
 	if len(args) != 4 {
-		return warningsPage{}, errors.New("malformed /warnings page button")
+		return warningsPage{}, errForgedCustomID
 	}
 	invoker, err1 := snowflake.Parse(args[0])
 	target, err2 := snowflake.Parse(args[1])
 	page, err3 := strconv.Atoi(args[2])
 	if err1 != nil || err2 != nil || err3 != nil {
-		return warningsPage{}, errors.New("malformed /warnings page button")
+		return warningsPage{}, errForgedCustomID
 	}
 	return warningsPage{invoker: invoker, target: target, page: page, all: args[3] == "1"}, nil
 }
