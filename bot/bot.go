@@ -211,7 +211,7 @@ func (b *Bot) Ready() bool { return b.conn.Ready() }
 // handleInteraction runs each interaction in its own goroutine so one slow
 // command never holds up the gateway, and tracks it for graceful shutdown.
 func (b *Bot) handleInteraction(i discord.Interaction) {
-	e := &event{Interaction: i, ctx: b.baseCtx, rest: b.conn.Rest()}
+	e := &event{Interaction: i, ctx: b.baseCtx, rest: b.conn.Rest(), received: time.Now()}
 	if b.closing.Load() {
 		b.refuseWhileClosing(e)
 		return

@@ -23,6 +23,9 @@ type event struct {
 	discord.Interaction
 	ctx  context.Context
 	rest responder
+	// received is when the bot got the interaction; Discord's 3 s to
+	// acknowledge it run from about then, whatever waited before dispatch.
+	received time.Time
 
 	// mu orders the answers: the handler's and the automatic deferral
 	// (deferIfSilent) must not both make the first callback.

@@ -80,7 +80,7 @@ func (l Limits) withDefaults() Limits {
 // queueWait is how long an interaction waits for a turn before it is told
 // the bot is busy: Discord gives up on an unanswered interaction after
 // three seconds, and the answer must reach it before then.
-const queueWait = 2 * time.Second
+const queueWait = 1500 * time.Millisecond
 
 // autocompleteCost is the share of a command one autocomplete costs.
 // Discord sends one for each pause in typing, so a few of them go with

@@ -92,7 +92,11 @@ func (r *router) dispatch(e *event) {
 			r.recovered(e, v)
 		}
 	}()
-	stop := e.deferIfSilent(r.autoDefer, r.h.log)
+	wait := r.autoDefer
+	if !e.received.IsZero() {
+		wait = max(0, wait-time.Since(e.received))
+	}
+	stop := e.deferIfSilent(wait, r.h.log)
 	defer stop()
 	if err := r.route(e); err != nil {
 		r.fail(e, err)
