@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test test-long lint run demo bench fuzz clean tools
+.PHONY: all build test test-long test-memory lint run demo bench fuzz clean tools
 
 all: build
 
@@ -25,6 +25,12 @@ test:
 
 test-long:
 	CGO_ENABLED=1 BOT_LONG_TESTS=1 $(GO) test -race -count=1 -timeout 60m ./...
+
+# A burst of 30,000 interactions at the built bot; fails unless its VmRSS
+# is back under 60 MB within a minute. Too long for `make test`.
+test-memory: build
+	BOT_MEMORY_TEST=1 BOT_BENCH_BIN=$(abspath $(BIN)) $(GO) test -run '^$$' -bench '^BenchmarkInteractionMemory$$' \
+		-benchtime 1x -v -timeout 15m ./bot/
 
 lint: tools
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,16 +88,31 @@ func (l Log) SlogLevel() (slog.Level, error) {
 // logged as that redacted text, so the wrapped handler never sees the
 // original: a map or struct therefore appears as one string, and an error
 // keeps only its message. Secrets shorter than MinSecretLen characters are
-// ignored; with none left, h is returned unchanged.
+// ignored. Interaction and webhook tokens, which come and go with traffic,
+// are found by their place in a URL (see urlToken) rather than by value.
 func NewRedactingHandler(h slog.Handler, secrets ...string) slog.Handler {
 	var pairs []string
 	for _, p := range spellings(secrets) {
 		pairs = append(pairs, p, Redacted)
 	}
-	if len(pairs) == 0 {
-		return h
-	}
 	return &redactor{h: h, r: strings.NewReplacer(pairs...)}
+}
+
+// urlToken finds the secret part of a REST URL: the token after
+// /interactions/{id}/ or /webhooks/{id}/ (anyone holding it can answer
+// the interaction or post as the webhook for as long as it lives), and
+// the value of a query parameter whose name says it is secret. A token
+// ends where a URL path segment, a quoted string or a query does.
+var urlToken = regexp.MustCompile(`((?:/interactions|/webhooks)/[^/\s"'?#]+/)[^/\s"'?#&\\]+` +
+	`|([?&](?i:token|access_token|refresh_token|code|key|secret|password|passphrase)=)[^&\s"'#\\]+`)
+
+// redact returns s with every secret and every URL token replaced.
+func (h *redactor) redact(s string) string {
+	s = h.r.Replace(s)
+	if strings.Contains(s, "/interactions/") || strings.Contains(s, "/webhooks/") || strings.Contains(s, "=") {
+		s = urlToken.ReplaceAllString(s, "${1}${2}"+Redacted)
+	}
+	return s
 }
 
 // spellings returns the forms in which each secret may appear in output,
@@ -140,7 +156,7 @@ func (h *redactor) Enabled(ctx context.Context, l slog.Level) bool {
 // Handle implements slog.Handler: it copies the record with everything
 // redacted, since a Record's attributes cannot be edited in place.
 func (h *redactor) Handle(ctx context.Context, r slog.Record) error {
-	nr := slog.NewRecord(r.Time, r.Level, h.r.Replace(r.Message), r.PC)
+	nr := slog.NewRecord(r.Time, r.Level, h.redact(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		nr.AddAttrs(h.attr(a))
 		return true
@@ -159,18 +175,18 @@ func (h *redactor) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 // WithGroup implements slog.Handler.
 func (h *redactor) WithGroup(name string) slog.Handler {
-	return &redactor{h: h.h.WithGroup(h.r.Replace(name)), r: h.r}
+	return &redactor{h: h.h.WithGroup(h.redact(name)), r: h.r}
 }
 
 func (h *redactor) attr(a slog.Attr) slog.Attr {
-	return slog.Attr{Key: h.r.Replace(a.Key), Value: h.value(a.Value)}
+	return slog.Attr{Key: h.redact(a.Key), Value: h.value(a.Value)}
 }
 
 func (h *redactor) value(v slog.Value) slog.Value {
 	v = v.Resolve() // a LogValuer could produce anything
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.StringValue(h.r.Replace(v.String()))
+		return slog.StringValue(h.redact(v.String()))
 	case slog.KindGroup:
 		g := v.Group()
 		out := make([]slog.Attr, len(g))
@@ -183,8 +199,8 @@ func (h *redactor) value(v slog.Value) slog.Value {
 	default:
 		// Numbers, times and durations: a secret of digits is unlikely but
 		// cheap to rule out.
-		if s := v.String(); h.r.Replace(s) != s {
-			return slog.StringValue(h.r.Replace(s))
+		if s := v.String(); h.redact(s) != s {
+			return slog.StringValue(h.redact(s))
 		}
 		return v
 	}
@@ -198,11 +214,11 @@ func (h *redactor) anyValue(x any) slog.Value {
 	case nil:
 		return slog.AnyValue(nil)
 	case error:
-		return slog.AnyValue(redactedError(h.r.Replace(fmt.Sprint(t))))
+		return slog.AnyValue(redactedError(h.redact(fmt.Sprint(t))))
 	case []byte:
-		return slog.StringValue(h.r.Replace(string(t)))
+		return slog.StringValue(h.redact(string(t)))
 	}
-	return slog.StringValue(h.r.Replace(fmt.Sprintf("%+v", x)))
+	return slog.StringValue(h.redact(fmt.Sprintf("%+v", x)))
 }
 
 // redactedError keeps an error an error after redaction, so handlers that

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -127,14 +128,52 @@ func TestRedactionKeepsOtherLines(t *testing.T) {
 }
 
 func TestRedactionShortSecretsIgnored(t *testing.T) {
-	inner := slog.NewJSONHandler(&bytes.Buffer{}, nil)
-	if h := NewRedactingHandler(inner, "", "a", "1234567"); h != inner {
-		t.Errorf("got=%T, want the handler unwrapped when every secret is shorter than %d", h, MinSecretLen)
-	}
 	var buf bytes.Buffer
 	slog.New(NewRedactingHandler(slog.NewJSONHandler(&buf, nil), "a", "12345678")).Info("a 12345678", "n", 12345678)
 	if got := buf.String(); strings.Contains(got, "12345678") || !strings.Contains(got, `"msg":"a [REDACTED]"`) {
 		t.Errorf("got=%s, want the 8-character secret redacted everywhere and the 1-character one kept", got)
+	}
+}
+
+// TestRedactionURLTokens: interaction and webhook tokens, which the
+// handler is not given, are found by their place in a URL, in any text: a
+// *url.Error from net/http, disgo's endpoint attribute, a message.
+func TestRedactionURLTokens(t *testing.T) {
+	const tok = "aW50ZXJhY3Rpb246MTI5MzQ1Njc4OTAxMjM0NTY3ODpYeXo.Ab-c_D"
+	urlErr := &url.Error{Op: "Post", URL: "http://127.0.0.1:1/api/v10/interactions/1293456789012345678/" + tok + "/callback",
+		Err: errors.New("dial tcp 127.0.0.1:1: connect: connection refused")}
+	tests := []struct {
+		name string
+		log  func(l *slog.Logger)
+		keep string
+	}{
+		{"URLError", func(l *slog.Logger) { l.Warn("x", "err", urlErr) }, "/interactions/1293456789012345678/" + Redacted + "/callback"},
+		{"WrappedURLErrorString", func(l *slog.Logger) {
+			l.Error("x", "err", fmt.Errorf("answer: %w", urlErr).Error())
+		}, "connection refused"},
+		{"WebhookPath", func(l *slog.Logger) {
+			l.Debug("new request", "endpoint", "/webhooks/1293456789012345678/"+tok+"/messages/@original")
+		}, "/webhooks/1293456789012345678/" + Redacted + "/messages/@original"},
+		{"FollowUp", func(l *slog.Logger) { l.Info(`Post "/webhooks/12/` + tok + `?wait=true"`) }, "?wait=true"},
+		{"Query", func(l *slog.Logger) { l.Info("x", "url", "https://example.com/cb?code="+tok+"&state=1") }, "&state=1"},
+		{"Group", func(l *slog.Logger) {
+			l.Info("x", slog.Group("rq", slog.Any("url", urlErr.URL)))
+		}, Redacted},
+	}
+	for _, f := range []string{"json", "text"} {
+		for _, tt := range tests {
+			t.Run(f+"/"+tt.name, func(t *testing.T) {
+				l, buf := newTestLogger(t, f, false)
+				tt.log(l)
+				out := buf.String()
+				if strings.Contains(out, tok) || strings.Contains(out, "aW50ZXJhY3Rpb24") {
+					t.Errorf("got=%s, contains the token", out)
+				}
+				if !strings.Contains(out, tt.keep) {
+					t.Errorf("got=%s, want %q kept", out, tt.keep)
+				}
+			})
+		}
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
@@ -75,30 +74,8 @@ func New(opts Options) (*Client, error) {
 	c := &Client{opts: opts, log: opts.Logger, ready: make(chan struct{})}
 	quiet := slog.New(infoAndAbove{opts.Logger.Handler()})
 
-	restOpts := []rest.ConfigOpt{
-		rest.WithUserAgent(fmt.Sprintf("DiscordBot (%s, %s)", disgo.GitHub, disgo.Version)),
-		rest.WithLogger(quiet),
-		// The transport's timeout bounds a hung connection. It is not a
-		// deadline on the context disgo's rate limiter waits with, so the
-		// limiter's trap does not apply (disgo unlocks the bucket when the
-		// request fails).
-		rest.WithHTTPClient(&http.Client{Transport: closingTransport{next: http.DefaultTransport, timeout: restTimeout}}),
-		rest.WithRateLimiterConfigOpts(
-			rest.WithRateLimiterLogger(quiet),
-			// The limiter keeps a bucket per interaction token until its
-			// cleanup runs. disgo starts the cleanup goroutine before the
-			// client resets the limiter's fields, unsynchronised, so the
-			// first tick must come long after construction.
-			rest.WithCleanupInterval(5*time.Minute),
-			// A 429 without a bucket header is retried at once, without
-			// waiting; a few tries are enough to ride out a blip.
-			rest.WithMaxRetries(3),
-		),
-	}
-	if opts.APIURL != "" {
-		restOpts = append(restOpts, rest.WithURL(opts.APIURL))
-	}
-	restClient := deadlineGuard{rest.NewClient(opts.Token, restOpts...)}
+	restClient, _ := newRESTClient(restConfig{token: opts.Token, apiURL: opts.APIURL, log: c.log, quiet: quiet,
+		timeout: restTimeout, backoff: serverErrorBackoff})
 
 	// Guild events carry the roles and owners that permission checks need.
 	c.gw = newGatewayConn(opts.Token, opts.GatewayURL, gateway.IntentGuilds, c.log)

@@ -179,7 +179,9 @@ func (s *Server) rest(route, specRoute string, auth bool, h routeHandler) http.H
 			status, resp = s.serve(c, specRoute, auth, hdr, h)
 		}
 		var raw []byte
-		if resp != nil {
+		if b, ok := resp.(rawBody); ok {
+			raw = b
+		} else if resp != nil {
 			var err error
 			if raw, err = json.Marshal(resp); err != nil {
 				status, raw = http.StatusInternalServerError, []byte(`{"code":0,"message":"discordtest: `+err.Error()+`"}`)
@@ -188,7 +190,7 @@ func (s *Server) rest(route, specRoute string, auth bool, h routeHandler) http.H
 		for k, v := range hdr {
 			w.Header()[k] = v
 		}
-		if raw != nil {
+		if raw != nil && w.Header().Get("Content-Type") == "" {
 			w.Header().Set("Content-Type", "application/json")
 		}
 		w.WriteHeader(status)
@@ -214,6 +216,9 @@ func (s *Server) rest(route, specRoute string, auth bool, h routeHandler) http.H
 
 func (s *Server) serve(c *call, specRoute string, auth bool, hdr http.Header, h routeHandler) (int, any) {
 	r := c.r
+	if status, body, limited := s.globalLimit(hdr); limited {
+		return status, body
+	}
 	if d := s.delayFor(r.Method, c.route); d > 0 {
 		s.sleep(r.Context(), d)
 	}

@@ -42,6 +42,8 @@ type Server struct {
 	idSeq    atomic.Int64
 	idBase   snowflake.ID
 
+	restFaults restFaults // faults of every route (faults_rest.go), with its own lock
+
 	// mu guards everything below. Gateway writes happen under session locks,
 	// which are always taken before mu, never while holding it.
 	mu           sync.Mutex
