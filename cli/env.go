@@ -49,14 +49,18 @@ func (e *env) loadConfig(path string, flags map[string]string) (*config.Config, 
 }
 
 // logger builds the logger that config asks for, writing to stderr with
-// every secret redacted: the token, and the master key whether it comes
-// from the environment or from its file.
+// every secret redacted: the token, the master key whether it comes from
+// the environment or from its file, and a backup passphrase given in the
+// environment.
 func (e *env) logger(cfg *config.Config) (*slog.Logger, error) {
 	secrets := cfg.Secrets()
 	if cfg.Keys.MasterKeyFile != "" {
 		if raw, err := os.ReadFile(cfg.Keys.MasterKeyFile); err == nil {
 			secrets = append(secrets, strings.TrimSpace(string(raw)))
 		}
+	}
+	if pass, ok := lookupEnv(e.environ, passphraseEnv); ok && pass != "" {
+		secrets = append(secrets, pass)
 	}
 	return config.NewLogger(e.stderr, e.terminal, cfg.Log, secrets...)
 }
