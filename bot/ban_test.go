@@ -72,7 +72,8 @@ func TestBan(t *testing.T) {
 
 	t.Run("DiscordDown", func(t *testing.T) {
 		target := h.newMember("spared")
-		h.srv.FailNext("PUT", routeBan, 503, 1)
+		// More failures than the REST client retries a PUT: Discord is down.
+		h.srv.FailNext("PUT", routeBan, 503, 10)
 		in := h.slash(h.mod, "ban", discordtest.Options{"user": target, "reason": "x"})
 		wantRefused(t, in, "Discord had a problem (HTTP 503); try again in a minute. Nothing was recorded.")
 		if _, banned := h.guild.Banned(target.ID); banned || !target.InGuild() || len(h.casesOf(target)) != 0 {
