@@ -30,7 +30,7 @@ func crashCycles() int {
 
 // crashSeedCases is how many cases seedCrashDir stores: enough that a
 // backup or a restore takes long enough to be killed in each of its steps.
-const crashSeedCases = 2000
+const crashSeedCases = 400
 
 // seedCrashDir returns an initialised directory whose database holds
 // crashSeedCases warnings of the member addCase warns, with the audit
