@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/modbot/bot/config"
 	"github.com/modbot/bot/datadir"
+	"github.com/modbot/bot/internal/atomicfile"
 	"github.com/modbot/bot/keys"
 	"github.com/modbot/bot/storage"
 )
@@ -44,7 +47,7 @@ bot runs.
 // unchanged ends the message of every refusal that left the data alone.
 const unchanged = "\nNothing was changed."
 
-func cmdRestore(ctx context.Context, e *env, args []string) error {
+func cmdRestore(ctx context.Context, e *env, args []string) (err error) {
 	flags := newFlagSet("restore")
 	cfgPath := configFlag(flags)
 	dryRun := flags.Bool("dry-run", false, "verify the backup and report; change nothing")
@@ -115,8 +118,24 @@ func cmdRestore(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w (a restore replaces the database under the bot)%s", err, unchanged)
 	}
 	defer lock.Close()
+	if note := restoreNotice(e, live, kdir); note != "" {
+		fmt.Fprintf(e.stdout, "%sThis restore goes ahead now.\n\n", note)
+	}
 
 	now := e.clock().UTC()
+	pending := pendingPath(live)
+	if err := writePending(pending, src, now); err != nil {
+		return fmt.Errorf("%w%s", err, unchanged)
+	}
+	swapped := false
+	defer func() {
+		// A restore stopped after the swap keeps the record, so that the
+		// next one says what is in place; one that changed nothing, or
+		// finished, drops it.
+		if !swapped || err == nil {
+			os.Remove(pending)
+		}
+	}()
 	undoKeys, installed, err := plan.Install(rk, now)
 	if err != nil {
 		var undoErr *datadir.UndoError
@@ -127,6 +146,7 @@ func cmdRestore(ctx context.Context, e *env, args []string) error {
 	}
 	keysDid := keysReport(e, kdir, installed)
 	rr, err := storage.Restore(ctx, src, live, now, plan.Keys)
+	swapped = err == nil
 	if err != nil {
 		if uerr := undoKeys(); uerr != nil {
 			return fmt.Errorf("%w\nPutting the previous keys back failed too: %v", err, uerr)
@@ -330,4 +350,102 @@ func readPassphrase(e *env, confirm bool) ([]byte, error) {
 			n, keys.MinPassphraseLen)
 	}
 	return pass, nil
+}
+
+// restoreStamp is how a restore names what it keeps aside: the previous
+// database and keys get ".before-restore-" and the time in this layout.
+const restoreStamp = "20060102T150405Z"
+
+// pendingRestore is what a restore records beside the database while it
+// runs: a restore killed part-way leaves it, so that the next one can say
+// which database is in place and how to finish or undo it.
+type pendingRestore struct {
+	From  string `json:"from"`
+	Stamp string `json:"stamp"`
+}
+
+// pendingPath is where the record of a running restore lives.
+func pendingPath(live string) string { return live + ".restore-pending" }
+
+func writePending(path, src string, now time.Time) error {
+	data, err := json.Marshal(pendingRestore{From: src, Stamp: now.Format(restoreStamp)})
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, data, 0o600)
+}
+
+// restoreNotice describes what a restore stopped part-way (killed, or a
+// power cut) left in place, or returns "" when none was. The database is
+// always one whole file, the previous or the backup's copy: the restore
+// swaps it in with one rename, after keeping the previous one under a
+// second name. So the kept name tells which: a second name of the live
+// file means the swap never happened.
+func restoreNotice(e *env, live, kdir string) string {
+	data, err := os.ReadFile(pendingPath(live))
+	if err != nil {
+		return ""
+	}
+	var p pendingRestore
+	if json.Unmarshal(data, &p) != nil || p.Stamp == "" {
+		return ""
+	}
+	at := p.Stamp
+	if t, err := time.Parse(restoreStamp, p.Stamp); err == nil {
+		at = t.Format(time.DateTime) + " UTC"
+	}
+	// The copy is renamed over the database in the swap: while it is
+	// there, the swap has not happened, whatever the kept name is (a copy
+	// rather than a second name where the file system has no hard links).
+	copies, _ := filepath.Glob(filepath.Join(filepath.Dir(live), ".bot-restore-*.tmp"))
+	var prev, alias string
+	for _, m := range keptAside(live, p.Stamp) {
+		if storage.SameFile(m, live) || len(copies) > 0 {
+			alias = m
+		} else if prev == "" {
+			prev = m
+		}
+	}
+	keysAside := ""
+	if ks := keptAside(kdir, p.Stamp); len(ks) > 0 {
+		keysAside = ks[0]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "The restore of %s started at %s was stopped before it finished.\n", e.rel(p.From), at)
+	if prev != "" {
+		fmt.Fprintf(&b, "%s is the restored database, whole; the previous one is kept as %s.\n", e.rel(live), e.rel(prev))
+		fmt.Fprintln(&b, "To finish: run 'bot run', which applies the erasure ledger to it again at start.")
+		fmt.Fprintf(&b, "To undo: stop the bot, then run 'bot restore %s'", e.rel(prev))
+		if keysAside != "" {
+			fmt.Fprintf(&b, ", after putting %s back in place of %s", e.rel(keysAside), e.rel(kdir))
+		}
+		fmt.Fprintln(&b, ".")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%s is still the previous database, whole: the backup was not put in place.\n", e.rel(live))
+	if alias != "" {
+		fmt.Fprintf(&b, "%s is a copy of it, or a second name of the same file; remove it once you no longer need it.\n", e.rel(alias))
+	}
+	if keysAside != "" {
+		fmt.Fprintf(&b, "The keys were already replaced by the backup's, the previous ones kept as %s: "+
+			"finish with 'bot restore %s', or undo by putting %s back in place of %s.\n",
+			e.rel(keysAside), e.rel(p.From), e.rel(keysAside), e.rel(kdir))
+		return b.String()
+	}
+	fmt.Fprintf(&b, "To finish: run 'bot restore %s' again. Nothing needs undoing.\n", e.rel(p.From))
+	return b.String()
+}
+
+// keptAside lists what a restore at stamp kept aside of path: path with
+// ".before-restore-" and the stamp, with any suffix that made the name
+// free, but not SQLite's files beside a kept database.
+func keptAside(path, stamp string) []string {
+	names, _ := filepath.Glob(path + ".before-restore-" + stamp + "*")
+	var kept []string
+	for _, n := range names {
+		if !strings.HasSuffix(n, "-wal") && !strings.HasSuffix(n, "-shm") && !strings.HasSuffix(n, "-journal") {
+			kept = append(kept, n)
+		}
+	}
+	return kept
 }
