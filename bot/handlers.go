@@ -90,5 +90,9 @@ func (h *handlers) failureText(log *slog.Logger, err error) string {
 	}
 	id := newErrorID()
 	log.Error("interaction failed", slog.String("error_id", id), errAttr(err))
+	if errors.Is(err, storage.ErrDiskFull) {
+		return fmt.Sprintf("The bot could not save this: its disk is full (or failing), so nothing was recorded. "+
+			"Tell the bot's owner; try again once they have freed space (error ID %s).", id)
+	}
 	return fmt.Sprintf(somethingWentWrong, id)
 }

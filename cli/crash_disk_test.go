@@ -114,6 +114,9 @@ func TestWarnDiskFull(t *testing.T) {
 		t.Fatalf("the child did not fill the disk, then store again (acked %d, after %d, failure %q):\n%s", acked, after, failure, out)
 	}
 	t.Logf("on a full disk: %s", failure)
+	if !strings.Contains(failure, "free some space") {
+		t.Errorf("the failure on a full disk does not say what to do: %s", failure)
+	}
 	checkLive(t, dir, crashSeedCases+acked+after)
 }
 

@@ -350,3 +350,20 @@ func TestRestoreKilled(t *testing.T) {
 	t.Logf("%d cycles: %d restores killed while running; the previous database whole in place %d times, the backup's %d times, never a mix; the next restore named the previous database %d times and the backup's %d times",
 		cycles, killed, stayedOld, swapped, toldOld, toldNew)
 }
+
+// TestHealthNamesInterruptedRestore: after a restore was stopped before it
+// finished, 'bot health' says so and what to do.
+func TestHealthNamesInterruptedRestore(t *testing.T) {
+	dir := initDir(t)
+	live := filepath.Join(dir, "data", "bot.db")
+	if _, _, errOut := runCLI(t, dir, nil, "health", "--offline"); strings.Contains(errOut, "stopped before it finished") {
+		t.Fatal("a restore notice without a restore")
+	}
+	if err := writePending(pendingPath(live), filepath.Join(dir, "old.db"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, out, _ := runCLI(t, dir, nil, "health", "--offline")
+	if !strings.Contains(out, "restore") || !strings.Contains(out, "was stopped before it finished") {
+		t.Errorf("health after an interrupted restore:\n%s", out)
+	}
+}

@@ -122,6 +122,9 @@ func runHealthChecks(ctx context.Context, e *env, cfgPath string, offline bool) 
 	checks = append(checks, diskCheck(cfg))
 	checks = append(checks, backupCheck(cfg))
 	checks = append(checks, verificationCheck(cfg, e.clock()))
+	if note := restoreNotice(e, datadir.DBPath(cfg), datadir.KeysPath(cfg)); note != "" {
+		checks = append(checks, check{"restore", "warn", strings.TrimSpace(note)})
+	}
 	checks = append(checks, tokenCheck(ctx, cfg, offline))
 	checks = append(checks, readyCheck(ctx, cfg))
 	return checks

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 
@@ -73,9 +74,22 @@ func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 		return err
 	}
 	defer lock.Close()
+	live := datadir.DBPath(cfg)
+	note := restoreNotice(e, live, datadir.KeysPath(cfg))
 	in, err := datadir.Open(ctx, cfg, true)
 	if err != nil {
+		if note != "" {
+			fmt.Fprint(e.stderr, note)
+		}
 		return err
+	}
+	if note != "" {
+		// The database in place is whole, and the bot runs on it: the
+		// interrupted restore is settled, and the notice says how to undo.
+		fmt.Fprintf(e.stderr, "%sThe bot runs on the database in place.\n", note)
+		if err := os.Remove(pendingPath(live)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", pendingPath(live), err)
+		}
 	}
 	defer func() {
 		// A clean stop leaves one self-contained database file.

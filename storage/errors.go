@@ -40,6 +40,10 @@ var (
 	// index keys over the whole file, does not match: the file was changed
 	// after `bot backup` made it.
 	ErrSealBroken = errors.New("backup seal does not match")
+	// ErrDiskFull means SQLite could not write: the disk (or the file size
+	// the process may write) is full, or failing. Nothing of the write was
+	// committed.
+	ErrDiskFull = errors.New("could not write to the disk: it is full, or failing; free some space where the data directory is, then try again")
 	// ErrTampered means a stored ciphertext failed to open: it was altered,
 	// moved to another row or column, or sealed by keys that are not loaded.
 	// It wraps the keys package's decryption error.
@@ -75,6 +79,15 @@ func translate(err error) error {
 		return fmt.Errorf("%w: it is not an SQLite file", ErrNotDatabase)
 	case sqlite3.SQLITE_CORRUPT:
 		return fmt.Errorf("%w: %s", ErrCorrupt, err.Error())
+	case sqlite3.SQLITE_FULL:
+		return fmt.Errorf("%w (%s)", ErrDiskFull, err.Error())
+	case sqlite3.SQLITE_IOERR:
+		// A write refused for the file size limit, or for want of space
+		// on some file systems, arrives as a write error, not FULL.
+		if se.Code() == sqlite3.SQLITE_IOERR_WRITE || se.Code() == sqlite3.SQLITE_IOERR_FSYNC {
+			return fmt.Errorf("%w (%s)", ErrDiskFull, err.Error())
+		}
+		return fmt.Errorf("sqlite: %s", err.Error())
 	default:
 		return fmt.Errorf("sqlite: %s", err.Error())
 	}
