@@ -127,6 +127,7 @@ func runHealthChecks(ctx context.Context, e *env, cfgPath string, offline bool) 
 	}
 	checks = append(checks, tokenCheck(ctx, cfg, offline))
 	checks = append(checks, readyCheck(ctx, cfg))
+	checks = append(checks, gatewayCheck(cfg, e.clock()))
 	return checks
 }
 

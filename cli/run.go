@@ -110,15 +110,26 @@ func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 		}
 		guilds = append(guilds, id)
 	}
+	gw := beginGateway(cfg, log)
 	c, err := conn.New(conn.Options{
-		Token:      cfg.Discord.Token,
-		APIURL:     cfg.Discord.APIURL,
-		GatewayURL: cfg.Discord.GatewayURL,
-		Logger:     log,
+		Token:            cfg.Discord.Token,
+		APIURL:           cfg.Discord.APIURL,
+		GatewayURL:       cfg.Discord.GatewayURL,
+		Logger:           log,
+		Session:          gw.session(),
+		KeepSession:      true,
+		OnStartLimitWait: gw.waiting,
+		IdentifyDelay:    gw.delay,
+		OnReady:          gw.readied,
 	})
 	if err != nil {
 		return err
 	}
+	stopSaving := gw.keepSaving(c)
+	defer func() {
+		stopSaving()
+		gw.end(c, err == nil)
+	}()
 	b, err := bot.New(bot.Options{
 		Connection:      c,
 		GuildIDs:        guilds,

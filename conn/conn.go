@@ -34,8 +34,32 @@ type Options struct {
 	APIURL string
 	// GatewayURL overrides the gateway URL that Discord returns from GET /gateway.
 	GatewayURL string
-	// ReadyTimeout bounds the wait for the gateway's READY in Open (default 30s).
+	// ReadyTimeout bounds the wait for READY (or RESUMED) on each gateway
+	// connection (default 30s); after it the connection is tried again,
+	// with backoff. Open waits through the retries, until its ctx ends.
 	ReadyTimeout time.Duration
+	// Session, if set, is the session of the previous process, which Open
+	// RESUMEs so that Discord replays the events sent while the bot was
+	// down. It is ignored when older than ResumeWindow or of another bot;
+	// if Discord refuses it, the Client identifies.
+	Session *Session
+	// KeepSession makes Close leave the gateway session resumable (close
+	// code 4000 instead of 1000), for a process that saves Session at
+	// shutdown for the next one.
+	KeepSession bool
+	// OnStartLimitWait, if set, is told when the Client waits before
+	// identifying because Discord's daily limit of session starts is used
+	// up: until is when it tries again, why says what it waits for; a zero
+	// until means the wait is over. It is how 'bot health' learns of it.
+	OnStartLimitWait func(until time.Time, why string)
+	// IdentifyDelay is waited before the first IDENTIFY, not before a
+	// RESUME, which costs no session start: the crash-loop backoff of
+	// CrashBackoff. OnStartLimitWait is told of it too.
+	IdentifyDelay time.Duration
+	// OnReady, if set, is called each time the gateway session becomes
+	// ready (READY or RESUMED), so that it can be saved at once. It runs on
+	// the gateway's reader and must return quickly.
+	OnReady func()
 	// Logger receives the connection's logs and disgo's (info and above
 	// only: disgo logs request bodies at debug level). It must redact the
 	// token.
@@ -55,6 +79,7 @@ type Client struct {
 
 	ready    chan struct{}
 	readyOne sync.Once
+	closeOne sync.Once
 
 	mu            sync.Mutex
 	onInteraction func(discord.Interaction)
@@ -82,6 +107,14 @@ func New(opts Options) (*Client, error) {
 	if opts.InvalidSessionDelay != nil {
 		c.gw.invalidSessionDelay = opts.InvalidSessionDelay
 	}
+	c.gw.readyTimeout = opts.ReadyTimeout
+	c.gw.keepSession = opts.KeepSession
+	c.gw.onWait = opts.OnStartLimitWait
+	c.gw.identifyDelay = opts.IdentifyDelay
+	c.gw.onResumed = func() {
+		c.readyOne.Do(func() { close(c.ready) })
+		c.readied()
+	}
 	client, err := disgo.New(opts.Token,
 		disgobot.WithGateway(c.gw),
 		disgobot.WithLogger(quiet),
@@ -90,14 +123,24 @@ func New(opts Options) (*Client, error) {
 		disgobot.WithCacheConfigOpts(cache.WithCaches(cache.FlagGuilds|cache.FlagRoles|cache.FlagMembers)),
 		disgobot.WithRestClient(restClient),
 		disgobot.WithEventListenerFunc(c.interactionCreate),
-		disgobot.WithEventListenerFunc(func(*events.Ready) { c.readyOne.Do(func() { close(c.ready) }) }),
+		disgobot.WithEventListenerFunc(func(*events.Ready) {
+			c.readyOne.Do(func() { close(c.ready) })
+			c.readied()
+		}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("set up the Discord client: %w", err)
 	}
 	c.gw.handler = handlers.DefaultGatewayEventHandlerFunc(client)
+	c.gw.startLimit = func(ctx context.Context) (startLimit, error) { return fetchStartLimit(ctx, client.Rest()) }
 	c.client = client
 	return c, nil
+}
+
+func (c *Client) readied() {
+	if c.opts.OnReady != nil {
+		c.opts.OnReady()
+	}
 }
 
 // OnInteraction sets the function that receives every interaction. It is
@@ -128,23 +171,42 @@ func (c *Client) Open(ctx context.Context) error {
 		}
 		c.gw.url = gw.URL
 	}
+	if ok, why := c.opts.Session.usable(c.client.ApplicationID(), time.Now()); ok {
+		c.log.Info("resuming the gateway session of the previous run", slog.Time("saved_at", c.opts.Session.SavedAt))
+		c.gw.resumeFrom(*c.opts.Session)
+	} else if c.opts.Session != nil {
+		c.log.Info("identifying with the gateway: "+why, slog.Time("saved_at", c.opts.Session.SavedAt))
+	}
 	if err := c.gw.Open(ctx); err != nil {
+		c.Close(context.Background())
 		return err
 	}
-	timer := time.NewTimer(c.opts.ReadyTimeout)
-	defer timer.Stop()
 	var err error
 	select {
 	case <-c.ready:
-		return nil
+		if err = c.knowSelf(ctx); err == nil {
+			return nil
+		}
 	case <-ctx.Done():
 		err = ctx.Err()
 	case err = <-c.gw.fatal:
-	case <-timer.C:
-		err = fmt.Errorf("no READY from the Discord gateway within %s: check discord.gateway_url and the network", c.opts.ReadyTimeout)
 	}
 	c.Close(context.Background())
 	return err
+}
+
+// knowSelf puts the bot's own user in the cache after a RESUME, which,
+// unlike READY, does not carry it: ID and the bot's name in cases need it.
+func (c *Client) knowSelf(ctx context.Context) error {
+	if _, ok := c.client.Caches().SelfUser(); ok {
+		return nil
+	}
+	u, err := c.client.Rest().GetCurrentUser("", rest.WithCtx(ctx))
+	if err != nil {
+		return fmt.Errorf("ask Discord for the bot's own user after resuming: %w", err)
+	}
+	c.client.Caches().SetSelfUser(*u)
+	return nil
 }
 
 // Fatal receives the error that ended the connection for good (a close code
@@ -162,11 +224,15 @@ func (c *Client) Ready() bool {
 }
 
 // Close ends the gateway session and the REST client, within ctx and at
-// most 5 seconds.
+// most 5 seconds. Only the first call acts: disgo's rate limiter locks
+// every bucket on close for good, so a second close would wait out its
+// whole deadline.
 func (c *Client) Close(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	c.client.Close(ctx)
+	c.closeOne.Do(func() {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		c.client.Close(ctx)
+	})
 }
 
 // Rest returns the REST client. Calls may carry contexts with deadlines:

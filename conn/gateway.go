@@ -41,6 +41,20 @@ type gatewayConn struct {
 
 	handler gateway.EventHandlerFunc // set before Open
 
+	// startLimit reads Discord's session start limit before each
+	// IDENTIFY; nil skips the check. onWait, if set, is told when a
+	// connection waits for the limit to reset (zero time: it no longer
+	// waits). onResumed is called when a RESUME succeeds.
+	startLimit func(context.Context) (startLimit, error)
+	onWait     func(until time.Time, why string)
+	onResumed  func()
+	// readyTimeout bounds the wait for READY or RESUMED on each
+	// connection; after it the connection is dropped and tried again.
+	readyTimeout time.Duration
+	// keepSession makes Close leave the session resumable on Discord's
+	// side, so that the next process can RESUME it.
+	keepSession bool
+
 	// fatal receives the error that stopped reconnecting for good.
 	fatal chan error
 
@@ -58,8 +72,16 @@ type gatewayConn struct {
 	lastAck   time.Time
 	awaitAck  bool
 	closed    bool
+	done      chan struct{} // closed by Close, ends waits
 	stopBeat  chan struct{}
-	wg        sync.WaitGroup
+	// lastIdentify paces IDENTIFYs; failures counts the connections in a
+	// row that never became ready, for the backoff.
+	lastIdentify time.Time
+	failures     int
+	readyGen     int // the gen of the connection that became ready
+	// identifyDelay is waited once, before the first IDENTIFY.
+	identifyDelay time.Duration
+	wg            sync.WaitGroup
 }
 
 // Close codes after which reconnecting cannot help: bad token, bad shard,
@@ -90,8 +112,10 @@ func newGatewayConn(token, url string, intents gateway.Intents, log *slog.Logger
 		invalidSessionDelay: func() time.Duration {
 			return time.Second + rand.N(4*time.Second)
 		},
-		fatal:  make(chan error, 1),
-		status: gateway.StatusUnconnected,
+		fatal:        make(chan error, 1),
+		status:       gateway.StatusUnconnected,
+		readyTimeout: 30 * time.Second,
+		done:         make(chan struct{}),
 	}
 }
 
@@ -150,9 +174,19 @@ func (g *gatewayConn) Presence() *gateway.MessageDataPresenceUpdate { return nil
 // Open dials the gateway and starts reading. READY arrives later, as an event.
 func (g *gatewayConn) Open(ctx context.Context) error {
 	g.mu.Lock()
-	g.closed = false
+	if g.closed {
+		g.closed = false
+		g.done = make(chan struct{})
+	}
 	g.mu.Unlock()
 	return g.connect(ctx)
+}
+
+// resumeFrom makes the next connection RESUME s instead of identifying.
+func (g *gatewayConn) resumeFrom(s Session) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.sessionID, g.resumeURL, g.seq, g.hasSeq = s.ID, s.ResumeURL, s.Seq, true
 }
 
 func (g *gatewayConn) connect(ctx context.Context) error {
@@ -162,9 +196,17 @@ func (g *gatewayConn) connect(ctx context.Context) error {
 		return errors.New("gateway closed")
 	}
 	url := g.url
-	if g.sessionID != "" && g.resumeURL != "" {
+	resume := g.sessionID != "" && g.hasSeq
+	if resume && g.resumeURL != "" {
 		url = g.resumeURL
 	}
+	g.mu.Unlock()
+	if !resume {
+		if err := g.identifyPermit(ctx); err != nil {
+			return err
+		}
+	}
+	g.mu.Lock()
 	g.status = gateway.StatusConnecting
 	g.mu.Unlock()
 
@@ -191,8 +233,15 @@ func (g *gatewayConn) connect(ctx context.Context) error {
 	return nil
 }
 
-// Close implements gateway.Gateway: it ends the session for good.
+// Close implements gateway.Gateway. It ends the session for good, unless
+// keepSession is set: then it closes with a code that keeps the session,
+// which the next process resumes (the bot shows as online until Discord
+// times the session out, a minute or so, or the next process resumes it).
 func (g *gatewayConn) Close(ctx context.Context) {
+	if g.keepSession {
+		g.CloseWithCode(ctx, closeReconnect, "restarting")
+		return
+	}
 	g.CloseWithCode(ctx, websocket.CloseNormalClosure, "Shutting down")
 }
 
@@ -200,6 +249,9 @@ func (g *gatewayConn) Close(ctx context.Context) {
 // waits, within ctx, for the reader to exit.
 func (g *gatewayConn) CloseWithCode(ctx context.Context, code int, message string) {
 	g.mu.Lock()
+	if !g.closed {
+		close(g.done)
+	}
 	g.closed = true
 	conn := g.conn
 	g.dropLocked()

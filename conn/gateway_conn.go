@@ -42,6 +42,10 @@ func (g *gatewayConn) read(conn *websocket.Conn, gen int) {
 		g.dropLocked()
 		g.status = gateway.StatusDisconnected
 	}
+	if current && g.readyGen != gen {
+		g.failures++
+	}
+	wait := failBackoff(g.failures)
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) && sessionEndingCodes[ce.Code] {
 		g.sessionID, g.resumeURL, g.hasSeq = "", "", false
@@ -60,11 +64,11 @@ func (g *gatewayConn) read(conn *websocket.Conn, gen int) {
 			return
 		}
 	}
-	g.log.Warn("gateway connection lost; reconnecting", errAttr(err))
+	g.log.Warn("gateway connection lost; reconnecting", errAttr(err), slog.Duration("wait", wait))
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		g.reconnect(0)
+		g.reconnect(wait)
 	}()
 }
 
@@ -72,8 +76,8 @@ func (g *gatewayConn) read(conn *websocket.Conn, gen int) {
 // closed: at once, then 1s, 2s, 4s… up to 30s between tries.
 func (g *gatewayConn) reconnect(wait time.Duration) {
 	for try := 0; ; try++ {
-		if wait > 0 {
-			time.Sleep(wait)
+		if wait > 0 && g.sleep(context.Background(), wait) != nil {
+			return
 		}
 		g.mu.Lock()
 		closed := g.closed
@@ -141,7 +145,7 @@ func (g *gatewayConn) handle(conn *websocket.Conn, gen int, f frame, raw []byte)
 			return fmt.Errorf("bad HELLO from the gateway: %s", f.D)
 		}
 		g.startHeartbeat(conn, gen, time.Duration(hello.HeartbeatInterval)*time.Millisecond)
-		return g.identifyOrResume(conn)
+		return g.identifyOrResume(conn, gen)
 	case gateway.OpcodeHeartbeatACK:
 		g.mu.Lock()
 		g.awaitAck = false
@@ -205,12 +209,18 @@ func (g *gatewayConn) dispatch(gen int, f frame, raw []byte) error {
 			g.sessionID, g.resumeURL = ready.SessionID, ready.ResumeGatewayURL
 		}
 		g.status = gateway.StatusReady
+		g.readyGen, g.failures = gen, 0
 	case gateway.EventTypeResumed:
 		// disgo's handlers cannot decode RESUMED (it has no data), so it is
 		// not passed on.
 		g.status = gateway.StatusReady
+		g.readyGen, g.failures = gen, 0
+		onResumed := g.onResumed
 		g.mu.Unlock()
 		g.log.Info("gateway session resumed")
+		if onResumed != nil {
+			onResumed()
+		}
 		return nil
 	}
 	handler := g.handler
@@ -230,7 +240,7 @@ func (g *gatewayConn) closeForResume(conn *websocket.Conn) {
 	g.wmu.Unlock()
 }
 
-func (g *gatewayConn) identifyOrResume(conn *websocket.Conn) error {
+func (g *gatewayConn) identifyOrResume(conn *websocket.Conn, gen int) error {
 	g.mu.Lock()
 	resume := g.sessionID != "" && g.hasSeq
 	sessionID, seq := g.sessionID, g.seq
@@ -238,8 +248,10 @@ func (g *gatewayConn) identifyOrResume(conn *websocket.Conn) error {
 		g.status = gateway.StatusResuming
 	} else {
 		g.status = gateway.StatusIdentifying
+		g.lastIdentify = time.Now()
 	}
 	g.mu.Unlock()
+	g.watchReady(conn, gen)
 	var payload any
 	if resume {
 		payload = struct {
@@ -338,4 +350,23 @@ func (g *gatewayConn) beat(conn *websocket.Conn) error {
 		return err
 	}
 	return g.write(conn, bytes.TrimSpace(data))
+}
+
+// watchReady drops conn if it is not ready (READY or RESUMED) within
+// readyTimeout, so that a gateway that never answers IDENTIFY or RESUME is
+// tried again, with backoff, instead of leaving the bot waiting for good.
+func (g *gatewayConn) watchReady(conn *websocket.Conn, gen int) {
+	timeout := g.readyTimeout
+	time.AfterFunc(timeout, func() {
+		g.mu.Lock()
+		stuck := g.gen == gen && g.readyGen != gen && !g.closed
+		g.mu.Unlock()
+		if !stuck {
+			return
+		}
+		g.log.Warn("no READY from the Discord gateway in time; trying again. If this repeats, check discord.gateway_url and the network",
+			slog.Duration("timeout", timeout))
+		g.closeForResume(conn)
+		conn.Close() // the reader fails and reconnects with backoff
+	})
 }

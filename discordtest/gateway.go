@@ -222,6 +222,9 @@ func (c *gwConn) identify(raw json.RawMessage) {
 	c.wmu.Lock()
 	c.compress = d.Compress
 	c.wmu.Unlock()
+	if !s.takeIdentify() {
+		return
+	}
 
 	ss := &session{srv: s, id: "fake-session-" + randomHex(8), intents: d.Intents}
 	ss.mu.Lock()

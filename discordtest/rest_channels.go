@@ -22,16 +22,6 @@ func (s *Server) getGateway(c *call) (int, any) {
 	return http.StatusOK, obj{"url": s.GatewayURL()}
 }
 
-func (s *Server) getGatewayBot(c *call) (int, any) {
-	return http.StatusOK, obj{
-		"url":    s.GatewayURL(),
-		"shards": 1,
-		"session_start_limit": obj{
-			"total": 1000, "remaining": 999, "reset_after": 14400000, "max_concurrency": 1,
-		},
-	}
-}
-
 func (s *Server) getCurrentUser(c *call) (int, any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -60,6 +60,7 @@ type Server struct {
 	pings        []Ping
 	gwLog        []GatewayMessage
 	sessions     map[string]*session
+	gwLimits     gatewayLimits
 	conns        map[*gwConn]struct{}
 	connSeq      int
 	noACKs       bool
