@@ -211,6 +211,15 @@ func (b *Bot) Ready() bool { return b.conn.Ready() }
 // handleInteraction runs each interaction in its own goroutine so one slow
 // command never holds up the gateway, and tracks it for graceful shutdown.
 func (b *Bot) handleInteraction(i discord.Interaction) {
+	if tooOldToAnswer(i.ID(), time.Now()) {
+		// A resumed session replays the events a restart missed; an
+		// interaction among them was either handled before the restart
+		// or can no longer be acknowledged, and handling it now could
+		// record a moderator's action twice.
+		b.log.Info("ignored an interaction too old to answer (replayed after a restart?)",
+			slog.String("interaction", i.ID().String()))
+		return
+	}
 	e := &event{Interaction: i, ctx: b.baseCtx, rest: b.conn.Rest(), received: time.Now()}
 	if b.closing.Load() {
 		b.refuseWhileClosing(e)
@@ -232,6 +241,17 @@ func (b *Bot) refuseWhileClosing(e *event) {
 	if err := e.reply("The bot is restarting; please try again in a minute.", true); err != nil {
 		b.log.Debug("could not refuse an interaction during shutdown", errAttr(err))
 	}
+}
+
+// staleInteraction is the age past which an interaction is not handled.
+// Discord refuses the first answer after three seconds; the rest allows
+// for a host clock somewhat ahead of Discord's.
+const staleInteraction = 15 * time.Second
+
+// tooOldToAnswer reports whether the interaction with id, which carries
+// the time Discord made it, is older than staleInteraction at now.
+func tooOldToAnswer(id snowflake.ID, now time.Time) bool {
+	return now.Sub(id.Time()) > staleInteraction
 }
 
 // inflightCount returns how many interactions are being handled.

@@ -35,6 +35,12 @@ and 1 when not, so it can serve as a Docker HEALTHCHECK or in a systemd unit.
   retention how long records are kept, and the pending deletions of the
             records of servers the bot left (server and date)
   backup    the age of the last successful backup, against backup.interval
+  records   when the records were last fully verified (bot audit verify,
+            scheduled backups) and what it found
+  restore   shown only after a restore was stopped before it finished:
+            which database is in place, and how to finish or undo
+  gateway   the gateway session kept for a resume, and a start held back
+            by a crash loop or Discord's daily limit of new sessions
   token     Discord accepts discord.token (skipped with --offline)
   bot       the running bot's /readyz, when http.listen is set
 
