@@ -289,7 +289,14 @@ func TestRestoreKilled(t *testing.T) {
 	for cycle := range cycles {
 		reset()
 		c := startMaint(t, dir, nil, "restore", file)
-		if c.killAfter(t, time.Duration(rng.Int64N(int64(took)*6/5))) {
+		delay := time.Duration(rng.Int64N(int64(took) * 6 / 5))
+		if cycle%2 == 1 {
+			// Every other kill comes after the restore has begun to
+			// change things, wherever a loaded machine moved that point.
+			waitForFile(pendingPath(live), took*3)
+			delay = time.Duration(rng.Int64N(int64(took)/2 + 1))
+		}
+		if c.killAfter(t, delay) {
 			killed++
 		}
 		begun := fileExists(pendingPath(live))
@@ -365,5 +372,12 @@ func TestHealthNamesInterruptedRestore(t *testing.T) {
 	_, out, _ := runCLI(t, dir, nil, "health", "--offline")
 	if !strings.Contains(out, "restore") || !strings.Contains(out, "was stopped before it finished") {
 		t.Errorf("health after an interrupted restore:\n%s", out)
+	}
+}
+
+// waitForFile waits until path exists, for at most limit.
+func waitForFile(path string, limit time.Duration) {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline) && !fileExists(path); {
+		time.Sleep(time.Millisecond)
 	}
 }
