@@ -58,6 +58,9 @@ type router struct {
 	slash        map[string]slashHandler
 	button       map[string]route
 	autocomplete map[string]autocompleteHandler
+	// shapes is what the command definitions allow; a slash command that
+	// does not fit them never reaches its handler.
+	shapes commandShapes
 	// autoDefer is how long a handler may take before the router defers
 	// its interaction for it: well inside Discord's 3 seconds, with room
 	// for the deferral's own round trip.
@@ -68,7 +71,8 @@ type router struct {
 const autoDeferAfter = 1500 * time.Millisecond
 
 func newRouter(routes []route, h *handlers) *router {
-	r := &router{h: h, slash: map[string]slashHandler{}, button: map[string]route{}, autocomplete: map[string]autocompleteHandler{}, autoDefer: autoDeferAfter}
+	r := &router{h: h, slash: map[string]slashHandler{}, button: map[string]route{}, autocomplete: map[string]autocompleteHandler{},
+		shapes: newCommandShapes(Definitions()), autoDefer: autoDeferAfter}
 	for _, rt := range routes {
 		switch {
 		case rt.slash != nil:
@@ -111,6 +115,13 @@ func (r *router) route(e *event) error {
 		if !ok {
 			return errNoRoute
 		}
+		// Outside a guild every command is refused by its handler before
+		// it reads an option, with a message that says where it works.
+		if e.GuildID() != nil {
+			if err := r.shapes.check(data); err != nil {
+				return err
+			}
+		}
 		if h := r.slash[data.CommandPath()]; h != nil {
 			return h(e, data)
 		}
@@ -139,8 +150,13 @@ func (r *router) route(e *event) error {
 }
 
 // fail tells the user about a handler's error. A forged or damaged custom
-// ID is the sender's doing, not the bot's, so it is logged at info.
+// ID, or a slash command that does not fit its definition, is the sender's
+// doing, not the bot's, so it is logged at info.
 func (r *router) fail(e *event, err error) {
+	var dc *damagedCommand
+	if errors.As(err, &dc) {
+		r.h.interactionLog(e, "").Info("refused a slash command that does not match its definition", slog.String("problem", dc.why))
+	}
 	if errors.Is(err, errForgedCustomID) {
 		path := ""
 		if c, ok := e.Interaction.(discord.ComponentInteraction); ok {
