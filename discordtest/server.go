@@ -39,8 +39,7 @@ type Server struct {
 	closed   chan struct{}
 	closeOne sync.Once
 	wg       sync.WaitGroup
-	idSeq    atomic.Int64
-	idBase   snowflake.ID
+	lastID   atomic.Uint64 // the newest snowflake handed out
 
 	restFaults restFaults // faults of every route (faults_rest.go), with its own lock
 
@@ -152,7 +151,6 @@ func NewServer(opts ...Option) *Server {
 		interactions: map[string]*interaction{},
 		sessions:     map[string]*session{},
 		conns:        map[*gwConn]struct{}{},
-		idBase:       snowflake.New(time.Now()),
 	}
 	if cfg.specPath != "" {
 		sp, err := loadSpec(cfg.specPath)
@@ -228,9 +226,17 @@ func (s *Server) ApplicationID() snowflake.ID { return s.appID }
 // bots created on Discord today).
 func (s *Server) BotUserID() snowflake.ID { return s.botID }
 
-// newID returns a fresh snowflake whose timestamp is about the server's start.
+// newID returns a fresh snowflake, above every earlier one, whose
+// timestamp is now, as Discord's are: the bot reads an interaction's age
+// from its ID.
 func (s *Server) newID() snowflake.ID {
-	return s.idBase + snowflake.ID(s.idSeq.Add(1))<<12
+	for {
+		last := s.lastID.Load()
+		next := max(uint64(snowflake.New(time.Now())), last+1)
+		if s.lastID.CompareAndSwap(last, next) {
+			return snowflake.ID(next)
+		}
+	}
 }
 
 // bumpLocked wakes every waiter. Callers hold s.mu.
