@@ -278,3 +278,26 @@ func TestMalformedSlashCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestUndecodableCommands: payloads that disgo's decoder cannot read (it
+// panics on them) cost the event, never the process: the bot ignores
+// them and keeps serving.
+func TestUndecodableCommands(t *testing.T) {
+	h := newHarness(t)
+	for name, data := range map[string]map[string]any{
+		"GroupWithoutOptions": {"id": "1", "name": "config", "type": 1, "options": []any{
+			map[string]any{"name": "escalation", "type": 2, "options": []any{}}}},
+		"SubcommandAfterOption": {"id": "1", "name": "config", "type": 1, "options": []any{
+			map[string]any{"name": "enabled", "type": 5, "value": true},
+			map[string]any{"name": "dm", "type": 1, "options": []any{}}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := h.srv.InvokeRaw(ctx, h.guild, h.admin, discordtest.InteractionCommand, data); err != discordtest.ErrNoResponse {
+				t.Errorf("got %v, want the event ignored (no answer)", err)
+			}
+			pingOK(t, h)
+		})
+	}
+}

@@ -190,8 +190,8 @@ func (g *gatewayConn) handle(conn *websocket.Conn, gen int, f frame, raw []byte)
 }
 
 func (g *gatewayConn) dispatch(gen int, f frame, raw []byte) error {
-	var msg gateway.Message
-	if err := json.Unmarshal(raw, &msg); err != nil {
+	msg, err := decodeMessage(raw)
+	if err != nil {
 		g.log.Warn("ignored an unreadable gateway event", slog.String("event", string(f.T)), errAttr(err))
 		return nil
 	}
@@ -369,4 +369,18 @@ func (g *gatewayConn) watchReady(conn *websocket.Conn, gen int) {
 		g.closeForResume(conn)
 		conn.Close() // the reader fails and reconnects with backoff
 	})
+}
+
+// decodeMessage decodes a gateway event. disgo's decoders index into what
+// they read without checking it, so a malformed event (a subcommand group
+// without options, a subcommand after a plain option) can panic; that must
+// cost the event, not the process.
+func decodeMessage(raw []byte) (msg gateway.Message, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("the event could not be decoded: %v", v)
+		}
+	}()
+	err = json.Unmarshal(raw, &msg)
+	return msg, err
 }
