@@ -44,6 +44,7 @@ type Config struct {
 	Run       Run
 	Retention Retention
 	Limits    Limits
+	Alerts    Alerts
 
 	// File is the absolute path of the config file that was read, or "" when
 	// none was (the default file was absent).
@@ -88,6 +89,25 @@ type Log struct {
 type HTTP struct {
 	// Listen is host:port; "" disables the listener.
 	Listen string
+	// Token, when set, is required by the status page, /metrics and
+	// /readyz (Authorization: Bearer, or ?token= for the page). 'bot run'
+	// refuses to listen beyond loopback without one. Secret.
+	Token string
+}
+
+// Alerts is the [alerts] section: where and when the bot tells its owner
+// that something needs them.
+type Alerts struct {
+	// WebhookURL is a Discord webhook the alerts are posted to; "" turns
+	// alerts off. Secret: the URL carries the webhook's token.
+	WebhookURL string
+	// GatewayDownAfter is how long the gateway may be down before an alert.
+	GatewayDownAfter time.Duration
+	// MinFreeDisk is the free space in the data directory, in bytes, below
+	// which an alert is posted.
+	MinFreeDisk int64
+	// ErrorBurst is how many errors within five minutes make an alert.
+	ErrorBurst int
 }
 
 // Backup is the [backup] section.
@@ -258,7 +278,7 @@ func (c *Config) RequireToken() error {
 // Secrets returns the non-empty secret values, for NewRedactingHandler.
 func (c *Config) Secrets() []string {
 	var out []string
-	for _, s := range []string{c.Discord.Token, c.Keys.MasterKey} {
+	for _, s := range []string{c.Discord.Token, c.Keys.MasterKey, c.HTTP.Token, c.Alerts.WebhookURL} {
 		if s != "" {
 			out = append(out, s)
 		}

@@ -89,13 +89,15 @@ func allSet(dir string) (want Config, file string, environ []string) {
 			GatewayURL: "ws://127.0.0.1:9999/gw", GuildIDs: []string{"111111111111111111", "222222222222222222"}},
 		Storage:   Storage{DataDir: filepath.Join(dir, "state")},
 		Log:       Log{Level: "debug", Format: "json"},
-		HTTP:      HTTP{Listen: ":9090"},
+		HTTP:      HTTP{Listen: ":9090", Token: "http-token-0123456789"},
 		Backup:    Backup{Dir: filepath.Join(dir, "bk"), Interval: 7 * 24 * time.Hour, Keep: 3},
 		Keys:      KeysConfig{MasterKeyFile: filepath.Join(dir, "mk.b64")},
 		Run:       Run{ShutdownTimeout: 90 * time.Second},
 		Retention: Retention{Cases: 2 * 365 * 24 * time.Hour, AfterLeave: 0},
 		Limits: Limits{MemberBurst: 3, MemberEvery: 5 * time.Second, ModeratorBurst: 30, ModeratorEvery: 500 * time.Millisecond,
 			GuildBurst: 100, GuildEvery: 250 * time.Millisecond, InFlight: 8, Queue: 16, MassAction: 4},
+		Alerts: Alerts{WebhookURL: "https://discord.com/api/webhooks/1/abcdefghijklmnop", GatewayDownAfter: 5 * time.Minute,
+			MinFreeDisk: 500 << 20, ErrorBurst: 7},
 	}
 	file = `[discord]
 token = "tok-1234567890"
@@ -109,6 +111,7 @@ level = "debug"
 format = "json"
 [http]
 listen = ":9090"
+token = "http-token-0123456789"
 [backup]
 dir = "bk"
 interval = "7d"
@@ -130,6 +133,11 @@ guild_every = "250ms"
 in_flight = 8
 queue = 16
 mass_action = 4
+[alerts]
+webhook_url = "https://discord.com/api/webhooks/1/abcdefghijklmnop"
+gateway_down_after = "5m"
+min_free_disk = "500MiB"
+error_burst = 7
 `
 	environ = []string{
 		"BOT_DISCORD_TOKEN=tok-1234567890",
@@ -156,6 +164,11 @@ mass_action = 4
 		"BOT_LIMITS_IN_FLIGHT=8",
 		"BOT_LIMITS_QUEUE=16",
 		"BOT_LIMITS_MASS_ACTION=4",
+		"BOT_HTTP_TOKEN=http-token-0123456789",
+		"BOT_ALERTS_WEBHOOK_URL=https://discord.com/api/webhooks/1/abcdefghijklmnop",
+		"BOT_ALERTS_GATEWAY_DOWN_AFTER=5m",
+		"BOT_ALERTS_MIN_FREE_DISK=500MiB",
+		"BOT_ALERTS_ERROR_BURST=7",
 	}
 	return want, file, environ
 }
@@ -364,14 +377,41 @@ func TestRequireToken(t *testing.T) {
 func TestKeys(t *testing.T) {
 	got := Keys()
 	want := []string{
+		"alerts.error_burst", "alerts.gateway_down_after", "alerts.min_free_disk", "alerts.webhook_url",
 		"backup.dir", "backup.interval", "backup.keep",
 		"discord.api_url", "discord.gateway_url", "discord.guild_ids", "discord.token",
-		"http.listen", "keys.master_key", "keys.master_key_file",
+		"http.listen", "http.token", "keys.master_key", "keys.master_key_file",
 		"limits.guild_burst", "limits.guild_every", "limits.in_flight", "limits.mass_action",
 		"limits.member_burst", "limits.member_every", "limits.moderator_burst", "limits.moderator_every", "limits.queue",
 		"log.format", "log.level", "retention.after_leave", "retention.cases", "run.shutdown_timeout", "storage.data_dir",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("got=%q\nwant %q", got, want)
+	}
+}
+
+func TestAsSize(t *testing.T) {
+	for in, want := range map[any]int64{"1GiB": 1 << 30, "500MiB": 500 << 20, "2 GB": 2 << 30, "4096": 4096, int64(7): 7} {
+		if got, err := asSize(in); err != nil || got != want {
+			t.Errorf("asSize(%v) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []any{"", "lots", "-1GiB", "1PiB", "99999999999GiB", int64(-1)} {
+		if got, err := asSize(in); err == nil {
+			t.Errorf("asSize(%v) = %d, want an error", in, got)
+		}
+	}
+}
+
+func TestAsWebhookURL(t *testing.T) {
+	for _, ok := range []string{"", "https://discord.com/api/webhooks/1/x", "http://127.0.0.1:9/api/v10/webhooks/1/x"} {
+		if _, err := asWebhookURL(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"http://discord.com/api/webhooks/1/x", "https://discord.com/channels/1", "not a url", "https:///webhooks/1/x"} {
+		if _, err := asWebhookURL(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

@@ -27,7 +27,8 @@ func TestExampleLoadsToDefaults(t *testing.T) {
 		Retention: Retention{AfterLeave: 30 * 24 * time.Hour},
 		Limits: Limits{MemberBurst: 5, MemberEvery: 2 * time.Second, ModeratorBurst: 20, ModeratorEvery: time.Second,
 			GuildBurst: 60, GuildEvery: time.Second, InFlight: 64, Queue: 256, MassAction: 10},
-		File: p,
+		Alerts: Alerts{GatewayDownAfter: 2 * time.Minute, MinFreeDisk: 1 << 30, ErrorBurst: 20},
+		File:   p,
 	}
 	if got := plain(c); !reflect.DeepEqual(got, want) {
 		t.Errorf("got=%+v\nwant %+v", got, want)

@@ -74,6 +74,12 @@ var settings = []setting{
 			c.Log.Format, err = asChoice(v, formats)
 			return err
 		}},
+	{key: "http.token", def: "", secret: true,
+		accepted: `a long random string; required when http.listen is not on loopback`,
+		apply: func(c *Config, v any) (err error) {
+			c.HTTP.Token, err = asString(v)
+			return err
+		}},
 	{key: "http.listen", def: "127.0.0.1:8081",
 		accepted: `host:port such as "127.0.0.1:8081", or "" to turn the health endpoint off`,
 		apply: func(c *Config, v any) (err error) {
@@ -174,6 +180,30 @@ var settings = []setting{
 		accepted: "a whole number, 1 or more: how many bans and kicks a moderator may make in a minute",
 		apply: func(c *Config, v any) (err error) {
 			c.Limits.MassAction, err = asPositiveInt(v)
+			return err
+		}},
+	{key: "alerts.webhook_url", def: "", secret: true,
+		accepted: `a Discord webhook URL (https://discord.com/api/webhooks/…), or "" for no alerts`,
+		apply: func(c *Config, v any) (err error) {
+			c.Alerts.WebhookURL, err = asWebhookURL(v)
+			return err
+		}},
+	{key: "alerts.gateway_down_after", def: "2m",
+		accepted: `a duration such as "2m"`,
+		apply: func(c *Config, v any) (err error) {
+			c.Alerts.GatewayDownAfter, err = asDuration(v, false)
+			return err
+		}},
+	{key: "alerts.min_free_disk", def: "1GiB",
+		accepted: `a size such as "1GiB" or "500MiB"`,
+		apply: func(c *Config, v any) (err error) {
+			c.Alerts.MinFreeDisk, err = asSize(v)
+			return err
+		}},
+	{key: "alerts.error_burst", def: int64(20),
+		accepted: "a whole number, 1 or more: errors within five minutes that make an alert",
+		apply: func(c *Config, v any) (err error) {
+			c.Alerts.ErrorBurst, err = asPositiveInt(v)
 			return err
 		}},
 	{key: "run.shutdown_timeout", def: "10s",
@@ -412,4 +442,55 @@ func asPositiveInt(v any) (int, error) {
 		return 0, errNotAccepted
 	}
 	return int(n), nil
+}
+
+// asSize reads a size in bytes: a whole number, or one with a unit of KiB,
+// MiB, GiB or TiB (or KB, MB, GB, TB, the same powers of 1024).
+func asSize(v any) (int64, error) {
+	if n, ok := v.(int64); ok {
+		if n < 0 {
+			return 0, errors.New("it is negative")
+		}
+		return n, nil
+	}
+	s, err := asString(v)
+	if err != nil {
+		return 0, err
+	}
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for i, unit := range []string{"K", "M", "G", "T"} {
+		for _, suffix := range []string{unit + "iB", unit + "B"} {
+			if rest, ok := strings.CutSuffix(s, suffix); ok {
+				s, mult = strings.TrimSpace(rest), int64(1)<<(10*(i+1))
+			}
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, errNotAccepted
+	}
+	return n * mult, nil
+}
+
+// asWebhookURL reads a Discord webhook URL: https, with a path of
+// /api/webhooks/{id}/{token} (the API version may be named). Tests may
+// name a webhook of a local fake Discord over http on loopback.
+func asWebhookURL(v any) (string, error) {
+	s, err := asString(v)
+	if err != nil || s == "" {
+		return s, err
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "", errNotAccepted
+	}
+	local := u.Scheme == "http" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost" || u.Hostname() == "::1")
+	if u.Scheme != "https" && !local {
+		return "", errors.New("it must be an https URL")
+	}
+	if !strings.Contains(u.Path, "/webhooks/") {
+		return "", errors.New("it is not a webhook URL (…/api/webhooks/ID/TOKEN); copy it from the channel's Integrations settings")
+	}
+	return s, nil
 }
