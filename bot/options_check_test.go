@@ -251,6 +251,10 @@ func TestMalformedSlashCommands(t *testing.T) {
 		}
 	}
 	for _, rq := range h.srv.Requests()[before:] {
+		// The registration of the commands at start may land meanwhile.
+		if rq.Is("PUT", "/applications/{application_id}/guilds/{guild_id}/commands") {
+			continue
+		}
 		if !rq.Is("POST", "/interactions/{interaction_id}/{interaction_token}/callback") {
 			t.Errorf("a refused command sent %s %s", rq.Method, rq.Route)
 		}

@@ -65,7 +65,11 @@ func TestHeartbeatACKs(t *testing.T) {
 	if err := srv.WaitHeartbeat(ctx); err != nil {
 		t.Fatal(err)
 	}
+	stopped := countOps(srv, opHeartbeat)
 	srv.StopHeartbeatACKs(true)
+	// An ACK of a heartbeat that arrived just before the stop may still
+	// be on its way: count from the first heartbeat after it.
+	waitGateway(t, srv, "a heartbeat after the stop", func([]GatewayMessage) bool { return countOps(srv, opHeartbeat) > stopped })
 	acks := func() int {
 		n := 0
 		for _, m := range srv.GatewayMessages() {
