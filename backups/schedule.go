@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modbot/bot/config"
@@ -45,11 +46,62 @@ type Scheduler struct {
 	Now func() time.Time
 	// StartDelay bounds the wait for the first backup when none is recorded.
 	StartDelay time.Duration
+
+	live *liveSchedule // what SetSchedule changed; nil until NewScheduler
+}
+
+// liveSchedule is the schedule SetSchedule sets while Run reads it. It is
+// held by pointer, so a copy of a Scheduler shares it.
+type liveSchedule struct {
+	mu      sync.Mutex
+	cfg     *config.Config // nil until SetSchedule
+	changed chan struct{}  // SetSchedule wakes Run through it
 }
 
 // NewScheduler returns a Scheduler for db on the real clock.
 func NewScheduler(cfg *config.Config, db *storage.DB, kr *keys.Keyring, log *slog.Logger) *Scheduler {
-	return &Scheduler{Config: cfg, DB: db, Keys: kr, Log: log, Now: time.Now, StartDelay: DefaultStartDelay}
+	return &Scheduler{Config: cfg, DB: db, Keys: kr, Log: log, Now: time.Now, StartDelay: DefaultStartDelay,
+		live: &liveSchedule{changed: make(chan struct{}, 1)}}
+}
+
+// SetSchedule changes backup.interval and backup.keep of a running
+// Scheduler: the next backup is due one new interval after the last
+// success, and the next retention keeps the new count. An interval of 0
+// pauses the schedule until a later SetSchedule. A Scheduler whose Run
+// returned at once, its interval being 0 at start, stays stopped.
+func (s *Scheduler) SetSchedule(interval time.Duration, keep int) {
+	cfg := *s.config()
+	cfg.Backup.Interval, cfg.Backup.Keep = interval, keep
+	s.live.mu.Lock()
+	s.live.cfg = &cfg
+	s.live.mu.Unlock()
+	select {
+	case s.live.changed <- struct{}{}:
+	default:
+	}
+}
+
+// config returns the configuration in force: Config, with the schedule
+// SetSchedule gave.
+func (s *Scheduler) config() *config.Config {
+	if s.live == nil {
+		return s.Config
+	}
+	s.live.mu.Lock()
+	defer s.live.mu.Unlock()
+	if s.live.cfg != nil {
+		return s.live.cfg
+	}
+	return s.Config
+}
+
+// changed is the channel SetSchedule signals on; nil, which never
+// receives, for a Scheduler not made by NewScheduler.
+func (s *Scheduler) changed() <-chan struct{} {
+	if s.live == nil {
+		return nil
+	}
+	return s.live.changed
 }
 
 // Run backs the database up every backup.interval until ctx ends, into
@@ -60,13 +112,42 @@ func NewScheduler(cfg *config.Config, db *storage.DB, kr *keys.Keyring, log *slo
 // backup problem never stops the bot. Scheduled backups do not carry the
 // keys.
 func (s *Scheduler) Run(ctx context.Context) {
-	cfg := s.Config
+	cfg := s.config()
 	every := cfg.Backup.Interval
 	if every <= 0 {
 		return
 	}
 	log := s.Log.With(slog.String("component", "backup"))
-	wait := min(every, s.StartDelay)
+	timer := time.NewTimer(s.firstWait(cfg, log, min(every, s.StartDelay)))
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.changed():
+			timer.Stop()
+			if cfg = s.config(); cfg.Backup.Interval > 0 {
+				timer.Reset(s.firstWait(cfg, log, min(cfg.Backup.Interval, s.StartDelay)))
+			} else {
+				log.Info("scheduled backups paused (backup.interval is 0)")
+			}
+			continue
+		case <-timer.C:
+		}
+		s.backupRecovering(ctx, log)
+		if every := s.config().Backup.Interval; every > 0 {
+			timer.Reset(every)
+		} // else paused: the SetSchedule that set 0 has signalled changed
+
+	}
+}
+
+// firstWait logs the schedule of cfg and returns the wait for its next
+// backup: one interval after the last recorded success, or fresh when
+// none is recorded.
+func (s *Scheduler) firstWait(cfg *config.Config, log *slog.Logger, fresh time.Duration) time.Duration {
+	every := cfg.Backup.Interval
+	wait := fresh
 	if at, _, err := Last(cfg); err != nil {
 		log.Warn("could not read the last backup time; backing up soon", slog.Any("err", err))
 	} else if !at.IsZero() {
@@ -74,17 +155,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 	log.Info("scheduled backups on", slog.Duration("interval", every), slog.Int("keep", cfg.Backup.Keep),
 		slog.String("dir", cfg.Backup.Dir), slog.Duration("next_in", wait.Round(time.Second)))
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		s.backupRecovering(ctx, log)
-		timer.Reset(every)
-	}
+	return wait
 }
 
 // BackupOnce makes one scheduled backup now, records it and applies
@@ -110,7 +181,7 @@ func (s *Scheduler) backupRecovering(ctx context.Context, log *slog.Logger) {
 }
 
 func (s *Scheduler) backup(ctx context.Context, log *slog.Logger) {
-	cfg := s.Config
+	cfg := s.config()
 	now := s.Now().UTC()
 	dest := filepath.Join(cfg.Backup.Dir, "bot-"+now.Format(Stamp)+ScheduledSuffix)
 	start := time.Now()

@@ -297,3 +297,52 @@ func TestSchedulerSurvivesPanic(t *testing.T) {
 		}
 	}
 }
+
+// TestSetSchedule: a running Scheduler takes a new interval and keep at
+// once, and an interval of 0 pauses it.
+func TestSetSchedule(t *testing.T) {
+	in := newInstallation(t)
+	cfg := *in.Config
+	cfg.Backup.Interval, cfg.Backup.Keep = time.Hour, 3
+	var buf bytes.Buffer
+	logs := &syncWriter{w: &buf}
+	text := func() string { logs.mu.Lock(); defer logs.mu.Unlock(); return buf.String() }
+	s := NewScheduler(&cfg, in.DB, in.Keys, slog.New(slog.NewTextHandler(logs, nil)))
+	var ticks atomic.Int64
+	base := time.Now().UTC()
+	s.Now = func() time.Time { return base.Add(time.Duration(ticks.Add(1)) * time.Second) }
+	if err := Record(&cfg, Attempt{At: base, OK: true}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	scheduled := func() []string {
+		files, _ := filepath.Glob(filepath.Join(cfg.Backup.Dir, "bot-*"+ScheduledSuffix))
+		return files
+	}
+	s.SetSchedule(20*time.Millisecond, 1)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled backups after the interval changed; log:\n%s", text())
+		}
+		if a, _ := ReadStatus(&cfg); a.LastSuccess != nil && a.LastSuccess.Scheduled && ticks.Load() >= 4 {
+			break
+		}
+	}
+	s.SetSchedule(0, 1)
+	time.Sleep(50 * time.Millisecond) // a backup under way ends
+	if files := scheduled(); len(files) != 1 {
+		t.Errorf("scheduled backups kept: %v, want the newest 1", files)
+	}
+	before := ticks.Load()
+	time.Sleep(100 * time.Millisecond)
+	if n := ticks.Load(); n != before {
+		t.Errorf("%d backups after the schedule was paused", n-before)
+	}
+	if !strings.Contains(text(), "scheduled backups paused") {
+		t.Errorf("log does not say the schedule paused:\n%s", text())
+	}
+}

@@ -102,6 +102,7 @@ var errSilent = errors.New("failure already reported")
 
 func commands() []command {
 	return []command{
+		{"alerts", "send a test alert to alerts.webhook_url", cmdAlerts, true, true},
 		{"audit", "verify that the audit log was not edited", cmdAudit, true, true},
 		{"backup", "write a verified copy of the database, while the bot runs", cmdBackup, true, false},
 		{"demo", "play a moderation session against a local Discord (no token needed)", cmdDemo, false, false},
@@ -228,7 +229,7 @@ Commands:
 	}
 	fmt.Fprint(w, `
 These commands take -c/--config FILE (default: config.toml in the working
-directory): audit, backup, health, init, invite, keys, migrate, privacy,
+directory): alerts, audit, backup, health, init, invite, keys, migrate, privacy,
 restore and run. demo and version read no configuration file. Every
 command takes --help. Exit status: 0 success, 1 failure, 2 bad usage.
 `)

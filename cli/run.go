@@ -58,7 +58,7 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return e.runBot(ctx, cfg, log)
+	return e.runBot(withReload(ctx, *cfgPath, over), cfg, log)
 }
 
 // runBot is `bot run` after configuration: it takes the lock, opens the
@@ -66,6 +66,7 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 // database. bot demo runs the bot with it too.
 func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) (err error) {
 	ver := e.build.Version
+	log, liveRun := e.liveLog(cfg, log)
 	if _, err := os.Stat(cfg.Storage.DataDir); err != nil {
 		return fmt.Errorf("no data directory at %s: run 'bot init' first (or point storage.data_dir at your data)", cfg.Storage.DataDir)
 	}
@@ -154,9 +155,10 @@ func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 		}
 		defer stop()
 	}
+	var sched *backups.Scheduler
 	if cfg.Backup.Interval > 0 {
 		backupCtx, stopBackups := context.WithCancel(ctx)
-		sched := backups.NewScheduler(cfg, in.DB, in.Keys, log)
+		sched = backups.NewScheduler(cfg, in.DB, in.Keys, log)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -166,6 +168,7 @@ func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 		// database closes.
 		defer func() { stopBackups(); <-done }()
 	}
+	defer liveRun.start(ctx, b.Ready, sched)()
 	log.Info("starting", slog.String("version", ver), slog.String("data_dir", cfg.Storage.DataDir))
 	err = b.Run(ctx)
 	if errors.Is(err, context.Canceled) {

@@ -43,7 +43,7 @@ type interaction struct {
 // bot token: Discord authenticates them by the interaction token.
 func (s *Server) interactionRoutes(add func(string, string, bool, routeHandler)) {
 	add("POST", "/interactions/{interaction_id}/{interaction_token}/callback", false, s.callback)
-	add("POST", "/webhooks/{webhook_id}/{webhook_token}", false, s.followup)
+	add("POST", "/webhooks/{webhook_id}/{webhook_token}", false, s.webhookPost)
 	add("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", false, s.webhookMessage)
 	add("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", false, s.webhookMessage)
 	add("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", false, s.webhookMessage)

@@ -138,6 +138,7 @@ func (s *Server) routes() http.Handler {
 	s.interactionRoutes(add)
 	s.channelRoutes(add)
 	s.guildRoutes(add)
+	s.webhookRoutes(mux)
 	mux.Handle("/", s.rest("", "", false, s.unknownRoute))
 	return mux
 }

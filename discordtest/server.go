@@ -64,6 +64,7 @@ type Server struct {
 	connSeq      int
 	noACKs       bool
 	rules        []*faultRule
+	webhooks     map[snowflake.ID]*webhook // made by CreateWebhook (webhooks.go)
 }
 
 // config holds what the Options set.

@@ -1,0 +1,298 @@
+package alerts
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modbot/bot/discordtest"
+)
+
+// clock is a settable time for a Monitor.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// facts are the sources' answers, set by a test.
+type facts struct {
+	mu         sync.Mutex
+	up         bool
+	attempt    time.Time
+	attemptOK  bool
+	success    time.Time
+	free       uint64
+	errs       int
+	verifiedAt time.Time
+	verifiedOK bool
+	backupErr  error
+}
+
+func (f *facts) set(fn func(f *facts)) { f.mu.Lock(); defer f.mu.Unlock(); fn(f) }
+
+func (f *facts) sources() Sources {
+	return Sources{
+		GatewayUp: func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.up },
+		Backup: func() (time.Time, bool, time.Time, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.attempt, f.attemptOK, f.success, f.backupErr
+		},
+		FreeDisk: func() (uint64, error) { f.mu.Lock(); defer f.mu.Unlock(); return f.free, nil },
+		Errors:   func(time.Time) int { f.mu.Lock(); defer f.mu.Unlock(); return f.errs },
+		Verification: func() (time.Time, bool, string, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.verifiedAt, f.verifiedOK, "bot audit verify", nil
+		},
+	}
+}
+
+// healthy is a state in which no condition holds at start.
+func healthy(start time.Time) *facts {
+	return &facts{up: true, attempt: start, attemptOK: true, success: start, free: 10 << 30,
+		verifiedAt: start, verifiedOK: true}
+}
+
+func settings(url string) Settings {
+	return Settings{WebhookURL: url, GatewayDownAfter: 2 * time.Minute, MinFreeDisk: 1 << 30,
+		ErrorBurst: 20, BackupInterval: 24 * time.Hour}
+}
+
+// setup returns a fake Discord with one webhook, and a Monitor posting to
+// it on a clock at a fixed time.
+func setup(t *testing.T, f func(start time.Time) *facts) (*discordtest.Server, discordtest.Webhook, *Monitor, *clock, *facts, *bytes.Buffer) {
+	t.Helper()
+	srv := discordtest.NewServer()
+	t.Cleanup(srv.Close)
+	w := srv.CreateWebhook()
+	c := &clock{t: time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC)}
+	fs := f(c.t)
+	var logs bytes.Buffer
+	m := New(Options{Settings: settings(w.URL), Sources: fs.sources(), Now: c.now,
+		Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	return srv, w, m, c, fs, &logs
+}
+
+func contents(srv *discordtest.Server, w discordtest.Webhook) []string {
+	var out []string
+	for _, m := range srv.WebhookMessages(w.ID) {
+		out = append(out, m.Content)
+	}
+	return out
+}
+
+func TestGatewayDown(t *testing.T) {
+	srv, w, m, c, fs, _ := setup(t, healthy)
+	ctx := context.Background()
+	m.Check(ctx)
+	fs.set(func(f *facts) { f.up = false })
+	m.Check(ctx) // first seen down at 03:04
+	c.add(time.Minute)
+	m.Check(ctx)
+	if got := contents(srv, w); len(got) != 0 {
+		t.Fatalf("posted before gateway_down_after: %q", got)
+	}
+	c.add(time.Minute)
+	m.Check(ctx)
+	got := contents(srv, w)
+	if len(got) != 1 || !strings.Contains(got[0], "gateway down") || !strings.Contains(got[0], "since 2030-01-02 03:04 UTC") ||
+		!strings.Contains(got[0], "bot health") {
+		t.Fatalf("messages=%q, want one naming the condition, since when, and what to do", got)
+	}
+	msgs := srv.WebhookMessages(w.ID)
+	if string(msgs[0].AllowedMentions) != `{"parse":[]}` {
+		t.Errorf("allowed_mentions=%s, want no mentions", msgs[0].AllowedMentions)
+	}
+	if p := srv.Pings(); len(p) != 0 {
+		t.Errorf("pings: %+v", p)
+	}
+
+	// Decided: a clearing within the hour is posted when the hour is up.
+	fs.set(func(f *facts) { f.up = true })
+	c.add(time.Minute)
+	m.Check(ctx)
+	if got := contents(srv, w); len(got) != 1 {
+		t.Fatalf("a second message within the hour: %q", got)
+	}
+	c.add(MinGap)
+	m.Check(ctx)
+	got = contents(srv, w)
+	if len(got) != 2 || !strings.Contains(got[1], "gateway down — cleared") || !strings.Contains(got[1], "03:07 UTC") {
+		t.Fatalf("messages=%q, want the clearing, with when it cleared", got)
+	}
+	c.add(MinGap)
+	m.Check(ctx)
+	if got := contents(srv, w); len(got) != 2 {
+		t.Fatalf("posted again with nothing changed: %q", got)
+	}
+}
+
+func TestAtMostOnePerHour(t *testing.T) {
+	srv, w, m, c, fs, _ := setup(t, healthy)
+	ctx := context.Background()
+	for i := range 20 { // the disk flaps for 50 minutes
+		fs.set(func(f *facts) { f.free = uint64(i%2) * (10 << 30) })
+		m.Check(ctx)
+		c.add(150 * time.Second)
+	}
+	if got := contents(srv, w); len(got) != 1 || !strings.Contains(got[0], "disk space low") {
+		t.Fatalf("messages=%q, want one", got)
+	}
+	fs.set(func(f *facts) { f.free = 0 })
+	c.add(MinGap)
+	m.Check(ctx)
+	if got := contents(srv, w); len(got) != 1 {
+		t.Fatalf("posted although the state is the one announced: %q", got)
+	}
+}
+
+func TestConditions(t *testing.T) {
+	tests := []struct {
+		name   string
+		break_ func(f *facts, start time.Time)
+		after  time.Duration
+		want   []string
+	}{
+		{"BackupFailed", func(f *facts, s time.Time) { f.attempt, f.attemptOK = s.Add(time.Minute), false }, 2 * time.Minute,
+			[]string{"backup failed", "since 2030-01-02 03:05 UTC", "bot backup"}},
+		{"BackupOverdue", func(f *facts, s time.Time) {}, 48*time.Hour + time.Minute,
+			[]string{"backup overdue", "since 2030-01-02 03:04 UTC", "backup.interval"}},
+		{"DiskLow", func(f *facts, s time.Time) { f.free = 512 << 20 }, 0,
+			[]string{"disk space low", "512.0 MiB free", "alerts.min_free_disk (1.0 GiB)"}},
+		{"ErrorBurst", func(f *facts, s time.Time) { f.errs = 21 }, 0,
+			[]string{"burst of errors", "21 errors", "alerts.error_burst (20)"}},
+		{"VerificationFailed", func(f *facts, s time.Time) { f.verifiedAt, f.verifiedOK = s.Add(time.Minute), false }, time.Minute,
+			[]string{"verification failed", "since 2030-01-02 03:05 UTC", "bot audit verify"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, w, m, c, fs, _ := setup(t, healthy)
+			ctx := context.Background()
+			m.Check(ctx)
+			start := c.now()
+			c.add(tt.after)
+			fs.set(func(f *facts) { tt.break_(f, start) })
+			m.Check(ctx)
+			got := contents(srv, w)
+			if len(got) != 1 {
+				t.Fatalf("messages=%q, want one", got)
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(got[0], s) {
+					t.Errorf("message %q lacks %q", got[0], s)
+				}
+			}
+			if strings.Contains(got[0], w.Token) {
+				t.Errorf("message %q holds the webhook token", got[0])
+			}
+		})
+	}
+}
+
+func TestUnreadableSourceChangesNothing(t *testing.T) {
+	srv, w, m, c, fs, logs := setup(t, healthy)
+	ctx := context.Background()
+	fs.set(func(f *facts) { f.attemptOK = false })
+	m.Check(ctx)
+	fs.set(func(f *facts) { f.attemptOK, f.backupErr = true, errors.New("unreadable") })
+	c.add(2 * MinGap)
+	m.Check(ctx)
+	if got := contents(srv, w); len(got) != 1 {
+		t.Fatalf("messages=%q, want the failure only, not a clearing nobody saw", got)
+	}
+	if !strings.Contains(logs.String(), "could not read the backup record") {
+		t.Errorf("log %q does not say the record was unreadable", logs.String())
+	}
+}
+
+// failing is a Poster that fails until told otherwise.
+type failing struct {
+	mu    sync.Mutex
+	fail  bool
+	posts []string
+}
+
+func (p *failing) Post(_ context.Context, _, content string) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail {
+		return 404, &RejectedError{Status: 404, Code: 10015, Message: "Unknown Webhook"}
+	}
+	p.posts = append(p.posts, content)
+	return 204, nil
+}
+
+func TestPostFailureIsLoggedAndRetried(t *testing.T) {
+	c := &clock{t: time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC)}
+	fs := healthy(c.t)
+	fs.free = 0
+	p := &failing{fail: true}
+	var logs bytes.Buffer
+	m := New(Options{Settings: settings("http://127.0.0.1:1/api/webhooks/1/secrettoken"), Sources: fs.sources(),
+		Poster: p, Now: c.now, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	ctx := context.Background()
+	m.Check(ctx)
+	if !strings.Contains(logs.String(), "could not post an alert") || !strings.Contains(logs.String(), "level=WARN") {
+		t.Fatalf("log=%q, want a warning about the post", logs.String())
+	}
+	p.mu.Lock()
+	p.fail = false
+	p.mu.Unlock()
+	m.Check(ctx)
+	if len(p.posts) != 0 {
+		t.Fatalf("retried at once: %q", p.posts)
+	}
+	c.add(retryAfter)
+	m.Check(ctx)
+	if len(p.posts) != 1 || !strings.Contains(p.posts[0], "disk space low") {
+		t.Fatalf("posts=%q, want the alert once the retry is due", p.posts)
+	}
+}
+
+func TestSetSettings(t *testing.T) {
+	srv, w, m, _, fs, _ := setup(t, healthy)
+	ctx := context.Background()
+	m.SetSettings(Settings{})
+	fs.set(func(f *facts) { f.errs = 5 })
+	m.Check(ctx)
+	if got := contents(srv, w); len(got) != 0 {
+		t.Fatalf("posted with no webhook: %q", got)
+	}
+	w2 := srv.CreateWebhook()
+	s := settings(w2.URL)
+	s.ErrorBurst = 4
+	m.SetSettings(s)
+	m.Check(ctx)
+	if got := contents(srv, w2); len(got) != 1 || !strings.Contains(got[0], "alerts.error_burst (4)") {
+		t.Fatalf("messages=%q, want one on the new webhook with the new burst", got)
+	}
+}
+
+func TestWebhookPosterErrorHoldsNoToken(t *testing.T) {
+	srv := discordtest.NewServer()
+	defer srv.Close()
+	w := srv.CreateWebhook()
+	srv.DeleteWebhook(w.ID)
+	status, err := WebhookPoster{}.Post(context.Background(), w.URL, "x")
+	var re *RejectedError
+	if status != 404 || !errors.As(err, &re) || !strings.Contains(err.Error(), "create a new one") {
+		t.Fatalf("got=%d %v, want 404 and what to do", status, err)
+	}
+	_, err = WebhookPoster{}.Post(context.Background(), "http://127.0.0.1:1/api/webhooks/1/secrettoken", "x")
+	if err == nil || strings.Contains(err.Error(), "secrettoken") {
+		t.Fatalf("err=%v, want an error without the token", err)
+	}
+}
