@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/disgoorg/disgo/rest"
@@ -59,6 +60,9 @@ type limiter struct {
 
 	mu     sync.Mutex
 	tokens map[string]*tokenBucket
+	// inFlight counts the requests holding a bucket of the bot's own
+	// routes, for Close.
+	inFlight atomic.Int64
 }
 
 // tokenBucket is the rate-limit state of one interaction or webhook token
@@ -79,8 +83,20 @@ func newLimiter(routes rest.RateLimiter, maxRetries int, log *slog.Logger) *limi
 // MaxRetries is how often a request refused with 429 is sent again.
 func (l *limiter) MaxRetries() int { return l.maxRetries }
 
-// Close waits for the requests in flight on the bot's own routes.
-func (l *limiter) Close(ctx context.Context) { l.routes.Close(ctx) }
+// Close waits, until ctx ends, for the requests in flight on the bot's
+// own routes. It counts them itself rather than calling the wrapped
+// limiter's Close, which walks its buckets without the lock its cleanup
+// goroutine takes to delete them: the two at once are a map read during a
+// write, which can end the process.
+func (l *limiter) Close(ctx context.Context) {
+	for l.inFlight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
 
 // Reset does nothing: disgo's client calls it once, when it is built, and
 // the wrapped limiter's cleanup goroutine reads the fields its Reset
@@ -110,6 +126,8 @@ func (l *limiter) WaitBucket(ctx context.Context, e *rest.CompiledEndpoint) erro
 		}
 	} else if err := l.routes.WaitBucket(ctx, e); err != nil {
 		return err
+	} else {
+		l.inFlight.Add(1)
 	}
 	// A pause may have begun while the request queued for its bucket.
 	if err := l.waitPause(ctx); err != nil {
@@ -141,6 +159,7 @@ func (l *limiter) UnlockBucket(e *rest.CompiledEndpoint, rs *http.Response) erro
 
 func (l *limiter) unlock(e *rest.CompiledEndpoint, rs *http.Response) error {
 	if !tokenRoute(e) {
+		defer l.inFlight.Add(-1)
 		return l.routes.UnlockBucket(e, rs)
 	}
 	l.unlockToken(bucketKey(e), rs)
