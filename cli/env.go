@@ -11,6 +11,8 @@ import (
 
 	"github.com/modbot/bot/config"
 	"github.com/modbot/bot/keys"
+	"github.com/modbot/bot/logring"
+	"github.com/modbot/bot/status"
 )
 
 // env is Env as the commands use it, with the build it reports.
@@ -53,6 +55,31 @@ func (e *env) loadConfig(path string, flags map[string]string) (*config.Config, 
 // the environment or from its file, and a backup passphrase given in the
 // environment.
 func (e *env) logger(cfg *config.Config) (*slog.Logger, error) {
+	return config.NewLogger(e.stderr, e.terminal, cfg.Log, e.secrets(cfg)...)
+}
+
+// Sizes of the ring of recent log records that 'bot run' keeps for the
+// status page and /debug/logs.
+const (
+	ringRecords = 1000
+	ringErrors  = status.MaxErrors
+)
+
+// ringLogger is logger for 'bot run', which also keeps its recent records
+// in a ring. The secrets are redacted before the ring sees a record, so
+// that neither the page nor /debug/logs can show one: the redaction wraps
+// the ring, which wraps the logger that writes to stderr.
+func (e *env) ringLogger(cfg *config.Config) (*slog.Logger, *logring.Ring, error) {
+	out, err := config.NewLogger(e.stderr, e.terminal, cfg.Log)
+	if err != nil {
+		return nil, nil, err
+	}
+	ring := logring.New(ringRecords, ringErrors)
+	return slog.New(config.NewRedactingHandler(ring.Wrap(out.Handler()), e.secrets(cfg)...)), ring, nil
+}
+
+// secrets lists what no log line may show.
+func (e *env) secrets(cfg *config.Config) []string {
 	secrets := cfg.Secrets()
 	if cfg.Keys.MasterKeyFile != "" {
 		if raw, err := os.ReadFile(cfg.Keys.MasterKeyFile); err == nil {
@@ -62,7 +89,7 @@ func (e *env) logger(cfg *config.Config) (*slog.Logger, error) {
 	if pass, ok := lookupEnv(e.environ, passphraseEnv); ok && pass != "" {
 		secrets = append(secrets, pass)
 	}
-	return config.NewLogger(e.stderr, e.terminal, cfg.Log, secrets...)
+	return secrets
 }
 
 // clock returns the time backups and restores are named by.

@@ -305,6 +305,9 @@ func readyCheck(ctx context.Context, cfg *config.Config) check {
 	if err != nil {
 		return check{"bot", "fail", err.Error()}
 	}
+	if cfg.HTTP.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+cfg.HTTP.Token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return check{"bot", "fail", fmt.Sprintf("nothing answers at %s: is 'bot run' running?", url)}

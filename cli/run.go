@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
+	"time"
 
 	"github.com/disgoorg/snowflake/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modbot/bot/backups"
 	"github.com/modbot/bot/bot"
@@ -16,6 +20,8 @@ import (
 	"github.com/modbot/bot/conn"
 	"github.com/modbot/bot/datadir"
 	"github.com/modbot/bot/health"
+	"github.com/modbot/bot/logring"
+	"github.com/modbot/bot/status"
 	"github.com/modbot/bot/storage"
 )
 
@@ -30,7 +36,11 @@ flight, closes the connection and the database within run.shutdown_timeout.
 
 When http.listen is set (default 127.0.0.1:8081), it serves /healthz (the
 process is alive) and /readyz (the database answers and the gateway is
-connected) for 'bot health', Docker and systemd.
+connected) for 'bot health', Docker and systemd, the status page at /, and
+the recent log as JSON lines at /debug/logs. With http.token set, all but
+/healthz require it (Authorization: Bearer TOKEN, or ?token= for the page
+and the log); on an address other than loopback, 'bot run' refuses to
+start without one.
 `
 
 func cmdRun(ctx context.Context, e *env, args []string) error {
@@ -54,18 +64,29 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 	if err := cfg.RequireToken(); err != nil {
 		return err
 	}
-	log, err := e.logger(cfg)
+	log, ring, err := e.ringLogger(cfg)
 	if err != nil {
 		return err
 	}
-	return e.runBot(withReload(ctx, *cfgPath, over), cfg, log)
+	return e.runBotRing(withReload(ctx, *cfgPath, over), cfg, log, ring)
 }
 
-// runBot is `bot run` after configuration: it takes the lock, opens the
-// data, runs the bot until ctx ends, then checkpoints and closes the
-// database. bot demo runs the bot with it too.
-func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) (err error) {
+// runBot is `bot run` after configuration for a logger without a ring of
+// recent records: bot demo runs the bot with it.
+func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	return e.runBotRing(ctx, cfg, log, nil)
+}
+
+// runBotRing is `bot run` after configuration: it takes the lock, opens
+// the data, runs the bot until ctx ends, then checkpoints and closes the
+// database. ring, when not nil, holds log's recent records, for the status
+// page and /debug/logs.
+func (e *env) runBotRing(ctx context.Context, cfg *config.Config, log *slog.Logger, ring *logring.Ring) (err error) {
 	ver := e.build.Version
+	started := time.Now()
+	if err := checkListen(cfg); err != nil {
+		return err
+	}
 	log, liveRun := e.liveLog(cfg, log)
 	if _, err := os.Stat(cfg.Storage.DataDir); err != nil {
 		return fmt.Errorf("no data directory at %s: run 'bot init' first (or point storage.data_dir at your data)", cfg.Storage.DataDir)
@@ -149,7 +170,32 @@ func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 		return err
 	}
 	if cfg.HTTP.Listen != "" {
-		stop, err := health.Serve(cfg.HTTP.Listen, in.DB, b, log)
+		// The registry the bot's metrics are registered in; the status
+		// page reads the gateway's latency and the commands served from it.
+		gatherer := prometheus.DefaultGatherer
+		sampler := status.NewSampler(gatherer)
+		sampleCtx, stopSampling := context.WithCancel(ctx)
+		defer stopSampling()
+		go sampler.Run(sampleCtx, time.Minute)
+		o := health.Options{Addr: cfg.HTTP.Listen, DB: in.DB, Bot: b, Log: log, Token: cfg.HTTP.Token,
+			Page: &status.Source{
+				Version:        ver,
+				Started:        started,
+				Checks:         pageChecks(cfg, in.DB),
+				Connected:      b.Ready,
+				Guilds:         func() int { return c.Caches().GuildsLen() },
+				Gatherer:       gatherer,
+				Commands:       sampler,
+				Log:            ring,
+				Backups:        func() (backups.Status, error) { return backups.ReadStatus(cfg) },
+				BackupInterval: cfg.Backup.Interval,
+				Keys:           in.Keys.Status,
+				ErrorLog:       log,
+			}}
+		if ring != nil {
+			o.Logs = ring
+		}
+		stop, err := health.Serve(o)
 		if err != nil {
 			return err
 		}
@@ -175,4 +221,52 @@ func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 		err = nil
 	}
 	return err
+}
+
+// pageChecks returns the checks of 'bot health' that the status page runs
+// at each refresh: those that read small files and ask the open database
+// for nothing more than a ping. The database and keys checks, which open
+// the installation a second time and read every page, stay in 'bot health'.
+func pageChecks(cfg *config.Config, db health.Pinger) func(context.Context) []status.Check {
+	return func(ctx context.Context) []status.Check {
+		ping := check{"database", "ok", "answers"}
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := db.Ping(ctx); err != nil {
+			ping = check{"database", "fail", err.Error()}
+		}
+		now := time.Now()
+		var out []status.Check
+		for _, c := range []check{ping, diskCheck(cfg), backupCheck(cfg), verificationCheck(cfg, now), gatewayCheck(cfg, now)} {
+			out = append(out, status.Check(c))
+		}
+		return out
+	}
+}
+
+// checkListen refuses an http.listen that other machines can reach while
+// http.token is empty: the status page, /metrics and /debug/logs would
+// show anyone the bot's servers, errors and keys.
+func checkListen(cfg *config.Config) error {
+	if cfg.HTTP.Listen == "" || cfg.HTTP.Token != "" || isLoopback(cfg.HTTP.Listen) {
+		return nil
+	}
+	return fmt.Errorf("http.listen is %s, which other machines can reach, and http.token is not set: "+
+		"set BOT_HTTP_TOKEN (or http.token) so that the status page, /metrics, /readyz and /debug/logs require it, "+
+		"or listen on 127.0.0.1", cfg.HTTP.Listen)
+}
+
+// isLoopback reports whether the host of addr is a loopback address or
+// "localhost". An empty host listens on every interface, and any other
+// name may resolve beyond the machine, so both count as reachable.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

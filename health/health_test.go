@@ -59,7 +59,7 @@ func TestServe(t *testing.T) {
 			addr := freeAddr(t)
 			b := &fakeBot{}
 			b.ready.Store(tt.ready)
-			stop, err := Serve(addr, fakeDB{tt.dbErr}, b, log)
+			stop, err := Serve(Options{Addr: addr, DB: fakeDB{tt.dbErr}, Bot: b, Log: log})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,8 +80,76 @@ func TestServePortInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	_, err = Serve(ln.Addr().String(), fakeDB{}, &fakeBot{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, err = Serve(Options{Addr: ln.Addr().String(), DB: fakeDB{}, Bot: &fakeBot{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err == nil || !strings.Contains(err.Error(), "http.listen") {
 		t.Errorf("got=%v, want an error naming http.listen", err)
+	}
+}
+
+// TestToken: with a token set, everything but /healthz needs it, in the
+// Authorization header or, for the page and the log, in ?token=; without
+// one, everything is open.
+func TestToken(t *testing.T) {
+	const token = "s3cret-token-for-tests"
+	text := func(s string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, s) })
+	}
+	b := &fakeBot{}
+	b.ready.Store(true)
+	o := Options{DB: fakeDB{}, Bot: b, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Page: text("page"), Metrics: text("metrics"), Logs: text("logs")}
+	open := o
+	o.Token = token
+	for _, tt := range []struct {
+		name   string
+		o      Options
+		path   string
+		header string
+		want   int
+	}{
+		{"HealthzOpen", o, "/healthz", "", http.StatusOK},
+		{"PageNoToken", o, "/", "", http.StatusUnauthorized},
+		{"PageBearer", o, "/", "Bearer " + token, http.StatusOK},
+		{"PageQuery", o, "/?token=" + token, "", http.StatusOK},
+		{"PageWrongQuery", o, "/?token=" + token + "x", "", http.StatusUnauthorized},
+		{"PageEmptyQuery", o, "/?token=", "", http.StatusUnauthorized},
+		{"PageWrongBearer", o, "/", "Bearer nope", http.StatusUnauthorized},
+		{"PageOtherScheme", o, "/", "Basic " + token, http.StatusUnauthorized},
+		{"OtherPath", o, "/nothing?token=" + token, "", http.StatusNotFound},
+		{"ReadyzNoToken", o, "/readyz", "", http.StatusUnauthorized},
+		{"ReadyzBearer", o, "/readyz", "Bearer " + token, http.StatusOK},
+		{"ReadyzQueryRefused", o, "/readyz?token=" + token, "", http.StatusUnauthorized},
+		{"MetricsNoToken", o, "/metrics", "", http.StatusUnauthorized},
+		{"MetricsBearer", o, "/metrics", "Bearer " + token, http.StatusOK},
+		{"MetricsQueryRefused", o, "/metrics?token=" + token, "", http.StatusUnauthorized},
+		{"LogsNoToken", o, "/debug/logs", "", http.StatusUnauthorized},
+		{"LogsQuery", o, "/debug/logs?token=" + token, "", http.StatusOK},
+		{"OpenWithoutToken", open, "/", "", http.StatusOK},
+		{"OpenMetrics", open, "/metrics", "", http.StatusOK},
+		{"OpenLogs", open, "/debug/logs", "", http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.o.Addr = freeAddr(t)
+			stop, err := Serve(tt.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stop()
+			req, _ := http.NewRequest("GET", "http://"+tt.o.Addr+tt.path, nil)
+			if tt.header != "" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("GET %s got=%d, want %d", tt.path, resp.StatusCode, tt.want)
+			}
+			if tt.want == http.StatusUnauthorized && resp.Header.Get("WWW-Authenticate") == "" {
+				t.Error("401 without WWW-Authenticate")
+			}
+		})
 	}
 }

@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/modbot/bot/discordtest"
+)
+
+// Decided: an http.listen other machines can reach needs http.token, or
+// 'bot run' does not start; loopback needs none.
+func TestRunRefusesReachableListenWithoutToken(t *testing.T) {
+	srv := discordtest.NewServer()
+	defer srv.Close()
+	g := srv.AddGuild(discordtest.GuildOptions{})
+	dir := initDir(t)
+	for _, listen := range []string{"0.0.0.0:0", ":0", "[::]:0", "192.0.2.1:8081", "bot.example:8081"} {
+		t.Run(listen, func(t *testing.T) {
+			code, _, errOut := runCLI(t, dir, withEnv(fakeEnv(srv, g), "BOT_HTTP_LISTEN="+listen), "run")
+			if code != exitFailure || !strings.Contains(errOut, "BOT_HTTP_TOKEN") || !strings.Contains(errOut, "127.0.0.1") {
+				t.Errorf("got exit %d, stderr %q; want a refusal naming BOT_HTTP_TOKEN and 127.0.0.1", code, errOut)
+			}
+		})
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:8081": true, "127.1.2.3:1": true, "[::1]:8081": true, "localhost:8081": true,
+		"0.0.0.0:8081": false, ":8081": false, "[::]:8081": false, "10.0.0.2:8081": false, "host:8081": false, "nonsense": false,
+	} {
+		if got := isLoopback(addr); got != want {
+			t.Errorf("isLoopback(%q) got=%v, want %v", addr, got, want)
+		}
+	}
+}
+
+// TestRunServesStatusPage: a running bot serves its status page, the
+// recent log and /readyz behind http.token, and /healthz without it;
+// 'bot health' passes the token to /readyz.
+func TestRunServesStatusPage(t *testing.T) {
+	const token = "status-page-token-for-tests"
+	srv := discordtest.NewServer()
+	defer srv.Close()
+	g := srv.AddGuild(discordtest.GuildOptions{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := initDir(t)
+	environ := withEnv(fakeEnv(srv, g), "BOT_HTTP_LISTEN="+addr, "BOT_HTTP_TOKEN="+token)
+	r := startRun(t, dir, environ, srv, g)
+	defer r.stop(t)
+
+	get := func(path, auth string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/", ""); code != http.StatusUnauthorized {
+		t.Errorf("/ without the token got=%d, want 401", code)
+	}
+	code, page := get("/?token="+token, "")
+	if code != http.StatusOK {
+		t.Fatalf("/ got=%d %s", code, page)
+	}
+	for _, want := range []string{"Healthy", "connected", "Servers</dt><dd>1<", "database", "answers", "primary key", "none since the start"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	code, logs := get("/debug/logs", "Bearer "+token)
+	if code != http.StatusOK || !strings.Contains(logs, `"msg":"bot is ready"`) || strings.Contains(logs, token) || strings.Contains(logs, srv.Token()) {
+		t.Errorf("/debug/logs got=%d %s", code, logs)
+	}
+	if code, body := get("/healthz", ""); code != http.StatusOK || strings.TrimSpace(body) != "ok" {
+		t.Errorf("/healthz got=%d %q", code, body)
+	}
+	e := testEnv(dir, environ, &bytes.Buffer{}, &bytes.Buffer{})
+	cfg, err := e.loadConfig("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := readyCheck(context.Background(), cfg); c.Status != "ok" {
+		t.Errorf("bot health's ready check got=%+v, want ok with the token", c)
+	}
+}
