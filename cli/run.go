@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/disgoorg/snowflake/v2"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/modbot/bot/conn"
 	"github.com/modbot/bot/datadir"
 	"github.com/modbot/bot/health"
+	"github.com/modbot/bot/metrics"
 	"github.com/modbot/bot/storage"
 )
 
@@ -30,7 +32,9 @@ flight, closes the connection and the database within run.shutdown_timeout.
 
 When http.listen is set (default 127.0.0.1:8081), it serves /healthz (the
 process is alive) and /readyz (the database answers and the gateway is
-connected) for 'bot health', Docker and systemd.
+connected) for 'bot health', Docker and systemd, and /metrics (Prometheus'
+text format; docs/grafana-dashboard.json and docs/prometheus-alerts.yml
+read it).
 `
 
 func cmdRun(ctx context.Context, e *env, args []string) error {
@@ -110,6 +114,7 @@ func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 		}
 		guilds = append(guilds, id)
 	}
+	met := newMetrics(cfg, in.DB)
 	gw := beginGateway(cfg, log)
 	c, err := conn.New(conn.Options{
 		Token:            cfg.Discord.Token,
@@ -121,6 +126,7 @@ func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 		OnStartLimitWait: gw.waiting,
 		IdentifyDelay:    gw.delay,
 		OnReady:          gw.readied,
+		Observer:         met,
 	})
 	if err != nil {
 		return err
@@ -143,12 +149,13 @@ func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 		Erased: func(_ context.Context, erased []storage.Erasure) error {
 			return datadir.AddToLedger(in, erased)
 		},
+		Observer: met,
 	})
 	if err != nil {
 		return err
 	}
 	if cfg.HTTP.Listen != "" {
-		stop, err := health.Serve(cfg.HTTP.Listen, in.DB, b, log)
+		stop, err := health.Serve(cfg.HTTP.Listen, in.DB, b, met.Handler(), log)
 		if err != nil {
 			return err
 		}
@@ -157,6 +164,7 @@ func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 	if cfg.Backup.Interval > 0 {
 		backupCtx, stopBackups := context.WithCancel(ctx)
 		sched := backups.NewScheduler(cfg, in.DB, in.Keys, log)
+		sched.Observer = met
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -172,4 +180,22 @@ func (e *env) runBot(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 		err = nil
 	}
 	return err
+}
+
+// newMetrics returns the bot's metrics, reading the database's size, the
+// pending scheduled actions and the last backup's record at each scrape.
+func newMetrics(cfg *config.Config, db *storage.DB) *metrics.Metrics {
+	// Counting opens no sealed value, so the count needs no cipher.
+	schedule := storage.NewSchedule(db, nil)
+	return metrics.New(metrics.Sources{
+		DBPath:           datadir.DBPath(cfg),
+		ScheduledPending: schedule.Pending,
+		LastBackup: func() (time.Time, time.Duration, error) {
+			st, err := backups.ReadStatus(cfg)
+			if err != nil || st.LastSuccess == nil {
+				return time.Time{}, 0, err
+			}
+			return st.LastSuccess.At, time.Duration(st.LastSuccess.Took * float64(time.Second)), nil
+		},
+	})
 }

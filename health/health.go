@@ -24,10 +24,10 @@ type Readier interface {
 	Ready() bool
 }
 
-// Serve serves /healthz and /readyz on addr until the returned stop is
-// called. It fails at once when addr cannot be listened on, so a port
+// Serve serves /healthz and /readyz, and /metrics when metrics is not
+// nil, on addr until the returned stop is called. It fails at once when addr cannot be listened on, so a port
 // clash is reported at start rather than logged and forgotten.
-func Serve(addr string, db Pinger, b Readier, log *slog.Logger) (stop func(), err error) {
+func Serve(addr string, db Pinger, b Readier, metrics http.Handler, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("http.listen %s: %w (choose another address, or set http.listen to \"\" to turn the health endpoints off)", addr, err)
@@ -49,6 +49,9 @@ func Serve(addr string, db Pinger, b Readier, log *slog.Logger) (stop func(), er
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -59,7 +59,7 @@ func TestServe(t *testing.T) {
 			addr := freeAddr(t)
 			b := &fakeBot{}
 			b.ready.Store(tt.ready)
-			stop, err := Serve(addr, fakeDB{tt.dbErr}, b, log)
+			stop, err := Serve(addr, fakeDB{tt.dbErr}, b, nil, log)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,7 +80,7 @@ func TestServePortInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	_, err = Serve(ln.Addr().String(), fakeDB{}, &fakeBot{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, err = Serve(ln.Addr().String(), fakeDB{}, &fakeBot{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err == nil || !strings.Contains(err.Error(), "http.listen") {
 		t.Errorf("got=%v, want an error naming http.listen", err)
 	}
