@@ -46,8 +46,17 @@ type Scheduler struct {
 	Now func() time.Time
 	// StartDelay bounds the wait for the first backup when none is recorded.
 	StartDelay time.Duration
+	// Observer, if set, is told of each scheduled backup that fails, for
+	// metrics; the time and duration of the last success are in the
+	// status file, which manual backups write too.
+	Observer Observer
 
 	live *liveSchedule // what SetSchedule changed; nil until NewScheduler
+}
+
+// Observer is told of failed backups. Its method must return at once.
+type Observer interface {
+	BackupFailed()
 }
 
 // liveSchedule is the schedule SetSchedule sets while Run reads it. It is
@@ -202,13 +211,16 @@ func (s *Scheduler) backup(ctx context.Context, log *slog.Logger) {
 				slog.String("problem", v.Problem))
 		}
 	}
-	a := Attempt{At: now, Path: dest, Scheduled: true}
+	a := Attempt{At: now, Path: dest, Scheduled: true, Took: time.Since(start).Seconds()}
 	if err == nil {
 		a.OK, a.Size = true, res.Size
 		a.SHA256, err = SHA256(dest)
 	}
 	if err != nil {
 		a.OK, a.Error = false, err.Error()
+		if s.Observer != nil {
+			s.Observer.BackupFailed()
+		}
 		log.Error("scheduled backup failed; the bot keeps running and tries again at the next interval",
 			slog.String("path", dest), slog.Any("err", err))
 	} else {

@@ -55,6 +55,8 @@ type Attempt struct {
 	// Size and SHA256 describe the file of a successful backup.
 	Size   int64  `json:"size,omitempty"`
 	SHA256 string `json:"sha256,omitempty"`
+	// Took is how long the backup took, written and verified, in seconds.
+	Took float64 `json:"took_seconds,omitempty"`
 }
 
 // Last returns when the last successful backup (manual or scheduled)

@@ -34,6 +34,7 @@ import (
 
 	"github.com/modbot/bot/discordtest"
 	"github.com/modbot/bot/keys"
+	"github.com/modbot/bot/metrics"
 	"github.com/modbot/bot/storage"
 )
 
@@ -327,13 +328,20 @@ func BenchmarkWarn(b *testing.B) {
 	ctx := context.Background()
 	targets := prepareWarns(b, d, m).targets
 	log := slog.New(slog.DiscardHandler)
+	// The handler runs with metrics on, as under bot run: its case and
+	// DMs counted, and the interaction reported with its duration.
+	met := metrics.New(metrics.Sources{})
+	d.h.stores.Cases = observedCases{CaseStore: d.h.stores.Cases, obs: met}
+	d.h.discord.obs = met
 	var r responses
 	warn := func(i int) error {
 		t := targets[i%len(targets)]
+		start := time.Now()
 		content, _, err := d.h.handleWarn(ctx, t.data, d.event(t.in, &r), log)
 		if err == nil && !strings.HasPrefix(content, "Warned") {
 			err = fmt.Errorf("/warn answered %q", content)
 		}
+		met.InteractionDone("/warn", outcomeOf(err), time.Since(start))
 		return err
 	}
 	// Numbers far above the seeded ones, unique across the ramp's runs.

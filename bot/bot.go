@@ -92,6 +92,9 @@ type Options struct {
 	// before the erasure commits; its error aborts the erasure, which the
 	// admin is told.
 	Erased func(ctx context.Context, erased []storage.Erasure) error
+	// Observer, if set, is told of interactions, cases and failed DMs,
+	// for metrics; nil tells no one.
+	Observer Observer
 }
 
 // Bot serves the moderation commands over a Connection. Its methods are
@@ -141,10 +144,14 @@ func New(opts Options) (*Bot, error) {
 	if opts.SchedulerInterval <= 0 {
 		opts.SchedulerInterval = 5 * time.Second
 	}
+	if opts.Observer == nil {
+		opts.Observer = noObserver{}
+	}
+	opts.Stores.Cases = observedCases{CaseStore: opts.Stores.Cases, obs: opts.Observer}
 	c := opts.Connection
 	b := &Bot{opts: opts, log: opts.Logger, conn: c}
 	b.baseCtx, b.cancelBase = context.WithCancel(context.Background())
-	api := &discordAPI{rest: c.Rest(), cache: c.Caches(), botID: c.ID, log: opts.Logger, modlog: opts.Stores.Modlog}
+	api := &discordAPI{rest: c.Rest(), cache: c.Caches(), botID: c.ID, log: opts.Logger, modlog: opts.Stores.Modlog, obs: opts.Observer}
 	b.sched = &scheduler{
 		stores: opts.Stores, discord: api, now: opts.Now, log: opts.Logger,
 		interval: opts.SchedulerInterval, wake: make(chan struct{}, 1),
@@ -165,6 +172,7 @@ func New(opts Options) (*Bot, error) {
 		c.OnGuildChange(b.retain.guildChanged)
 	}
 	b.router = newRouter(b.handlers.routes(), b.handlers)
+	b.router.obs = opts.Observer
 	c.OnInteraction(b.handleInteraction)
 	return b, nil
 }
@@ -231,6 +239,7 @@ func (b *Bot) handleInteraction(i discord.Interaction) {
 		defer b.inflight.Done()
 		defer b.running.Add(-1)
 		b.limits.run(e, b.router.dispatch)
+		b.router.finish(e)
 	}()
 }
 

@@ -54,6 +54,8 @@ type discordAPI struct {
 	log   *slog.Logger
 	// modlog records the modlog posts about cases; nil records none.
 	modlog ModlogStore
+	// obs is told of DMs that fail; nil tells no one.
+	obs Observer
 }
 
 // guildFacts gathers what the permission rules need about a guild: its

@@ -196,7 +196,7 @@ func (h *handlers) escalate(ctx context.Context, log *slog.Logger, e *event, mc 
 		})
 	}()
 	if err != nil {
-		why := h.failureText(log, err)
+		why := h.failureText(nil, log, err)
 		log.Warn("escalation not applied", slog.Int64("warning", warning.Number))
 		modlog := h.discord.postCaseModlog(ctx, log, mc.settings, warning.Number, discord.Embed{
 			Title: fmt.Sprintf("Escalation failed · case #%d", warning.Number),

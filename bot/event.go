@@ -34,6 +34,21 @@ type event struct {
 	// deferType is the callback type of the deferral, when state is
 	// deferred.
 	deferType discord.InteractionResponseType
+
+	// failure and errorID are how the interaction failed, if it did, and
+	// the error ID the user was shown: the router's log line and the
+	// Observer report them. Only the interaction's own goroutine sets and
+	// reads them.
+	failure error
+	errorID string
+}
+
+// failed records that the interaction ended with err, shown to the user
+// as error ID id ("" for a refusal, which shows its own message).
+func (e *event) failed(err error, id string) {
+	if e != nil {
+		e.failure, e.errorID = err, id
+	}
 }
 
 // answerState is how far an interaction has been answered.

@@ -61,7 +61,7 @@ func (h *handlers) deferred(command string, f deferredHandler) slashHandler {
 		log := h.interactionLog(e, command)
 		content, embeds, err := f(e.ctx, data, e, log)
 		if err != nil {
-			content, embeds = h.failureText(log, err), []discord.Embed{}
+			content, embeds = h.failureText(e, log, err), []discord.Embed{}
 		}
 		if err := e.editReply(content, embeds...); err != nil {
 			log.Warn("could not fill in the deferred reply", errAttr(err))
@@ -82,13 +82,16 @@ func (h *handlers) interactionLog(e *event, command string) *slog.Logger {
 }
 
 // failureText is what the user sees for err: a *UserError's message, or an
-// error ID that matches the logged details.
-func (h *handlers) failureText(log *slog.Logger, err error) string {
+// error ID that matches the logged details. It records err as the outcome
+// of e, the interaction it answers (nil when the error is not its outcome).
+func (h *handlers) failureText(e *event, log *slog.Logger, err error) string {
 	var ue *UserError
 	if errors.As(err, &ue) {
+		e.failed(err, "")
 		return ue.Msg
 	}
 	id := newErrorID()
+	e.failed(err, id)
 	log.Error("interaction failed", slog.String("error_id", id), errAttr(err))
 	if errors.Is(err, storage.ErrDiskFull) {
 		return fmt.Sprintf("The bot could not save this: its disk is full (or failing), so nothing was recorded. "+

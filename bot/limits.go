@@ -188,6 +188,7 @@ var errBusy = &UserError{"The bot is busy; try again in a few seconds."}
 
 // refuse tells the user why e was not handled.
 func (l *limiter) refuse(e *event, err error) {
+	e.failed(err, "")
 	var rerr error
 	if e.Type() == discord.InteractionTypeAutocomplete {
 		rerr = e.autocompleteResult([]discord.AutocompleteChoice{})

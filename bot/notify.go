@@ -81,8 +81,10 @@ func (d *discordAPI) sendDM(ctx context.Context, log *slog.Logger, userID snowfl
 	case err == nil:
 		return DMSent
 	case resterr.Code(err) == codeCannotDM:
+		d.dmFailed(DMReasonClosed)
 		return DMClosed
 	default:
+		d.dmFailed(dmFailureReason(err))
 		// The user's ID stays out of the log: IDs are personal data, and the
 		// interaction ID on log's lines leads to the case.
 		log.Warn("could not send a DM", errAttr(err))

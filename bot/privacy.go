@@ -92,7 +92,7 @@ func (h *handlers) handlePrivacyExport(e *event, _ discord.SlashCommandInteracti
 	// A failed export does not count towards the limit: the member may
 	// try again at once.
 	h.exports.giveBack(key, at)
-	if uerr := e.editReply(h.failureText(log, err)); uerr != nil {
+	if uerr := e.editReply(h.failureText(e, log, err)); uerr != nil {
 		log.Warn("could not fill in the deferred reply", errAttr(uerr))
 	}
 	return nil
@@ -180,7 +180,7 @@ func (h *handlers) handlePrivacyErase(e *event, data discord.SlashCommandInterac
 	log := h.interactionLog(e, "privacy erase")
 	upd, err := h.erasePreview(e.ctx, e, data)
 	if err != nil {
-		content := h.failureText(log, err)
+		content := h.failureText(e, log, err)
 		upd = discord.MessageUpdate{Content: &content, Embeds: &[]discord.Embed{}, Components: &[]discord.ContainerComponent{}}
 	}
 	upd.AllowedMentions = noMentions()
@@ -275,7 +275,7 @@ func (h *handlers) handlePrivacyEraseButton(e *event, args []string) error {
 	log := h.interactionLog(e, "privacy erase")
 	content, err := h.erase(e.ctx, e, log, b.target)
 	if err != nil {
-		content = h.failureText(log, err)
+		content = h.failureText(e, log, err)
 	}
 	upd := discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{}, AllowedMentions: noMentions()}
 	if err := e.updateResponse(upd); err != nil {

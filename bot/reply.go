@@ -32,7 +32,7 @@ func noMentions() *discord.AllowedMentions { return &discord.AllowedMentions{} }
 // the answer when the interaction was already answered (deferred).
 // Autocompletes get no message: Discord shows none for them.
 func (h *handlers) showError(e *event, err error) {
-	msg := h.failureText(h.interactionLog(e, ""), err)
+	msg := h.failureText(e, h.interactionLog(e, ""), err)
 	if e.Type() == discord.InteractionTypeAutocomplete {
 		return
 	}

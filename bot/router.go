@@ -65,6 +65,12 @@ type router struct {
 	// its interaction for it: well inside Discord's 3 seconds, with room
 	// for the deferral's own round trip.
 	autoDefer time.Duration
+	// commands holds the top-level slash commands ("/config"), the
+	// labels an interaction is reported under; anything else is
+	// reported as unknownRoute, so a forged name adds no series.
+	commands map[string]bool
+	// obs is told of each interaction when it is done.
+	obs Observer
 }
 
 // autoDeferAfter is the router's autoDefer.
@@ -72,11 +78,14 @@ const autoDeferAfter = 1500 * time.Millisecond
 
 func newRouter(routes []route, h *handlers) *router {
 	r := &router{h: h, slash: map[string]slashHandler{}, button: map[string]route{}, autocomplete: map[string]autocompleteHandler{},
-		shapes: newCommandShapes(Definitions()), autoDefer: autoDeferAfter}
+		shapes: newCommandShapes(Definitions()), autoDefer: autoDeferAfter,
+		commands: map[string]bool{}, obs: noObserver{}}
 	for _, rt := range routes {
 		switch {
 		case rt.slash != nil:
 			r.slash[rt.path] = rt.slash
+			top, _ := splitCustomID(rt.path)
+			r.commands[top] = true
 		case rt.button != nil:
 			r.button[rt.path] = rt
 		case rt.autocomplete != nil:
@@ -174,6 +183,7 @@ func (r *router) fail(e *event, err error) {
 // answered with no choices, since Discord shows no message for one.
 func (r *router) recovered(e *event, v any) {
 	id := logPanic(r.h.interactionLog(e, ""), "interaction", v)
+	e.failed(errPanicked, id)
 	if e.Type() == discord.InteractionTypeAutocomplete {
 		if e.progress() == unanswered {
 			_ = e.autocompleteResult([]discord.AutocompleteChoice{})
@@ -229,4 +239,49 @@ func splitCustomID(id string) (string, []string) {
 	}
 	parts := strings.Split(rest, "/")
 	return "/" + parts[0], parts[1:]
+}
+
+// errPanicked is the outcome of an interaction whose handler panicked.
+var errPanicked = errors.New("the handler panicked")
+
+// unknownRoute labels an interaction that matches no route.
+const unknownRoute = "unknown"
+
+// finish reports the interaction e once it is done, however it ended: to
+// the Observer, and in one log line at info with its route, guild,
+// latency and, when it failed, the error ID the user was shown, so that an
+// ID a moderator reports finds the line with grep. The line holds no user
+// data.
+func (r *router) finish(e *event) {
+	took := time.Since(e.received)
+	command := r.routeLabel(e)
+	outcome := outcomeOf(e.failure)
+	r.obs.InteractionDone(command, outcome, took)
+	attrs := []any{slog.String("outcome", outcome), slog.Int64("latency_ms", took.Milliseconds())}
+	if e.errorID != "" {
+		attrs = append(attrs, slog.String("error_id", e.errorID))
+	}
+	r.h.interactionLog(e, command).Info("interaction done", attrs...)
+}
+
+// routeLabel names the route of e for metrics and the log: the top-level
+// slash command ("/config"), the button's route ("/warnings-page"), or
+// the autocomplete's command ("/unwarn autocomplete"); unknownRoute for
+// anything the routes table does not hold, whatever it claims to be.
+func (r *router) routeLabel(e *event) string {
+	switch i := e.Interaction.(type) {
+	case discord.ApplicationCommandInteraction:
+		if top := "/" + i.Data.CommandName(); r.commands[top] {
+			return top
+		}
+	case discord.AutocompleteInteraction:
+		if p := i.Data.CommandPath(); r.autocomplete[p] != nil {
+			return p + " autocomplete"
+		}
+	case discord.ComponentInteraction:
+		if p, _ := splitCustomID(i.Data.CustomID()); r.button[p].button != nil {
+			return p
+		}
+	}
+	return unknownRoute
 }

@@ -302,7 +302,7 @@ func (h *handlers) handleConfigModlog(e *event, data discord.SlashCommandInterac
 	if err != nil {
 		// Shown in the deferred reply, as deferred does: showError would
 		// first try a second callback, which Discord refuses.
-		return e.editReply(h.failureText(log, err))
+		return e.editReply(h.failureText(e, log, err))
 	}
 	// Posting at once proves the bot can write there, while the admin is
 	// still looking, rather than at the next case.

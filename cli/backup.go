@@ -170,7 +170,7 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	attempt.OK, attempt.Size, attempt.SHA256 = true, res.Size, sum
+	attempt.OK, attempt.Size, attempt.SHA256, attempt.Took = true, res.Size, sum, took.Seconds()
 	if err := backups.Record(cfg, attempt); err != nil {
 		fmt.Fprintf(e.stderr, "warning: the backup is complete, but its time was not recorded for 'bot health': %v\n", err)
 	}

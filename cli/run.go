@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/disgoorg/snowflake/v2"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modbot/bot/backups"
 	"github.com/modbot/bot/bot"
@@ -21,6 +20,7 @@ import (
 	"github.com/modbot/bot/datadir"
 	"github.com/modbot/bot/health"
 	"github.com/modbot/bot/logring"
+	"github.com/modbot/bot/metrics"
 	"github.com/modbot/bot/status"
 	"github.com/modbot/bot/storage"
 )
@@ -36,11 +36,12 @@ flight, closes the connection and the database within run.shutdown_timeout.
 
 When http.listen is set (default 127.0.0.1:8081), it serves /healthz (the
 process is alive) and /readyz (the database answers and the gateway is
-connected) for 'bot health', Docker and systemd, the status page at /, and
-the recent log as JSON lines at /debug/logs. With http.token set, all but
-/healthz require it (Authorization: Bearer TOKEN, or ?token= for the page
-and the log); on an address other than loopback, 'bot run' refuses to
-start without one.
+connected) for 'bot health', Docker and systemd, the status page at /,
+/metrics (Prometheus' text format; docs/grafana-dashboard.json and
+docs/prometheus-alerts.yml read it), and the recent log as JSON lines at
+/debug/logs. With http.token set, all but /healthz require it
+(Authorization: Bearer TOKEN, or ?token= for the page and the log); on an
+address other than loopback, 'bot run' refuses to start without one.
 `
 
 func cmdRun(ctx context.Context, e *env, args []string) error {
@@ -132,6 +133,7 @@ func (e *env) runBotRing(ctx context.Context, cfg *config.Config, log *slog.Logg
 		}
 		guilds = append(guilds, id)
 	}
+	met := newMetrics(cfg, in.DB)
 	gw := beginGateway(cfg, log)
 	c, err := conn.New(conn.Options{
 		Token:            cfg.Discord.Token,
@@ -143,6 +145,7 @@ func (e *env) runBotRing(ctx context.Context, cfg *config.Config, log *slog.Logg
 		OnStartLimitWait: gw.waiting,
 		IdentifyDelay:    gw.delay,
 		OnReady:          gw.readied,
+		Observer:         met,
 	})
 	if err != nil {
 		return err
@@ -165,19 +168,20 @@ func (e *env) runBotRing(ctx context.Context, cfg *config.Config, log *slog.Logg
 		Erased: func(_ context.Context, erased []storage.Erasure) error {
 			return datadir.AddToLedger(in, erased)
 		},
+		Observer: met,
 	})
 	if err != nil {
 		return err
 	}
 	if cfg.HTTP.Listen != "" {
-		// The registry the bot's metrics are registered in; the status
-		// page reads the gateway's latency and the commands served from it.
-		gatherer := prometheus.DefaultGatherer
+		// The status page reads the gateway's latency and the commands
+		// served from the bot's metrics.
+		gatherer := met.Gatherer()
 		sampler := status.NewSampler(gatherer)
 		sampleCtx, stopSampling := context.WithCancel(ctx)
 		defer stopSampling()
 		go sampler.Run(sampleCtx, time.Minute)
-		o := health.Options{Addr: cfg.HTTP.Listen, DB: in.DB, Bot: b, Log: log, Token: cfg.HTTP.Token,
+		o := health.Options{Addr: cfg.HTTP.Listen, DB: in.DB, Bot: b, Log: log, Token: cfg.HTTP.Token, Metrics: met.Handler(),
 			Page: &status.Source{
 				Version:        ver,
 				Started:        started,
@@ -205,6 +209,7 @@ func (e *env) runBotRing(ctx context.Context, cfg *config.Config, log *slog.Logg
 	if cfg.Backup.Interval > 0 {
 		backupCtx, stopBackups := context.WithCancel(ctx)
 		sched = backups.NewScheduler(cfg, in.DB, in.Keys, log)
+		sched.Observer = met
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -269,4 +274,22 @@ func isLoopback(addr string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
+}
+
+// newMetrics returns the bot's metrics, reading the database's size, the
+// pending scheduled actions and the last backup's record at each scrape.
+func newMetrics(cfg *config.Config, db *storage.DB) *metrics.Metrics {
+	// Counting opens no sealed value, so the count needs no cipher.
+	schedule := storage.NewSchedule(db, nil)
+	return metrics.New(metrics.Sources{
+		DBPath:           datadir.DBPath(cfg),
+		ScheduledPending: schedule.Pending,
+		LastBackup: func() (time.Time, time.Duration, error) {
+			st, err := backups.ReadStatus(cfg)
+			if err != nil || st.LastSuccess == nil {
+				return time.Time{}, 0, err
+			}
+			return st.LastSuccess.At, time.Duration(st.LastSuccess.Took * float64(time.Second)), nil
+		},
+	})
 }

@@ -68,6 +68,9 @@ type Options struct {
 	// non-resumable INVALID_SESSION; Discord asks for 1 to 5 seconds, which
 	// is the default.
 	InvalidSessionDelay func() time.Duration
+	// Observer, if set, is told of the gateway's state and latency and of
+	// every REST response, for metrics; nil tells no one.
+	Observer Observer
 }
 
 // Client is a connection to Discord. Its methods are safe for concurrent use.
@@ -96,11 +99,14 @@ func New(opts Options) (*Client, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Observer == nil {
+		opts.Observer = noObserver{}
+	}
 	c := &Client{opts: opts, log: opts.Logger, ready: make(chan struct{})}
 	quiet := slog.New(infoAndAbove{opts.Logger.Handler()})
 
 	restClient, _ := newRESTClient(restConfig{token: opts.Token, apiURL: opts.APIURL, log: c.log, quiet: quiet,
-		timeout: restTimeout, backoff: serverErrorBackoff})
+		timeout: restTimeout, backoff: serverErrorBackoff, obs: opts.Observer})
 
 	// Guild events carry the roles and owners that permission checks need.
 	c.gw = newGatewayConn(opts.Token, opts.GatewayURL, gateway.IntentGuilds, c.log)
@@ -108,6 +114,7 @@ func New(opts Options) (*Client, error) {
 		c.gw.invalidSessionDelay = opts.InvalidSessionDelay
 	}
 	c.gw.readyTimeout = opts.ReadyTimeout
+	c.gw.obs = opts.Observer
 	c.gw.keepSession = opts.KeepSession
 	c.gw.onWait = opts.OnStartLimitWait
 	c.gw.identifyDelay = opts.IdentifyDelay

@@ -48,6 +48,11 @@ type gatewayConn struct {
 	startLimit func(context.Context) (startLimit, error)
 	onWait     func(until time.Time, why string)
 	onResumed  func()
+	// obs is told of the session's state, latency and reconnects.
+	obs Observer
+	// everReady is set by the first READY or RESUMED of the process;
+	// each later one is a reconnect.
+	everReady bool
 	// readyTimeout bounds the wait for READY or RESUMED on each
 	// connection; after it the connection is dropped and tried again.
 	readyTimeout time.Duration
@@ -116,6 +121,7 @@ func newGatewayConn(token, url string, intents gateway.Intents, log *slog.Logger
 		status:       gateway.StatusUnconnected,
 		readyTimeout: 30 * time.Second,
 		done:         make(chan struct{}),
+		obs:          noObserver{},
 	}
 }
 
@@ -286,6 +292,7 @@ func (g *gatewayConn) dropLocked() {
 	}
 	g.conn = nil
 	g.gen++
+	g.obs.GatewayConnected(false)
 }
 
 // Send implements gateway.Gateway.

@@ -150,6 +150,9 @@ func (g *gatewayConn) handle(conn *websocket.Conn, gen int, f frame, raw []byte)
 		g.mu.Lock()
 		g.awaitAck = false
 		g.lastAck = time.Now()
+		if g.lastBeat.Before(g.lastAck) {
+			g.obs.GatewayLatency(g.lastAck.Sub(g.lastBeat))
+		}
 		g.mu.Unlock()
 		return nil
 	case gateway.OpcodeHeartbeat:
@@ -210,11 +213,13 @@ func (g *gatewayConn) dispatch(gen int, f frame, raw []byte) error {
 		}
 		g.status = gateway.StatusReady
 		g.readyGen, g.failures = gen, 0
+		g.readiedLocked(ReconnectIdentify)
 	case gateway.EventTypeResumed:
 		// disgo's handlers cannot decode RESUMED (it has no data), so it is
 		// not passed on.
 		g.status = gateway.StatusReady
 		g.readyGen, g.failures = gen, 0
+		g.readiedLocked(ReconnectResume)
 		onResumed := g.onResumed
 		g.mu.Unlock()
 		g.log.Info("gateway session resumed")
@@ -383,4 +388,14 @@ func decodeMessage(raw []byte) (msg gateway.Message, err error) {
 	}()
 	err = json.Unmarshal(raw, &msg)
 	return msg, err
+}
+
+// readiedLocked tells the Observer that the session is ready, and, after
+// the process's first ready session, that it reconnected by kind.
+func (g *gatewayConn) readiedLocked(kind string) {
+	g.obs.GatewayConnected(true)
+	if g.everReady {
+		g.obs.Reconnected(kind)
+	}
+	g.everReady = true
 }

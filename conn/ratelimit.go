@@ -53,6 +53,7 @@ type limiter struct {
 	routes     rest.RateLimiter
 	maxRetries int
 	log        *slog.Logger
+	obs        Observer // told of every response
 
 	pauseMu    sync.Mutex
 	pauseUntil time.Time
@@ -77,7 +78,7 @@ type tokenBucket struct {
 
 // newLimiter wraps routes, which handles the bot's own routes.
 func newLimiter(routes rest.RateLimiter, maxRetries int, log *slog.Logger) *limiter {
-	return &limiter{routes: routes, maxRetries: maxRetries, log: log, pauseNext: defaultPause, tokens: map[string]*tokenBucket{}}
+	return &limiter{routes: routes, maxRetries: maxRetries, log: log, obs: noObserver{}, pauseNext: defaultPause, tokens: map[string]*tokenBucket{}}
 }
 
 // MaxRetries is how often a request refused with 429 is sent again.
@@ -139,6 +140,7 @@ func (l *limiter) WaitBucket(ctx context.Context, e *rest.CompiledEndpoint) erro
 
 // UnlockBucket records what rs says of the limits and unlocks the bucket.
 func (l *limiter) UnlockBucket(e *rest.CompiledEndpoint, rs *http.Response) error {
+	observeResponse(l.obs, e, rs)
 	if rs != nil && rs.Header != nil {
 		if rs.StatusCode == http.StatusTooManyRequests {
 			if d, ok := globalLimit(rs); ok {

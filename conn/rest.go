@@ -21,6 +21,8 @@ type restConfig struct {
 	// backoff is the first pause before a request that met a server error
 	// is sent again.
 	backoff time.Duration
+	// obs, if set, is told of every response.
+	obs Observer
 }
 
 // newRESTClient builds the REST client with its guards, from the outside
@@ -30,6 +32,9 @@ type restConfig struct {
 // transport cuts a hung request (closingTransport).
 func newRESTClient(c restConfig) (rest.Client, *limiter) {
 	lim := newLimiter(rest.NewRateLimiter(rest.WithRateLimiterLogger(c.quiet)), restMaxRetries, c.log)
+	if c.obs != nil {
+		lim.obs = c.obs
+	}
 	opts := []rest.ConfigOpt{
 		rest.WithUserAgent(fmt.Sprintf("DiscordBot (%s, %s)", disgo.GitHub, disgo.Version)),
 		rest.WithLogger(c.quiet),

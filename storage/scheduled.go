@@ -100,6 +100,19 @@ func (s *Schedule) Add(ctx context.Context, n NewScheduledAction, at time.Time) 
 	return a, rec.commit(ctx, tx)
 }
 
+// Pending counts the actions waiting to run, due or not.
+func (s *Schedule) Pending(ctx context.Context) (_ int, err error) {
+	defer wrap(&err, "count pending actions")
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var n int
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM scheduled_actions WHERE state = 'pending'`).Scan(&n)
+	return n, err
+}
+
 // Get returns the action with id, or ErrNotFound.
 func (s *Schedule) Get(ctx context.Context, id int64) (_ ScheduledAction, err error) {
 	defer wrap(&err, fmt.Sprintf("get scheduled action %d", id))
