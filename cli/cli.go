@@ -105,6 +105,7 @@ func commands() []command {
 		{"audit", "verify that the audit log was not edited", cmdAudit, true, true},
 		{"backup", "write a verified copy of the database, while the bot runs", cmdBackup, true, false},
 		{"demo", "play a moderation session against a local Discord (no token needed)", cmdDemo, false, false},
+		{"dev", "create, seed and empty a development installation (make dev)", cmdDev, true, true},
 		{"health", "check the installation and the running bot", cmdHealth, true, false},
 		{"init", "create config.toml, the data directory, database and keys", cmdInit, true, false},
 		{"invite", "print the link that adds the bot to a server", cmdInvite, true, false},
