@@ -104,6 +104,7 @@ func commands() []command {
 	return []command{
 		{"audit", "verify that the audit log was not edited", cmdAudit, true, true},
 		{"backup", "write a verified copy of the database, while the bot runs", cmdBackup, true, false},
+		{"debug", "write an archive for a bug report, with no secrets or personal data", cmdDebug, true, true},
 		{"demo", "play a moderation session against a local Discord (no token needed)", cmdDemo, false, false},
 		{"dev", "create, seed and empty a development installation (make dev)", cmdDev, true, true},
 		{"health", "check the installation and the running bot", cmdHealth, true, false},
