@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test test-long test-memory lint run demo bench fuzz clean tools
+.PHONY: all build test test-long test-memory lint run demo dev bench fuzz clean tools
 
 all: build
 
@@ -47,6 +47,26 @@ run: build
 # The whole bot against a local, in-process Discord: no token, no network.
 demo: build
 	./$(BIN) demo
+
+# The bot against a local Discord that outlives it, rebuilt and restarted
+# by air (pinned in tools/go.mod, configured in .air.toml) within seconds of
+# a source change. The Discord runs in the background for as long as this
+# target does; its variables go to $(DEV_DIR)/discord.env, which the bot
+# under air and 'bot demo invoke --env-file' read. The data in
+# $(DEV_DIR)/data is marked for 'bot dev seed' and 'bot dev reset'.
+DEV_DIR := .dev
+dev: build
+	@mkdir -p -m 700 $(DEV_DIR)
+	./$(BIN) dev init -c $(DEV_DIR)/config.toml
+	@rm -f $(DEV_DIR)/discord.env
+	@./$(BIN) demo --serve --env-file $(DEV_DIR)/discord.env >$(DEV_DIR)/discord.txt 2>&1 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
+	while [ ! -s $(DEV_DIR)/discord.env ]; do \
+		kill -0 $$pid 2>/dev/null || { cat $(DEV_DIR)/discord.txt; exit 1; }; sleep 0.1; \
+	done; \
+	cat $(DEV_DIR)/discord.txt; \
+	echo "Type commands with: ./$(BIN) demo invoke --env-file $(DEV_DIR)/discord.env --as moderator /warn user:@bob reason:spam"; \
+	$(GO) tool -modfile=tools/go.mod air -c .air.toml
 
 # Benchmarks of /warn, /warnings and the running bot's memory on a data set of
 # 1,000,000 encrypted cases (BENCHMARKS.md). The data set is seeded once into

@@ -103,7 +103,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func start(ctx context.Context, w io.Writer, o Options) (*demo, error) {
+// newDemo starts the local Discord with the demo's server, its people and
+// its modlog channel, and no bot yet.
+func newDemo(w io.Writer) *demo {
 	var opts []discordtest.Option
 	// In a source checkout, check every request against Discord's OpenAPI
 	// description too; a release binary has no copy of it.
@@ -127,7 +129,11 @@ func start(ctx context.Context, w io.Writer, o Options) (*demo, error) {
 	for _, m := range d.people {
 		d.names[m.ID] = m.Username
 	}
+	return d
+}
 
+func start(ctx context.Context, w io.Writer, o Options) (*demo, error) {
+	d := newDemo(w)
 	dir, err := os.MkdirTemp("", "bot-demo-")
 	if err != nil {
 		d.srv.Close()
@@ -258,7 +264,9 @@ func (d *demo) script() []step {
 // run performs one step and prints what happened.
 func (d *demo) run(ctx context.Context, s step) error {
 	w := d.w
-	fmt.Fprintf(w, "\n— %s\n", s.note)
+	if s.note != "" {
+		fmt.Fprintf(w, "\n— %s\n", s.note)
+	}
 	fmt.Fprintf(w, "%s: /%s%s\n", s.who.Username, s.command, d.formatOptions(s.options))
 	stepCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
