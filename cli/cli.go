@@ -231,8 +231,9 @@ Commands:
 	}
 	fmt.Fprint(w, `
 These commands take -c/--config FILE (default: config.toml in the working
-directory): alerts, audit, backup, health, init, invite, keys, migrate, privacy,
-restore and run. demo and version read no configuration file. Every
+directory): alerts, audit, backup, debug, dev, health, init, invite, keys,
+migrate, privacy, restore and run. demo and version read no configuration
+file. Every
 command takes --help. Exit status: 0 success, 1 failure, 2 bad usage.
 `)
 }
