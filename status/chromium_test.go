@@ -20,10 +20,10 @@ import (
 const (
 	// artifactsEnv names the directory the screenshot is saved in;
 	// without it, a directory under the system's temporary directory.
-	artifactsEnv = "BOT_TEST_ARTIFACTS"
+	artifactsEnv = "TEST_ARTIFACTS_DIR"
 	// updateDocsEnv, set to 1, also writes the screenshot to
 	// docs/status-page.png, the one the README shows.
-	updateDocsEnv = "BOT_UPDATE_SCREENSHOT"
+	updateDocsEnv = "UPDATE_SCREENSHOT"
 )
 
 // chromium finds Debian's chromium, or another Chrome, on PATH. Without
