@@ -152,6 +152,7 @@ func New(opts Options) (*Bot, error) {
 	b := &Bot{opts: opts, log: opts.Logger, conn: c}
 	b.baseCtx, b.cancelBase = context.WithCancel(context.Background())
 	api := &discordAPI{rest: c.Rest(), cache: c.Caches(), botID: c.ID, log: opts.Logger, modlog: opts.Stores.Modlog, obs: opts.Observer}
+	api.modlogQueue = newModlogQueue(opts.Stores.Modlog, modlogFlushAfter)
 	b.sched = &scheduler{
 		stores: opts.Stores, discord: api, now: opts.Now, log: opts.Logger,
 		interval: opts.SchedulerInterval, wake: make(chan struct{}, 1),
@@ -274,6 +275,9 @@ func (b *Bot) shutdown() error {
 	// The scheduler stops first: an action cut short stays claimed and is
 	// requeued at the next start, so stopping loses nothing.
 	b.sched.stop()
+	// Every interaction has ended: the modlog posts they made are
+	// recorded before the database closes.
+	defer b.handlers.discord.modlogQueue.flush(context.Background())
 	if b.retain != nil {
 		b.retain.stop()
 	}

@@ -53,7 +53,9 @@ type discordAPI struct {
 	botID func() snowflake.ID
 	log   *slog.Logger
 	// modlog records the modlog posts about cases; nil records none.
-	modlog ModlogStore
+	// modlogQueue gathers them, so that many share one commit.
+	modlog      ModlogStore
+	modlogQueue *modlogQueue
 	// obs is told of DMs that fail; nil tells no one.
 	obs Observer
 }

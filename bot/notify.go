@@ -142,14 +142,11 @@ func (d *discordAPI) postCaseModlog(ctx context.Context, log *slog.Logger, s sto
 
 // recordModlog stores which modlog message is about which case, logging a
 // failure.
-func (d *discordAPI) recordModlog(ctx context.Context, log *slog.Logger, m storage.ModlogMessage) {
+func (d *discordAPI) recordModlog(_ context.Context, log *slog.Logger, m storage.ModlogMessage) {
 	if d.modlog == nil {
 		return
 	}
-	if err := d.modlog.Record(ctx, m); err != nil {
-		log.Warn("could not record a modlog message; erasing the member's records will not delete it",
-			slog.Int64("case", m.CaseNumber), slog.String("channel", m.ChannelID), slog.String("message", m.MessageID), errAttr(err))
-	}
+	d.modlogQueue.add(m, log)
 }
 
 // kindTitle is a case kind as a heading.

@@ -204,6 +204,7 @@ func (h *handlers) erasePreview(ctx context.Context, e *event, data discord.Slas
 	if err := CheckTarget(mc.actor, targetFrom(user.ID, member), mc.facts, "erase the records of"); err != nil {
 		return discord.MessageUpdate{}, err
 	}
+	h.discord.modlogQueue.flush(ctx) // the preview counts the posts just made
 	p, err := h.stores.Privacy.PreviewErase(ctx, mc.guild, user.ID.String())
 	if err != nil {
 		return discord.MessageUpdate{}, err
@@ -303,6 +304,9 @@ func (h *handlers) erase(ctx context.Context, e *event, log *slog.Logger, target
 	if h.erased != nil {
 		keep = func(e []storage.Erasure) error { return h.erased(ctx, e) }
 	}
+	// The modlog posts made just before are recorded first, so that the
+	// erasure finds them.
+	h.discord.modlogQueue.flush(ctx)
 	res, err := h.stores.Privacy.EraseMember(ctx, mc.guild, targetID.String(), mc.actor.UserID.String(), mc.now, keep)
 	if err != nil {
 		return "", err

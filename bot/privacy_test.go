@@ -357,9 +357,9 @@ func TestPrivacyInDM(t *testing.T) {
 // failingModlog is a ModlogStore whose every record fails.
 type failingModlog struct{ calls *atomic.Int32 }
 
-func (f failingModlog) Record(context.Context, storage.ModlogMessage) error {
+func (f failingModlog) RecordBatch(context.Context, []storage.ModlogMessage) (int, error) {
 	f.calls.Add(1)
-	return storage.ErrBusy
+	return 0, storage.ErrBusy
 }
 
 // TestModlogRecordFailure: a modlog post whose record fails still counts
@@ -373,6 +373,7 @@ func TestModlogRecordFailure(t *testing.T) {
 	if strings.Contains(in.Content, "modlog") || strings.Contains(in.Content, "error ID") {
 		t.Errorf("reply got=%q, want no modlog or error note", in.Content)
 	}
+	waitUntil(t, "the record is tried", func() bool { return calls.Load() > 0 })
 	if calls.Load() != 1 || len(h.srv.Messages(modlog.ID)) != 1 {
 		t.Errorf("record calls got=%d, modlog posts=%d, want 1 and 1", calls.Load(), len(h.srv.Messages(modlog.ID)))
 	}

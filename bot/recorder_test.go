@@ -82,7 +82,8 @@ func (r *recordedREST) CreateDMChannel(user snowflake.ID, opts ...rest.RequestOp
 }
 
 func (r *recordedREST) CreateMessage(ch snowflake.ID, msg discord.MessageCreate, opts ...rest.RequestOpt) (*discord.Message, error) {
-	return &discord.Message{}, r.record("CreateMessage", 0, ch, msg, opts)
+	// A real ID, as Discord gives: the bot records its modlog posts by it.
+	return &discord.Message{ID: snowflake.New(time.Now()), ChannelID: ch}, r.record("CreateMessage", 0, ch, msg, opts)
 }
 
 func (r *recordedREST) GetGuild(guild snowflake.ID, _ bool, opts ...rest.RequestOpt) (*discord.RestGuild, error) {

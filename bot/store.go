@@ -56,7 +56,7 @@ type PrivacyStore interface {
 // ModlogStore keeps which modlog messages were posted about which case, so
 // that an erasure can delete them. *storage.Modlog implements it.
 type ModlogStore interface {
-	Record(ctx context.Context, m storage.ModlogMessage) error
+	RecordBatch(ctx context.Context, ms []storage.ModlogMessage) (int, error)
 }
 
 // Stores bundles the storage the bot uses.

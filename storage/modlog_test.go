@@ -75,3 +75,31 @@ func TestModlogRecord(t *testing.T) {
 		}
 	})
 }
+
+// TestModlogRecordBatch: many posts share one commit; a post about a case
+// erased meanwhile is skipped, the others recorded, and the records
+// verify.
+func TestModlogRecordBatch(t *testing.T) {
+	ctx := context.Background()
+	db, k := newTestDB(t), newTestKeys(t)
+	cs := NewCases(db, k)
+	a := mustCreateCase(t, cs, warning(alice, "a"))
+	b := mustCreateCase(t, cs, warning(bob, "b"))
+	if _, err := cs.EraseMember(ctx, testGuild, bob, "admin", t0, nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := NewModlog(db, k).RecordBatch(ctx, []ModlogMessage{
+		{GuildID: testGuild, CaseNumber: a.Number, ChannelID: "9", MessageID: "100"},
+		{GuildID: testGuild, CaseNumber: b.Number, ChannelID: "9", MessageID: "101"},
+		{GuildID: testGuild, CaseNumber: a.Number, ChannelID: "9", MessageID: "102"},
+	})
+	if err != nil || n != 2 {
+		t.Fatalf("RecordBatch: %d, %v; want 2 (the erased case's post skipped)", n, err)
+	}
+	if _, err := NewModlog(db, k).RecordBatch(ctx, []ModlogMessage{{GuildID: testGuild, CaseNumber: a.Number}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an incomplete message: %v, want ErrInvalid", err)
+	}
+	if _, err := VerifyDatabase(ctx, db, k); err != nil {
+		t.Errorf("records: %v", err)
+	}
+}
