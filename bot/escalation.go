@@ -182,10 +182,18 @@ func (h *handlers) escalate(ctx context.Context, log *slog.Logger, e *event, mc 
 	}
 	kind := escalationKind(rule.Action)
 	log = log.With(slog.Int("rule", rule.Points), slog.String("action", string(rule.Action)))
-	res, err := func() (actionResult, error) {
+	res, err := func() (res actionResult, err error) {
 		if err := h.checkBotAction(ctx, e, mc, targetFrom(user.ID, member), kind); err != nil {
 			return actionResult{}, err
 		}
+		// The ban or kick a moderator's warning sets off counts against
+		// that moderator's raid brake, as their own /ban would: warnings
+		// must not be a way round it.
+		done, err := h.raidBrake(ctx, log, mc, kind)
+		if err != nil {
+			return actionResult{}, err
+		}
+		defer func() { done(err) }()
 		return h.enforce(ctx, log, actionRequest{
 			kind: kind, guildID: mc.guildID, settings: mc.settings,
 			target: user, isMember: member != nil,

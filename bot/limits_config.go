@@ -50,6 +50,11 @@ func (h *handlers) handleConfigLimitsLift(e *event, data discord.SlashCommandInt
 	if err != nil {
 		return err
 	}
+	if user.ID == mc.actor.UserID {
+		// The pause is there for an account that may be compromised; the
+		// account itself must not be able to end it.
+		return &UserError{"You cannot lift your own pause: ask another member with Manage Server, or wait for the minute to end."}
+	}
 	if !h.limits.brake.lift(memberKey{guild: mc.guildID, user: user.ID}, mc.now) {
 		return e.reply(fmt.Sprintf("<@%s> is not paused; nothing changed.", user.ID), true)
 	}

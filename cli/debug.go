@@ -278,8 +278,11 @@ var personalKeys = []string{"user", "name", "nick", "reason", "note", "text", "c
 var idKeys = map[string]bool{"guild": true, "guild_id": true, "channel": true, "channel_id": true,
 	"message": true, "message_id": true, "interaction": true, "interaction_id": true}
 
-// snowflakeRun is a Discord ID: 15 to 20 digits, alone.
-var snowflakeRun = regexp.MustCompile(`\b\d{15,20}\b`)
+// snowflakeRun is what may be a Discord ID: a run of 15 digits or more,
+// wherever it stands (after a letter or an underscore too). A longer
+// number that is not an ID is masked as well, which a bug report can
+// spare.
+var snowflakeRun = regexp.MustCompile(`\d{15,}`)
 
 // scrubLogLines keeps each JSON line of logs with the personal fields
 // and IDs removed, and drops the lines that are not JSON objects.
@@ -326,7 +329,15 @@ func scrubValue(key string, v any, secrets []string) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, val := range x {
-			out[k] = scrubValue(k, val, secrets)
+			// A key can carry an ID too ("warns.<id>"), or be one.
+			masked := removeSecrets(snowflakeRun.ReplaceAllString(k, "(id)"), secrets)
+			for n := 2; masked != k; n++ {
+				if _, taken := out[masked]; !taken {
+					break
+				}
+				masked = fmt.Sprintf("%s#%d", snowflakeRun.ReplaceAllString(k, "(id)"), n)
+			}
+			out[masked] = scrubValue(k, val, secrets)
 		}
 		// An option as Discord sends it, {"name": "reason", "value": …},
 		// is named by its "name".

@@ -17,6 +17,9 @@ import (
 
 // env is Env as the commands use it, with the build it reports.
 type env struct {
+	// ring keeps the recent log records of 'bot run' (ringLogger), which
+	// a reloaded logger must keep feeding.
+	ring    *logring.Ring
 	stdin   io.Reader
 	stdout  io.Writer
 	stderr  io.Writer
@@ -75,7 +78,21 @@ func (e *env) ringLogger(cfg *config.Config) (*slog.Logger, *logring.Ring, error
 		return nil, nil, err
 	}
 	ring := logring.New(ringRecords, ringErrors)
+	e.ring = ring
 	return slog.New(config.NewRedactingHandler(ring.Wrap(out.Handler()), e.secrets(cfg)...)), ring, nil
+}
+
+// reloadLogger is the logger a reload of cfg swaps in: like the one it
+// replaces, it feeds the ring of recent records, when there is one.
+func (e *env) reloadLogger(cfg *config.Config) (*slog.Logger, error) {
+	if e.ring == nil {
+		return e.logger(cfg)
+	}
+	out, err := config.NewLogger(e.stderr, e.terminal, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	return slog.New(config.NewRedactingHandler(e.ring.Wrap(out.Handler()), e.secrets(cfg)...)), nil
 }
 
 // secrets lists what no log line may show.

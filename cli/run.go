@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/disgoorg/snowflake/v2"
@@ -253,7 +254,7 @@ func pageChecks(cfg *config.Config, db health.Pinger) func(context.Context) []st
 // http.token is empty: the status page, /metrics and /debug/logs would
 // show anyone the bot's servers, errors and keys.
 func checkListen(cfg *config.Config) error {
-	if cfg.HTTP.Listen == "" || cfg.HTTP.Token != "" || isLoopback(cfg.HTTP.Listen) {
+	if cfg.HTTP.Listen == "" || strings.TrimSpace(cfg.HTTP.Token) != "" || isLoopback(cfg.HTTP.Listen) {
 		return nil
 	}
 	return fmt.Errorf("http.listen is %s, which other machines can reach, and http.token is not set: "+

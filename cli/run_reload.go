@@ -96,7 +96,7 @@ func (lr *liveRun) reload(src reloadSource) {
 	}
 	var nl *slog.Logger
 	if err == nil {
-		nl, err = lr.e.logger(next)
+		nl, err = lr.e.reloadLogger(next)
 	}
 	if err != nil {
 		lr.log.Error("the configuration was not reloaded; the bot keeps running with the one it had", slog.Any("err", err))

@@ -75,9 +75,9 @@ var settings = []setting{
 			return err
 		}},
 	{key: "http.token", def: "", secret: true,
-		accepted: `a long random string; required when http.listen is not on loopback`,
+		accepted: `a random string of at least 16 characters (e.g. from 'openssl rand -hex 24'), or ""; required when http.listen is not on loopback`,
 		apply: func(c *Config, v any) (err error) {
-			c.HTTP.Token, err = asString(v)
+			c.HTTP.Token, err = asToken(v)
 			return err
 		}},
 	{key: "http.listen", def: "127.0.0.1:8081",
@@ -491,6 +491,26 @@ func asWebhookURL(v any) (string, error) {
 	}
 	if !strings.Contains(u.Path, "/webhooks/") {
 		return "", errors.New("it is not a webhook URL (…/api/webhooks/ID/TOKEN); copy it from the channel's Integrations settings")
+	}
+	return s, nil
+}
+
+// minTokenLen is the shortest http.token accepted: the token is all that
+// guards the status page and /metrics off loopback.
+const minTokenLen = 16
+
+// asToken reads http.token: empty, or at least minTokenLen characters with
+// no space at either end (a token of spaces would be "set" and guessable).
+func asToken(v any) (string, error) {
+	s, err := asString(v)
+	if err != nil || s == "" {
+		return s, err
+	}
+	if strings.TrimSpace(s) != s {
+		return "", errors.New("it starts or ends with a space")
+	}
+	if len(s) < minTokenLen {
+		return "", fmt.Errorf("it is shorter than %d characters", minTokenLen)
 	}
 	return s, nil
 }
