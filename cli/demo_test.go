@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
@@ -45,7 +44,8 @@ func TestDemoServe(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan int, 1)
-	var serveOut bytes.Buffer
+	// Serve writes while the test reads: a buffer behind a lock.
+	var serveOut lockedBuffer
 	go func() {
 		served <- run(ctx, []string{"demo", "--serve", "--env-file", "discord.env"}, testEnv(dir, nil, &serveOut, io.Discard))
 	}()
