@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,8 +117,15 @@ type Bot struct {
 	inflight sync.WaitGroup
 	running  atomic.Int64 // interactions in flight, for tests and logs
 
-	sched  *scheduler
-	retain *retainer
+	sched     *scheduler
+	retain    *retainer
+	retention *operatorRetention
+
+	// regMu orders command registrations: the one at start and those of
+	// SetGuildIDs.
+	regMu    sync.Mutex
+	guildIDs []snowflake.ID // where the commands are registered; none: globally
+	synced   bool           // whether Run has registered them
 }
 
 // New builds a Bot on opts.Connection. It does not connect; Run does.
@@ -149,7 +157,7 @@ func New(opts Options) (*Bot, error) {
 	}
 	opts.Stores.Cases = observedCases{CaseStore: opts.Stores.Cases, obs: opts.Observer}
 	c := opts.Connection
-	b := &Bot{opts: opts, log: opts.Logger, conn: c}
+	b := &Bot{opts: opts, log: opts.Logger, conn: c, guildIDs: slices.Clone(opts.GuildIDs)}
 	b.baseCtx, b.cancelBase = context.WithCancel(context.Background())
 	api := &discordAPI{rest: c.Rest(), cache: c.Caches(), botID: c.ID, log: opts.Logger, modlog: opts.Stores.Modlog, obs: opts.Observer}
 	api.modlogQueue = newModlogQueue(opts.Stores.Modlog, modlogFlushAfter)
@@ -157,17 +165,18 @@ func New(opts Options) (*Bot, error) {
 		stores: opts.Stores, discord: api, now: opts.Now, log: opts.Logger,
 		interval: opts.SchedulerInterval, wake: make(chan struct{}, 1),
 	}
+	b.retention = newOperatorRetention(opts.Retention, opts.AfterLeave)
 	b.limits = newLimiter(opts.Limits, opts.Now, opts.Logger, opts.Stores.Settings)
 	b.handlers = &handlers{
 		stores: opts.Stores, discord: api, now: opts.Now, log: opts.Logger,
 		version: opts.Version, nudge: b.sched.nudge,
-		retention: opts.Retention, erased: opts.Erased, exports: newExportLimiter(),
+		retention: b.retention, erased: opts.Erased, exports: newExportLimiter(),
 		limits: b.limits,
 	}
 	if opts.Stores.Retention != nil {
 		b.retain = &retainer{
 			store: opts.Stores.Retention, now: opts.Now, log: opts.Logger,
-			operator: opts.Retention, afterLeave: opts.AfterLeave,
+			periods:  b.retention,
 			interval: opts.SchedulerInterval, wake: make(chan struct{}, 1),
 		}
 		c.OnGuildChange(b.retain.guildChanged)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/disgo/rest"
+	"github.com/disgoorg/snowflake/v2"
 )
 
 // Command is one slash command: its definition as registered with Discord
@@ -54,13 +55,26 @@ func definitions() []discord.ApplicationCommandCreate {
 }
 
 // syncCommands registers the commands with Discord, to the configured guilds
-// (which takes effect at once) or globally. It skips the call when Discord
-// already has exactly this set, so restarts do not churn registrations.
+// (which takes effect at once) or globally, and marks them registered, so
+// that SetGuildIDs registers them again from then on.
 func (b *Bot) syncCommands(ctx context.Context) error {
+	b.regMu.Lock()
+	defer b.regMu.Unlock()
+	if err := b.registerCommands(ctx, b.guildIDs); err != nil {
+		return err
+	}
+	b.synced = true
+	return nil
+}
+
+// registerCommands registers the commands to guilds or, when there are
+// none, globally. It skips the call when Discord already has exactly this
+// set, so restarts and reloads do not churn registrations.
+func (b *Bot) registerCommands(ctx context.Context, guilds []snowflake.ID) error {
 	defs := definitions()
 	app := b.conn.ApplicationID()
 	r := b.conn.Rest()
-	if len(b.opts.GuildIDs) == 0 {
+	if len(guilds) == 0 {
 		have, err := b.registered(ctx, rest.GetGlobalCommands.Compile(nil, app))
 		if err != nil {
 			return fmt.Errorf("list global commands: %w", err)
@@ -75,7 +89,7 @@ func (b *Bot) syncCommands(ctx context.Context) error {
 		b.log.Info("registered slash commands globally; Discord may take up to an hour to show changes", slog.Int("count", len(defs)))
 		return nil
 	}
-	for _, g := range b.opts.GuildIDs {
+	for _, g := range guilds {
 		have, err := b.registered(ctx, rest.GetGuildCommands.Compile(nil, app, g))
 		if err != nil {
 			return fmt.Errorf("list commands of guild %s: %w", g, err)

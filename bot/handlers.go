@@ -24,9 +24,9 @@ type handlers struct {
 	version string
 	started time.Time // set by Run before the first interaction
 	nudge   func()    // wakes the scheduler after an action is added
-	// retention is the operator's retention.cases (0: none), the longest
-	// a guild may choose.
-	retention time.Duration
+	// retention holds the operator's retention.cases (0: none), the
+	// longest a guild may choose.
+	retention *operatorRetention
 	// erased, if set, records each erasure before it commits
 	// (Options.Erased).
 	erased func(ctx context.Context, erased []storage.Erasure) error

@@ -123,14 +123,20 @@ type memberKey struct{ guild, user snowflake.ID }
 // limiter applies Limits: the in-flight cap and queue, the per-member and
 // per-guild allowances, and the raid brake. It holds everything in memory:
 // a restart forgets the counts, which costs at most one more burst.
+//
+// A reload may replace the Limits while commands run (set), so each
+// admission and each check reads them once, through cur, and uses that
+// copy throughout.
 type limiter struct {
-	lim      Limits
+	cur      atomic.Pointer[Limits]
 	now      func() time.Time
 	log      *slog.Logger
 	settings SettingsStore
 
-	// slots holds a token per interaction being handled.
-	slots chan struct{}
+	// slots holds a token per interaction being handled. A new in-flight
+	// cap gets a new channel; an interaction gives its token back to the
+	// channel it took it from.
+	slots atomic.Pointer[chan struct{}]
 	// admitted counts interactions handled or waiting for a slot.
 	admitted atomic.Int64
 
@@ -143,14 +149,39 @@ type limiter struct {
 }
 
 func newLimiter(lim Limits, now func() time.Time, log *slog.Logger, settings SettingsStore) *limiter {
-	lim = lim.withDefaults()
-	return &limiter{
-		lim: lim, now: now, log: log, settings: settings,
-		slots:   make(chan struct{}, lim.InFlight),
+	l := &limiter{
+		now: now, log: log, settings: settings,
 		members: map[memberKey]*bucket{},
 		guilds:  map[snowflake.ID]*bucket{},
-		brake:   raidBrake{max: lim.MassAction, counts: map[memberKey]*massCount{}},
+		brake:   raidBrake{counts: map[memberKey]*massCount{}},
 	}
+	l.set(lim)
+	return l
+}
+
+// limits returns the limits in force.
+func (l *limiter) limits() Limits { return *l.cur.Load() }
+
+// set puts lim in force, its zero fields filled from DefaultLimits.
+//
+// Decided: the buckets keep their state. A member who has just spent
+// their allowance does not get a fresh one because the operator reloaded;
+// a smaller burst caps a fuller bucket at its next refill, and a larger
+// one is earned at the new pace.
+//
+// A new in-flight cap applies to the interactions admitted from now on:
+// those already holding a slot keep it in the old semaphore, so for as
+// long as they run, the two caps together bound the interactions in
+// flight. The queue and the raid brake's maximum apply at the next
+// admission and the next ban or kick.
+func (l *limiter) set(lim Limits) {
+	lim = lim.withDefaults()
+	old := l.cur.Swap(&lim)
+	if old == nil || old.InFlight != lim.InFlight {
+		slots := make(chan struct{}, lim.InFlight)
+		l.slots.Store(&slots)
+	}
+	l.brake.setMax(lim.MassAction)
 }
 
 // run handles e with dispatch once a slot is free and e is within its
@@ -158,15 +189,17 @@ func newLimiter(lim Limits, now func() time.Time, log *slog.Logger, settings Set
 // no interaction goes unanswered, except autocompletes, which Discord shows
 // no message for and get no choices instead.
 func (l *limiter) run(e *event, dispatch func(*event)) {
-	if l.admitted.Add(1) > int64(l.lim.InFlight+l.lim.Queue) {
+	lim := l.limits()
+	if l.admitted.Add(1) > int64(lim.InFlight+lim.Queue) {
 		l.admitted.Add(-1)
 		l.refuse(e, errBusy)
 		return
 	}
 	defer l.admitted.Add(-1)
+	slots := *l.slots.Load()
 	timer := time.NewTimer(queueWait)
 	select {
-	case l.slots <- struct{}{}:
+	case slots <- struct{}{}:
 		timer.Stop()
 	case <-timer.C:
 		l.refuse(e, errBusy)
@@ -175,7 +208,7 @@ func (l *limiter) run(e *event, dispatch func(*event)) {
 		timer.Stop()
 		return
 	}
-	defer func() { <-l.slots }()
+	defer func() { <-slots }()
 	if err := l.allow(e); err != nil {
 		l.refuse(e, err)
 		return
@@ -213,15 +246,16 @@ func (l *limiter) allow(e *event) error {
 		key.guild = *g
 	}
 	mod := l.isModerator(e)
-	burst, every := l.lim.MemberBurst, l.lim.MemberEvery
+	lim := l.limits()
+	burst, every := lim.MemberBurst, lim.MemberEvery
 	if mod {
-		burst, every = l.lim.ModeratorBurst, l.lim.ModeratorEvery
+		burst, every = lim.ModeratorBurst, lim.ModeratorEvery
 	}
 	now := l.now()
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.sweep(now)
+	l.sweep(now, lim)
 	mb := l.members[key]
 	if mb == nil {
 		mb = &bucket{tokens: float64(burst), at: now}
@@ -239,11 +273,11 @@ func (l *limiter) allow(e *event) error {
 	}
 	gb := l.guilds[key.guild]
 	if gb == nil {
-		gb = &bucket{tokens: float64(l.lim.GuildBurst), at: now}
+		gb = &bucket{tokens: float64(lim.GuildBurst), at: now}
 		l.guilds[key.guild] = gb
 	}
-	gb.refill(now, l.lim.GuildBurst, l.lim.GuildEvery)
-	if w := gb.wait(cost, l.lim.GuildEvery); w > 0 {
+	gb.refill(now, lim.GuildBurst, lim.GuildEvery)
+	if w := gb.wait(cost, lim.GuildEvery); w > 0 {
 		return slowDown(" from this server", w)
 	}
 	mb.tokens -= cost
@@ -264,19 +298,19 @@ const bucketSweep = time.Minute
 // sweep forgets the buckets that are full again. Member buckets are
 // checked against the larger, moderators', burst, so a moderator's bucket
 // is never forgotten while it still counts.
-func (l *limiter) sweep(now time.Time) {
+func (l *limiter) sweep(now time.Time, lim Limits) {
 	if now.Sub(l.swept) < bucketSweep {
 		return
 	}
 	l.swept = now
-	slowest := max(l.lim.MemberEvery, l.lim.ModeratorEvery)
+	slowest := max(lim.MemberEvery, lim.ModeratorEvery)
 	for k, b := range l.members {
-		if b.full(now, max(l.lim.MemberBurst, l.lim.ModeratorBurst), slowest) {
+		if b.full(now, max(lim.MemberBurst, lim.ModeratorBurst), slowest) {
 			delete(l.members, k)
 		}
 	}
 	for k, b := range l.guilds {
-		if b.full(now, l.lim.GuildBurst, l.lim.GuildEvery) {
+		if b.full(now, lim.GuildBurst, lim.GuildEvery) {
 			delete(l.guilds, k)
 		}
 	}
@@ -367,6 +401,21 @@ func (r *raidBrake) take(key memberKey, now time.Time) (ok, first bool, until ti
 	}
 	c.n++
 	return true, false, until
+}
+
+// setMax sets how many bans and kicks a moderator may make in a window.
+// A moderator already past a lowered maximum is paused at their next one.
+func (r *raidBrake) setMax(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.max = n
+}
+
+// limit returns how many bans and kicks a moderator may make in a window.
+func (r *raidBrake) limit() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.max
 }
 
 // giveBack uncounts a ban or kick that did not happen.

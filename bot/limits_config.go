@@ -31,7 +31,7 @@ func (h *handlers) handleConfigLimitsShow(e *event, _ discord.SlashCommandIntera
 	if _, err := h.managerContext(e.ctx, e, "config"); err != nil {
 		return err
 	}
-	l := h.limits.lim
+	l := h.limits.limits()
 	return e.reply(fmt.Sprintf("Command limits (set by the bot's owner in its config file, limits.*):\n"+
 		"- Members: %d commands at once, then one every %s.\n"+
 		"- Moderators: %d commands at once, then one every %s.\n"+
@@ -90,7 +90,7 @@ func (h *handlers) raidBrake(ctx context.Context, log *slog.Logger, mc *modConte
 	}
 	if first {
 		log.Warn("raid brake: a moderator was paused for mass bans or kicks", slog.String("moderator", mc.actor.UserID.String()))
-		alert := raidAlert(mc.actor.UserID, b.max, until)
+		alert := raidAlert(mc.actor.UserID, b.limit(), until)
 		if note := h.discord.postModlog(ctx, log, mc.settings, alert); note != "" || mc.settings.ModlogChannelID == "" {
 			log.Warn("the raid brake could not be reported in the modlog", slog.String("note", note))
 		}
@@ -99,5 +99,5 @@ func (h *handlers) raidBrake(ctx context.Context, log *slog.Logger, mc *modConte
 			h.discord.sendDM(ctx, log, owner, discord.MessageCreate{Embeds: []discord.Embed{alert}})
 		}
 	}
-	return nil, raidPaused(b.max, until)
+	return nil, raidPaused(b.limit(), until)
 }

@@ -151,7 +151,7 @@ func TestLimitsBusy(t *testing.T) {
 		}
 		held <- in.Content
 	}()
-	waitUntil(t, "the warning holds the slot", func() bool { return len(h.bot.limits.slots) == 1 })
+	waitUntil(t, "the warning holds the slot", func() bool { return len(*h.bot.limits.slots.Load()) == 1 })
 	queued := make(chan *discordtest.Interaction, 1)
 	go func() {
 		in, _ := h.invoke(h.other, "ping", nil)

@@ -110,13 +110,13 @@ func (h *handlers) exportMessage(ctx context.Context, guild, user string) (disco
 	if err != nil {
 		return discord.MessageCreate{}, err
 	}
-	retention := h.retention
+	retention := h.retention.cases()
 	if h.stores.Retention != nil {
 		own, err := h.stores.Retention.GuildPeriod(ctx, guild)
 		if err != nil {
 			return discord.MessageCreate{}, err
 		}
-		retention = storage.EffectivePeriod(h.retention, own)
+		retention = storage.EffectivePeriod(retention, own)
 	}
 	doc := privacy.Build(records, privacy.Options{ShowModerators: s.ShowModeratorNames, Retention: retention, Now: h.now()})
 	body, err := doc.JSON()

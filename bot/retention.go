@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/disgoorg/disgo/discord"
@@ -30,6 +31,46 @@ type RetentionStore interface {
 	DeleteGuildBatch(ctx context.Context, guildID string, now time.Time, limit int) (bool, error)
 }
 
+// operatorRetention holds the operator's retention settings. A reload
+// changes them while the sweep, the departures and the commands read
+// them, so each is an atomic; a nil *operatorRetention (handlers built
+// for one test) keeps everything.
+type operatorRetention struct {
+	casesNS      atomic.Int64 // retention.cases; 0: none
+	afterLeaveNS atomic.Int64 // retention.after_leave; 0: keep
+}
+
+// newOperatorRetention returns the settings holding cases and afterLeave.
+func newOperatorRetention(cases, afterLeave time.Duration) *operatorRetention {
+	r := &operatorRetention{}
+	r.set(cases, afterLeave)
+	return r
+}
+
+// set replaces both settings. A reader may see one new and one old
+// setting for a moment; each is used on its own, so no pair is torn.
+func (r *operatorRetention) set(cases, afterLeave time.Duration) {
+	r.casesNS.Store(int64(cases))
+	r.afterLeaveNS.Store(int64(afterLeave))
+}
+
+// cases is how long a case is kept once it no longer counts; 0: forever.
+func (r *operatorRetention) cases() time.Duration {
+	if r == nil {
+		return 0
+	}
+	return time.Duration(r.casesNS.Load())
+}
+
+// afterLeave is how long a guild's records are kept after the bot left
+// it; 0: kept.
+func (r *operatorRetention) afterLeave() time.Duration {
+	if r == nil {
+		return 0
+	}
+	return time.Duration(r.afterLeaveNS.Load())
+}
+
 // guildChange is a guild the bot is in (present) or has left.
 type guildChange struct {
 	guildID string
@@ -44,13 +85,12 @@ type guildChange struct {
 // goes in batches, each its own transaction, so commands wait behind one
 // batch at most.
 type retainer struct {
-	store      RetentionStore
-	now        func() time.Time
-	log        *slog.Logger
-	operator   time.Duration // retention.cases; 0: none
-	afterLeave time.Duration // retention.after_leave; 0: keep
-	interval   time.Duration // how often due departures are looked for
-	wake       chan struct{}
+	store    RetentionStore
+	now      func() time.Time
+	log      *slog.Logger
+	periods  *operatorRetention
+	interval time.Duration // how often due departures are looked for
+	wake     chan struct{}
 
 	mu        sync.Mutex
 	changes   []guildChange
@@ -145,6 +185,7 @@ func (r *retainer) applyChanges(ctx context.Context) {
 		r.mu.Unlock()
 		log := r.log.With(slog.String("guild", c.guildID))
 		now := r.now()
+		afterLeave := r.periods.afterLeave()
 		switch {
 		case c.present:
 			if cancelled, err := r.store.CancelDeparture(ctx, c.guildID, now); err != nil {
@@ -152,10 +193,10 @@ func (r *retainer) applyChanges(ctx context.Context) {
 			} else if cancelled {
 				log.Info("the bot is back in a server; its records are kept")
 			}
-		case r.afterLeave <= 0:
+		case afterLeave <= 0:
 			log.Info("the bot left a server; its records are kept (retention.after_leave is 0)")
 		default:
-			at := now.Add(r.afterLeave)
+			at := now.Add(afterLeave)
 			if err := r.store.RecordDeparture(ctx, c.guildID, now, at); err != nil {
 				log.Error("the bot left a server, but its deletion could not be scheduled", errAttr(err))
 			} else {
@@ -204,10 +245,13 @@ func (r *retainer) deleteDeparted(ctx context.Context) {
 // notes when it finished.
 func (r *retainer) sweep(ctx context.Context) {
 	now := r.now()
+	// One period for the whole sweep: a reload meanwhile applies from the
+	// next one, so no batch deletes by a period the others did not use.
+	operator := r.periods.cases()
 	total, after := 0, int64(0)
 	for {
 		r.applyChanges(ctx)
-		res, err := r.store.SweepBatch(ctx, r.operator, now, after, storage.RetentionBatch)
+		res, err := r.store.SweepBatch(ctx, operator, now, after, storage.RetentionBatch)
 		if err != nil {
 			if ctx.Err() == nil {
 				r.log.Error("the retention sweep stopped; it runs again tomorrow", errAttr(err))
@@ -251,6 +295,7 @@ func (h *handlers) handleConfigRetention(e *event, data discord.SlashCommandInte
 	if h.stores.Retention == nil {
 		return &UserError{"This bot keeps no retention settings. Ask its operator to upgrade it."}
 	}
+	operator := h.retention.cases()
 	typed := strings.ToLower(strings.TrimSpace(data.String("period")))
 	var d time.Duration
 	if typed != "off" {
@@ -260,20 +305,20 @@ func (h *handlers) handleConfigRetention(e *event, data discord.SlashCommandInte
 		}
 		if never {
 			d = 0
-			if h.retention > 0 {
+			if operator > 0 {
 				return userErrorf("This bot deletes cases %s after they stop counting at the latest, so they can't be kept forever. Choose %s or less, or 'off'.",
-					FormatDuration(h.retention), FormatDuration(h.retention))
+					FormatDuration(operator), FormatDuration(operator))
 			}
 		}
 	}
-	if h.retention > 0 && d > h.retention {
+	if operator > 0 && d > operator {
 		return userErrorf("This bot keeps cases at most %s after they stop counting; its operator set that. Choose %s or less, or 'off' to use it.",
-			FormatDuration(h.retention), FormatDuration(h.retention))
+			FormatDuration(operator), FormatDuration(operator))
 	}
 	if err := h.stores.Retention.SetGuildPeriod(e.ctx, mc.guild, d, mc.actor.UserID.String(), mc.now); err != nil {
 		return err
 	}
-	return e.reply(retentionText(h.retention, d)+".", true)
+	return e.reply(retentionText(operator, d)+".", true)
 }
 
 // retentionText says what happens to cases that no longer count, given the
@@ -298,5 +343,17 @@ func (h *handlers) retentionField(ctx context.Context, guildID string) (discord.
 			return discord.EmbedField{}, err
 		}
 	}
-	return discord.EmbedField{Name: "Retention", Value: retentionText(h.retention, guild) + " · /config retention"}, nil
+	return discord.EmbedField{Name: "Retention", Value: retentionText(h.retention.cases(), guild) + " · /config retention"}, nil
+}
+
+// sweepSoon has the retainer sweep at its next pass, rather than a day
+// after the last sweep.
+func (r *retainer) sweepSoon() {
+	r.mu.Lock()
+	r.lastSweep = time.Time{}
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 }

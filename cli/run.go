@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/disgoorg/snowflake/v2"
-
 	"github.com/modbot/bot/backups"
 	"github.com/modbot/bot/bot"
 	"github.com/modbot/bot/config"
@@ -126,13 +124,9 @@ func (e *env) runBotRing(ctx context.Context, cfg *config.Config, log *slog.Logg
 		}
 		log.Info("stopped")
 	}()
-	guilds := make([]snowflake.ID, 0, len(cfg.Discord.GuildIDs))
-	for _, g := range cfg.Discord.GuildIDs {
-		id, err := snowflake.Parse(g)
-		if err != nil {
-			return fmt.Errorf("discord.guild_ids: %q is not a guild ID", g)
-		}
-		guilds = append(guilds, id)
+	guilds, err := guildIDs(cfg)
+	if err != nil {
+		return err
 	}
 	met := newMetrics(cfg, in.DB)
 	gw := beginGateway(cfg, log)
@@ -220,7 +214,7 @@ func (e *env) runBotRing(ctx context.Context, cfg *config.Config, log *slog.Logg
 		// database closes.
 		defer func() { stopBackups(); <-done }()
 	}
-	defer liveRun.start(ctx, b.Ready, sched)()
+	defer liveRun.start(ctx, b, b.Ready, sched)()
 	log.Info("starting", slog.String("version", ver), slog.String("data_dir", cfg.Storage.DataDir))
 	err = b.Run(ctx)
 	if errors.Is(err, context.Canceled) {

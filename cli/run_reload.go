@@ -2,17 +2,36 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"reflect"
+	"slices"
 	"sync"
 	"syscall"
+	"time"
+
+	"github.com/disgoorg/snowflake/v2"
 
 	"github.com/modbot/bot/alerts"
 	"github.com/modbot/bot/backups"
+	"github.com/modbot/bot/bot"
 	"github.com/modbot/bot/config"
 )
+
+// liveBot is what a reload changes in the running bot. *bot.Bot
+// implements it.
+type liveBot interface {
+	SetLimits(bot.Limits)
+	SetRetention(cases, afterLeave time.Duration)
+	SetGuildIDs(ctx context.Context, ids []snowflake.ID) error
+}
+
+// registerTimeout bounds the registration of the commands with a new
+// discord.guild_ids, a few REST calls per guild that Discord may rate
+// limit.
+const registerTimeout = time.Minute
 
 // reloadKey carries, in the context of 'bot run', where its configuration
 // came from, so that SIGHUP reads the same file, environment and flags.
@@ -30,7 +49,8 @@ func withReload(ctx context.Context, path string, flags map[string]string) conte
 }
 
 // liveRun holds what a running bot changes without a restart: the
-// logger's handler, the alerts monitor and the backup schedule.
+// logger's handler, the alerts monitor, the backup schedule, and the bot's
+// limits, retention and command registration.
 type liveRun struct {
 	e      *env
 	log    *slog.Logger
@@ -38,9 +58,10 @@ type liveRun struct {
 	errs   *alerts.ErrorCounter
 	alerts *alerts.Monitor
 
-	mu    sync.Mutex // guards cfg and sched
+	mu    sync.Mutex // guards cfg, sched and bot
 	cfg   *config.Config
 	sched *backups.Scheduler
+	bot   liveBot // nil: the bot's settings need a restart
 }
 
 // liveLog wraps log so that a reload can replace its handler and the
@@ -53,11 +74,12 @@ func (e *env) liveLog(cfg *config.Config, log *slog.Logger) (*slog.Logger, *live
 }
 
 // start runs the alerts monitor on gatewayUp and, for 'bot run', reloads
-// the configuration on each SIGHUP, until the returned function is called.
-func (lr *liveRun) start(ctx context.Context, gatewayUp func() bool, sched *backups.Scheduler) (stop func()) {
+// the configuration on each SIGHUP into b and sched, until the returned
+// function is called.
+func (lr *liveRun) start(ctx context.Context, b liveBot, gatewayUp func() bool, sched *backups.Scheduler) (stop func()) {
 	lr.mu.Lock()
 	cfg := lr.cfg
-	lr.sched = sched
+	lr.sched, lr.bot = sched, b
 	lr.mu.Unlock()
 	lr.alerts = alerts.New(alerts.Options{Settings: alerts.SettingsFrom(cfg),
 		Sources: alerts.DataSources(cfg, gatewayUp, lr.errs), Log: lr.log})
@@ -77,7 +99,7 @@ func (lr *liveRun) start(ctx context.Context, gatewayUp func() bool, sched *back
 				case <-ctx.Done():
 					return
 				case <-hup:
-					lr.reload(src)
+					lr.reload(ctx, src)
 				}
 			}
 		}()
@@ -88,7 +110,7 @@ func (lr *liveRun) start(ctx context.Context, gatewayUp func() bool, sched *back
 // reload reads the configuration again and applies what can change live.
 // An invalid configuration changes nothing; its error names the key and
 // the line.
-func (lr *liveRun) reload(src reloadSource) {
+func (lr *liveRun) reload(ctx context.Context, src reloadSource) {
 	lr.log.Info("SIGHUP: reloading the configuration")
 	next, err := lr.e.loadConfig(src.path, src.flags)
 	if err == nil {
@@ -113,6 +135,7 @@ func (lr *liveRun) reload(src reloadSource) {
 			restart = append(restart, r.key)
 		}
 	}
+	restart = append(restart, lr.applyToBot(ctx, prev, next)...)
 	if b := next.Backup; b != prev.Backup {
 		if lr.sched != nil {
 			lr.sched.SetSchedule(b.Interval, b.Keep)
@@ -136,15 +159,71 @@ var restartOnly = []struct {
 	{"discord.token", func(c *config.Config) any { return c.Discord.Token }},
 	{"discord.api_url", func(c *config.Config) any { return c.Discord.APIURL }},
 	{"discord.gateway_url", func(c *config.Config) any { return c.Discord.GatewayURL }},
-	{"discord.guild_ids", func(c *config.Config) any { return c.Discord.GuildIDs }},
 	{"storage.data_dir", func(c *config.Config) any { return c.Storage.DataDir }},
 	{"http.listen", func(c *config.Config) any { return c.HTTP.Listen }},
 	{"http.token", func(c *config.Config) any { return c.HTTP.Token }},
 	{"backup.dir", func(c *config.Config) any { return c.Backup.Dir }},
 	{"keys", func(c *config.Config) any { return c.Keys }},
-	{"retention", func(c *config.Config) any { return c.Retention }},
-	{"limits", func(c *config.Config) any { return c.Limits }},
 	{"run.shutdown_timeout", func(c *config.Config) any { return c.Run.ShutdownTimeout }},
+}
+
+// applyToBot puts next's limits, retention and guild IDs in force in the
+// bot, where they differ from prev's, and returns those it could not
+// apply, which need a restart. lr.mu is held. A registration that fails
+// leaves prev's guild IDs in next, so that the next reload tries again.
+func (lr *liveRun) applyToBot(ctx context.Context, prev, next *config.Config) (restart []string) {
+	if lr.bot == nil {
+		for _, r := range []struct {
+			key     string
+			changed bool
+		}{
+			{"discord.guild_ids", !slices.Equal(prev.Discord.GuildIDs, next.Discord.GuildIDs)},
+			{"retention", prev.Retention != next.Retention},
+			{"limits", prev.Limits != next.Limits},
+		} {
+			if r.changed {
+				restart = append(restart, r.key)
+			}
+		}
+		return restart
+	}
+	if next.Limits != prev.Limits {
+		lr.bot.SetLimits(bot.Limits(next.Limits))
+		lr.log.Info("applied the new limits")
+	}
+	if next.Retention != prev.Retention {
+		lr.bot.SetRetention(next.Retention.Cases, next.Retention.AfterLeave)
+		lr.log.Info("applied the new retention")
+	}
+	if !slices.Equal(prev.Discord.GuildIDs, next.Discord.GuildIDs) {
+		ids, err := guildIDs(next)
+		if err == nil {
+			rctx, cancel := context.WithTimeout(ctx, registerTimeout)
+			err = lr.bot.SetGuildIDs(rctx, ids)
+			cancel()
+		}
+		if err != nil {
+			lr.log.Error("the commands could not be registered for the new discord.guild_ids; the bot keeps the ones it had, and the next reload tries again",
+				slog.Any("err", err))
+			next.Discord.GuildIDs = prev.Discord.GuildIDs
+		} else {
+			lr.log.Info("registered the commands for the new discord.guild_ids", slog.Any("guild_ids", next.Discord.GuildIDs))
+		}
+	}
+	return nil
+}
+
+// guildIDs returns cfg's discord.guild_ids as snowflakes.
+func guildIDs(cfg *config.Config) ([]snowflake.ID, error) {
+	ids := make([]snowflake.ID, 0, len(cfg.Discord.GuildIDs))
+	for _, g := range cfg.Discord.GuildIDs {
+		id, err := snowflake.Parse(g)
+		if err != nil {
+			return nil, fmt.Errorf("discord.guild_ids: %q is not a guild ID", g)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // swapRoot holds the handler that every logger derived from a liveLog

@@ -33,13 +33,13 @@ func TestReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	log, lr := e.liveLog(cfg, base)
-	stop := lr.start(context.Background(), func() bool { return true }, nil)
+	stop := lr.start(context.Background(), nil, func() bool { return true }, nil)
 	defer stop()
 	child := log.With("component", "test")
 	child.Debug("hidden before")
 
 	write("[log]\nlevel = \"debug\"\nformat = \"text\"\n[http]\nlisten = \"127.0.0.1:9999\"\n")
-	lr.reload(src)
+	lr.reload(context.Background(), src)
 	child.Debug("shown after")
 	got := out.String()
 	if strings.Contains(got, "hidden before") || !strings.Contains(got, "shown after") || !strings.Contains(got, "component=test") {
@@ -50,7 +50,7 @@ func TestReload(t *testing.T) {
 	}
 
 	write("[log]\nlevel = \"loud\"\n")
-	lr.reload(src)
+	lr.reload(context.Background(), src)
 	got = out.String()
 	if !strings.Contains(got, "was not reloaded") || !strings.Contains(got, "log.level") || !strings.Contains(got, ":2") {
 		t.Errorf("log=%q, want the refusal naming log.level and its line", got)
