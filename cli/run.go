@@ -41,6 +41,12 @@ docs/prometheus-alerts.yml read it), and the recent log as JSON lines at
 /debug/logs. With http.token set, all but /healthz require it
 (Authorization: Bearer TOKEN, or ?token= for the page and the log); on an
 address other than loopback, 'bot run' refuses to start without one.
+
+On SIGHUP it reads the configuration again and applies, without dropping
+the gateway, the log level and format, alerts.*, the backup schedule, the
+limits, the retention periods and discord.guild_ids; other changes are
+logged as needing a restart. An invalid file changes nothing: the log names
+the key and the line.
 `
 
 func cmdRun(ctx context.Context, e *env, args []string) error {

@@ -33,11 +33,11 @@ func TestAttackReloadDropsRing(t *testing.T) {
 		t.Fatal(err)
 	}
 	log, lr := e.liveLog(cfg, base)
-	stop := lr.start(context.Background(), func() bool { return true }, nil)
+	stop := lr.start(context.Background(), nil, func() bool { return true }, nil)
 	defer stop()
 
 	log.Error("before the reload")
-	lr.reload(src)
+	lr.reload(context.Background(), src)
 	log.Error("after the reload")
 
 	var msgs []string
