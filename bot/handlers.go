@@ -32,6 +32,8 @@ type handlers struct {
 	erased func(ctx context.Context, erased []storage.Erasure) error
 	// exports limits how often a member may ask for their data.
 	exports *exportLimiter
+	// exportLimit is the largest export file in bytes; 0: maxExportFile.
+	exportLimit int
 	// limits holds the command limits and the raid brake.
 	limits *limiter
 

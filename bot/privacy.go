@@ -98,6 +98,10 @@ func (h *handlers) handlePrivacyExport(e *event, _ discord.SlashCommandInteracti
 	return nil
 }
 
+// maxExportFile is the largest export sent as an attachment: Discord
+// refuses files over 10 MiB from a bot in a server without boosts.
+const maxExportFile = 10<<20 - 64<<10
+
 // exportMessage builds the ephemeral message that carries the member's
 // records. Moderators are named only where the server shows their names
 // to members, as /mywarnings does.
@@ -122,6 +126,15 @@ func (h *handlers) exportMessage(ctx context.Context, guild, user string) (disco
 	body, err := doc.JSON()
 	if err != nil {
 		return discord.MessageCreate{}, fmt.Errorf("encode the export: %w", err)
+	}
+	limit := h.exportLimit
+	if limit == 0 {
+		limit = maxExportFile
+	}
+	if len(body) > limit {
+		return discord.MessageCreate{}, &UserError{fmt.Sprintf("Your records (%s) are too many for one file in Discord. "+
+			"Ask the server's administrators for them: the bot's owner can export them with 'bot privacy export'.",
+			plural(int64(len(records.Cases)), "case"))}
 	}
 	content := fmt.Sprintf("Here is everything this server's moderation records hold about you: %s and %s. "+
 		"The file says what is kept, why and for how long; only you can see this message.",

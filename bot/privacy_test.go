@@ -378,3 +378,16 @@ func TestModlogRecordFailure(t *testing.T) {
 		t.Errorf("record calls got=%d, modlog posts=%d, want 1 and 1", calls.Load(), len(h.srv.Messages(modlog.ID)))
 	}
 }
+
+// TestPrivacyExportTooLarge: an export too large for one Discord file is
+// refused with what to do, not sent and failed.
+func TestPrivacyExportTooLarge(t *testing.T) {
+	h := newHarness(t)
+	h.bot.handlers.exportLimit = 200
+	h.seedCase(h.guild.ID.String(), storage.CaseWarning, h.member, h.mod, "spam")
+	in := h.slash(h.member, "privacy export", nil)
+	wantText(t, "too large", in.Content, "too many for one file", "bot privacy export")
+	if len(in.Followups) != 0 {
+		t.Errorf("a follow-up (the file) was sent: %d", len(in.Followups))
+	}
+}
