@@ -122,11 +122,17 @@ func (s *Scheduler) changed() <-chan struct{} {
 // keys.
 func (s *Scheduler) Run(ctx context.Context) {
 	cfg := s.config()
-	every := cfg.Backup.Interval
-	if every <= 0 {
-		return
-	}
 	log := s.Log.With(slog.String("component", "backup"))
+	// Off at start: wait for a SetSchedule that turns it on (a reload).
+	for cfg.Backup.Interval <= 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.changed():
+			cfg = s.config()
+		}
+	}
+	every := cfg.Backup.Interval
 	timer := time.NewTimer(s.firstWait(cfg, log, min(every, s.StartDelay)))
 	defer timer.Stop()
 	for {

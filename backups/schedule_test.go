@@ -106,18 +106,39 @@ func TestScheduler(t *testing.T) {
 	})
 }
 
+// TestSchedulerOff: with backup.interval 0 the schedule makes no backup
+// and waits, and a SetSchedule (a reload) turns it on.
 func TestSchedulerOff(t *testing.T) {
 	in := newInstallation(t)
 	in.Config.Backup.Interval = 0
+	s := NewScheduler(in.Config, in.DB, in.Keys, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s.StartDelay = 0
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		NewScheduler(in.Config, in.DB, in.Keys, slog.New(slog.NewTextHandler(io.Discard, nil))).Run(context.Background())
+		s.Run(ctx)
 		close(done)
 	}()
+	time.Sleep(100 * time.Millisecond)
+	if st, _ := ReadStatus(in.Config); st.LastAttempt != nil {
+		t.Fatalf("a backup with backup.interval 0: %+v", st.LastAttempt)
+	}
+	s.SetSchedule(time.Hour, 2)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if st, _ := ReadStatus(in.Config); st.LastSuccess != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no backup after SetSchedule turned the schedule on")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return at once with backup.interval 0")
+		t.Fatal("Run did not return when its context ended")
 	}
 }
 

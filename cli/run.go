@@ -206,20 +206,19 @@ func (e *env) runBotRing(ctx context.Context, cfg *config.Config, log *slog.Logg
 		}
 		defer stop()
 	}
-	var sched *backups.Scheduler
-	if cfg.Backup.Interval > 0 {
-		backupCtx, stopBackups := context.WithCancel(ctx)
-		sched = backups.NewScheduler(cfg, in.DB, in.Keys, log)
-		sched.Observer = met
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			sched.Run(backupCtx)
-		}()
-		// Stop the schedule, and wait for a backup under way, before the
-		// database closes.
-		defer func() { stopBackups(); <-done }()
-	}
+	// The schedule runs even when backup.interval is off, idle, so that a
+	// reload can turn it on.
+	backupCtx, stopBackups := context.WithCancel(ctx)
+	sched := backups.NewScheduler(cfg, in.DB, in.Keys, log)
+	sched.Observer = met
+	backupsDone := make(chan struct{})
+	go func() {
+		defer close(backupsDone)
+		sched.Run(backupCtx)
+	}()
+	// Stop the schedule, and wait for a backup under way, before the
+	// database closes.
+	defer func() { stopBackups(); <-backupsDone }()
 	defer liveRun.start(ctx, b, b.Ready, sched)()
 	log.Info("starting", slog.String("version", ver), slog.String("data_dir", cfg.Storage.DataDir))
 	err = b.Run(ctx)

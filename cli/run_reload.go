@@ -139,8 +139,6 @@ func (lr *liveRun) reload(ctx context.Context, src reloadSource) {
 	if b := next.Backup; b != prev.Backup {
 		if lr.sched != nil {
 			lr.sched.SetSchedule(b.Interval, b.Keep)
-		} else if b.Interval > 0 {
-			restart = append(restart, "backup.interval (scheduled backups were off at start)")
 		}
 	}
 	lr.cfg = next
