@@ -108,11 +108,16 @@ func TestObserverREST(t *testing.T) {
 // the connection drops, and a resume after the drop as a reconnect; the
 // first session of the process is none.
 func TestObserverGateway(t *testing.T) {
-	srv := discordtest.NewServer()
+	srv := discordtest.NewServer(discordtest.WithHeartbeatInterval(100 * time.Millisecond))
 	t.Cleanup(srv.Close)
 	obs := &recordingObserver{}
 	open(t, srv, Options{Observer: obs}, nil)
 	obs.waitFor(t, "the session up", func() bool { return slices.Contains(obs.connected, true) })
+	// Each acknowledged heartbeat reports its round trip.
+	if err := srv.WaitHeartbeat(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	obs.waitFor(t, "a heartbeat's latency", func() bool { return obs.latencies > 0 })
 	obs.mu.Lock()
 	if len(obs.reconnects) != 0 {
 		t.Errorf("reconnects after the first session got=%q, want none", obs.reconnects)
