@@ -354,7 +354,11 @@ func TestSetSchedule(t *testing.T) {
 		}
 	}
 	s.SetSchedule(0, 1)
-	time.Sleep(50 * time.Millisecond) // a backup under way ends
+	// A backup under way ends, and its retention runs, however loaded the
+	// machine.
+	for deadline := time.Now().Add(10 * time.Second); len(scheduled()) != 1 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if files := scheduled(); len(files) != 1 {
 		t.Errorf("scheduled backups kept: %v, want the newest 1", files)
 	}
