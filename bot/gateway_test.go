@@ -103,7 +103,9 @@ func TestZombieConnection(t *testing.T) {
 	waitUntil(t, "a heartbeat was acknowledged", func() bool { return countInbound(h.srv, opHeartbeat) >= 2 })
 	h.srv.StopHeartbeatACKs(true)
 	before := countInbound(h.srv, opHeartbeat)
-	waitUntil(t, "the bot reconnected", func() bool { return countInbound(h.srv, opResume) == 1 })
+	// At least once: with ACKs still stopped, a resumed session can go
+	// zombie again before this poll looks, and resume a second time.
+	waitUntil(t, "the bot reconnected", func() bool { return countInbound(h.srv, opResume) >= 1 })
 	h.srv.StopHeartbeatACKs(false)
 	// One heartbeat may have been in flight when ACKs stopped; the next one
 	// goes unanswered; the tick after that reconnects instead of beating.
