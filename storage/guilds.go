@@ -158,20 +158,7 @@ func getGuild(ctx context.Context, tx dbtx, guildID string) (GuildSettings, erro
 }
 
 func listModeratorRoles(ctx context.Context, tx dbtx, guildID string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT role_id FROM guild_moderator_roles WHERE guild_id = ? ORDER BY role_id`, guildID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryColumn[string](ctx, tx, `SELECT role_id FROM guild_moderator_roles WHERE guild_id = ? ORDER BY role_id`, guildID)
 }
 
 func listEscalations(ctx context.Context, tx dbtx, guildID string) ([]EscalationRule, error) {

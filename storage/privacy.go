@@ -64,21 +64,8 @@ func (s *Cases) MemberRecords(ctx context.Context, guildID, userID string) (_ Me
 // member of blind indexes idx, oldest first.
 func scheduledOf(ctx context.Context, tx dbtx, guildID string, idx [][]byte) ([]int64, error) {
 	target, args := indexIn(`target_index`, idx)
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM scheduled_actions WHERE guild_id = ? AND `+target+
+	return queryColumn[int64](ctx, tx, `SELECT id FROM scheduled_actions WHERE guild_id = ? AND `+target+
 		` ORDER BY id`, append([]any{guildID}, args...)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }
 
 // ErasePreview is what EraseMember would erase.
@@ -245,21 +232,8 @@ func (s *Cases) EraseMember(ctx context.Context, guildID, userID, actorID string
 // member of blind indexes idx.
 func guildsOf(ctx context.Context, tx dbtx, idx [][]byte) ([]string, error) {
 	target, args := indexIn(`target_index`, idx)
-	rows, err := tx.QueryContext(ctx, `SELECT guild_id FROM cases WHERE `+target+`
+	return queryColumn[string](ctx, tx, `SELECT guild_id FROM cases WHERE `+target+`
 		UNION SELECT guild_id FROM scheduled_actions WHERE `+target+` ORDER BY 1`, append(slices.Clone(args), args...)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var g string
-		if err := rows.Scan(&g); err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
 }
 
 // eraseIndexes erases, in one guild, the records of the member of blind

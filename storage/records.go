@@ -349,12 +349,8 @@ func (r *recorder) load(ctx context.Context, tx dbtx) error {
 		return err
 	}
 	if !found {
-		var entries int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM audit_log LIMIT 1)`).Scan(&entries); err != nil {
+		if err := checkHeadless(ctx, tx); err != nil {
 			return err
-		}
-		if entries != 0 {
-			return &ChainError{Seq: 1, Reason: "the chain's sealed head is missing: run 'bot audit verify'"}
 		}
 		h = chainHead{hash: make([]byte, hashSize), records: &recordState{}}
 		rand.Read(h.records.key[:]) // never fails (crypto/rand)
@@ -561,4 +557,35 @@ func rowError(table int, row recordRow) *RecordError {
 		return &RecordError{Record: name, Reason: "was not written by the bot (it has no seal)"}
 	}
 	return &RecordError{Record: name, Reason: "changed since the bot wrote it"}
+}
+
+// checkHeadless refuses a database with no chain head but audit entries:
+// its head was deleted, and starting a new one would hide that.
+func checkHeadless(ctx context.Context, tx dbtx) error {
+	entries, err := queryColumn[int](ctx, tx, `SELECT count(*) FROM (SELECT 1 FROM audit_log LIMIT 1)`)
+	if err != nil {
+		return err
+	}
+	if entries[0] != 0 {
+		return &ChainError{Seq: 1, Reason: "the chain's sealed head is missing: run 'bot audit verify'"}
+	}
+	return nil
+}
+
+// queryColumn runs q, which selects one column, and returns its values.
+func queryColumn[T any](ctx context.Context, tx dbtx, q string, args ...any) ([]T, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

@@ -376,12 +376,8 @@ func SealRecords(ctx context.Context, db *DB, c Cipher, actorID string) (_ int, 
 		return 0, err
 	}
 	if !found {
-		var entries int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM audit_log LIMIT 1)`).Scan(&entries); err != nil {
+		if err := checkHeadless(ctx, tx); err != nil {
 			return 0, err
-		}
-		if entries != 0 {
-			return 0, &ChainError{Seq: 1, Reason: "the chain's sealed head is missing: run 'bot audit verify'"}
 		}
 		// A new database: its first write starts the head, records and all.
 		return 0, checkNoRecords(ctx, tx)
