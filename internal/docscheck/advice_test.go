@@ -29,8 +29,9 @@ var imperatives = []string{
 // advice reports whether msg tells the owner what to do. It does when one
 // of its clauses, once a leading connective is dropped,
 //   - starts with an imperative ("run 'bot init' first", "use another backup"),
-//   - starts with a bot command in quotes, pointing the owner to it
-//     ("'bot keys status' lists them"),
+//   - starts with a bot command in quotes and a verb in the present tense,
+//     pointing the owner to it ("'bot keys status' lists them", "'bot run'
+//     applies the migrations at start"),
 //   - or is a question ("is 'bot run' running?", "did you mean …?").
 //
 // The first clause does not count when a colon ends it, as in "remove %s:
@@ -59,7 +60,7 @@ func advice(msg string) bool {
 				}
 			}
 		}
-		if strings.HasPrefix(clause, "'bot ") || strings.HasPrefix(clause, "`bot ") {
+		if pointsToCommand(clause) {
 			return true
 		}
 		for _, v := range imperatives {
@@ -67,6 +68,24 @@ func advice(msg string) bool {
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// pointsToCommand reports whether clause starts with a bot command in
+// quotes followed by what it does, in the present tense: "'bot keys
+// status' lists them", not "'bot … --help' showed no usage".
+func pointsToCommand(clause string) bool {
+	for _, q := range []string{"'", "`"} {
+		if !strings.HasPrefix(clause, q+"bot ") {
+			continue
+		}
+		end := strings.Index(clause[1:], q)
+		if end < 0 {
+			return false
+		}
+		verb, _, _ := strings.Cut(strings.TrimSpace(clause[end+2:]), " ")
+		return strings.HasSuffix(verb, "s") && verb != "is" && verb != "was" && verb != "has"
 	}
 	return false
 }
@@ -97,6 +116,8 @@ func TestAdvice(t *testing.T) {
 		{"the database was restored, but does not open with the keys in …: …", false},
 		{"…: a case needs a target and a moderator", false},
 		{"host:port or storage.data_dir.run is no clause", false},
+		{"'bot … --help' showed no usage (exit status …)", false},
+		{"no backup yet; 'bot run' makes one every …", true},
 	} {
 		if got := advice(tc.msg); got != tc.want {
 			t.Errorf("advice(%q) = %v, want %v", tc.msg, got, tc.want)
