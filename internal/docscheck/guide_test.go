@@ -168,12 +168,13 @@ func helpOf(t *testing.T, cache map[string]string, args ...string) (string, bool
 
 // subcommandsIn returns the subcommands a command's help names in its
 // usage lines ("bot keys status …", "bot keys rotate …"), none for a
-// command without subcommands.
+// command without subcommands. Alternatives on one line ("bot completion
+// bash|zsh|fish") are each a subcommand.
 func subcommandsIn(help, cmd string) []string {
-	re := regexp.MustCompile(`(?m)^(?:Usage:)?\s*bot ` + regexp.QuoteMeta(cmd) + ` ([a-z][a-z-]*)\b`)
+	re := regexp.MustCompile(`(?m)^(?:Usage:)?\s*bot ` + regexp.QuoteMeta(cmd) + ` ([a-z][a-z-]*(?:\|[a-z][a-z-]*)*)\b`)
 	var subs []string
 	for _, m := range re.FindAllStringSubmatch(help, -1) {
-		subs = append(subs, m[1])
+		subs = append(subs, strings.Split(m[1], "|")...)
 	}
 	return subs
 }
