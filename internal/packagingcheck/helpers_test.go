@@ -32,7 +32,7 @@ func need(t *testing.T, name, pkg string) string {
 		return p
 	}
 	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed, and CI=true: .ci/run installs Debian's %s", name, pkg)
+		t.Fatalf("%s is not installed, and CI=true (Debian's package: %s; .ci/run installs it)", name, pkg)
 	}
 	t.Skipf("%s is not installed (apt-get install %s)", name, pkg)
 	return ""
@@ -49,6 +49,26 @@ func run(t *testing.T, name string, args ...string) (stdout, stderr string, err 
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()
 	return out.String(), errb.String(), err
+}
+
+// buildBot builds the binary as the release does (static, no cgo) into
+// dir and returns its path.
+func buildBot(t *testing.T, dir string) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "bot")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-o", bin, ".")
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // unit is a unit file as systemd reads it: each section's keys, with every

@@ -67,7 +67,7 @@ bot is installed. To run it as a service:
      (and review /etc/bot/config.toml)
   2. create the database and keys:              sudo -u bot bot init -c /etc/bot/config.toml
   3. start it now and at every boot:            sudo systemctl enable --now bot
-Then: systemctl status bot, journalctl -u bot, sudo -u bot bot health -c /etc/bot/config.toml.
+Then: systemctl status bot, journalctl -u bot, and the status page on http://127.0.0.1:8081/.
 The data, and the keys without which nobody can read it, are in /var/lib/bot:
 keep a copy of /var/lib/bot/keys apart from the backups.
 
