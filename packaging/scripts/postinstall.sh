@@ -1,7 +1,7 @@
 #!/bin/sh
 # After bot's package is installed or upgraded (deb postinst, rpm %post).
 #
-# deb calls it with "configure" and the version replaced, empty on a first
+# deb calls it with "configure" and the version replaced, absent on a first
 # install; rpm with the number of versions installed once it is done: 1 on
 # install, 2 on upgrade. Every run makes sure of the user, the group and
 # the modes the service needs. It never enables or starts the service; on an
