@@ -128,7 +128,7 @@ exec "$2" --directory="$ovl/root" --private-network --register=no --keep-unit --
 		t.Logf("systemd-analyze security bot.service, on the running system: %.1f", score)
 	}
 	if failed {
-		for _, name := range []string{"out/driver.log", "out/journal.txt", "console.log"} {
+		for _, name := range []string{"out/driver.log", "out/journal.txt", "out/status-removed.txt", "out/journal-removed.txt", "console.log"} {
 			data, _ := os.ReadFile(filepath.Join(stage, name))
 			t.Logf("%s:\n%s", name, tail(string(data), 8000))
 		}

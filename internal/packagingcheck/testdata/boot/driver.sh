@@ -99,10 +99,13 @@ res timer "$(systemctl is-active bot-backup.timer)"
 
 step remove and purge, as the package does
 systemctl enable --now bot.service
+waitfor 60 ready
 sh $t/preremove.sh remove
 res prerm $?
 res enabled "$(systemctl is-enabled bot.service bot-backup.timer | tr '\n' ' ')"
 res active "$(systemctl is-active bot.service bot-backup.timer | tr '\n' ' ')"
+systemctl status bot.service --no-pager >$out/status-removed.txt 2>&1
+journalctl -u bot.service -o short-precise --no-pager >$out/journal-removed.txt
 rm /usr/lib/systemd/system/bot.service /usr/lib/systemd/system/bot-backup.service \
 	/usr/lib/systemd/system/bot-backup.timer /usr/bin/bot /etc/bot/config.toml /etc/bot/bot.env
 sh $t/postremove.sh remove && sh $t/postremove.sh purge
