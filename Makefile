@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test test-long test-memory lint run demo dev bench fuzz clean tools
+.PHONY: all build test test-long test-memory lint run demo dev bench fuzz clean tools systemd-check systemd-boot-check
 
 all: build
 
@@ -40,6 +40,21 @@ lint: tools
 
 tools:
 	@test -x $$($(GO) env GOPATH)/bin/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# The systemd units and the package's maintainer scripts (packaging/), in
+# internal/packagingcheck: systemd-analyze verify and security, and the
+# scripts run against stub commands (all three also run in make test), then
+# the system calls of 'bot run' and 'bot backup', traced by strace, against
+# the units' SystemCallFilter=. Needs Debian's systemd, shellcheck and strace.
+systemd-check:
+	SYSTEMD_CHECK=1 $(GO) test -count=1 -v -timeout 10m ./internal/packagingcheck/
+
+# Boots systemd in a container (systemd-nspawn on a throwaway overlay of /)
+# and runs bot.service there under its whole sandbox: install, init, start,
+# /warn, reload, backup, upgrade, stop, removal. Needs root and Debian's
+# systemd-container.
+systemd-boot-check:
+	SYSTEMD_BOOT_CHECK=1 $(GO) test -count=1 -v -run '^TestServiceBoots$$' -timeout 10m ./internal/packagingcheck/
 
 run: build
 	./$(BIN) run
