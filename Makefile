@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test test-long test-memory lint run demo dev bench fuzz clean tools \
+.PHONY: all build test test-long test-memory lint run demo dev bench fuzz clean tools systemd-check systemd-boot-check \
 	release-snapshot release-check package-check
 
 all: build
@@ -41,6 +41,21 @@ lint: tools
 
 tools:
 	@test -x $$($(GO) env GOPATH)/bin/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# The systemd units and the package's maintainer scripts (packaging/), in
+# internal/packagingcheck: systemd-analyze verify and security, and the
+# scripts run against stub commands (all three also run in make test), then
+# the system calls of 'bot run' and 'bot backup', traced by strace, against
+# the units' SystemCallFilter=. Needs Debian's systemd, shellcheck and strace.
+systemd-check:
+	SYSTEMD_CHECK=1 $(GO) test -count=1 -v -timeout 10m ./internal/packagingcheck/
+
+# Boots systemd in a container (systemd-nspawn on a throwaway overlay of /)
+# and runs bot.service there under its whole sandbox: install, init, start,
+# /warn, reload, backup, upgrade, stop, removal. Needs root and Debian's
+# systemd-container.
+systemd-boot-check:
+	SYSTEMD_BOOT_CHECK=1 $(GO) test -count=1 -v -run '^TestServiceBoots$$' -timeout 10m ./internal/packagingcheck/
 
 run: build
 	./$(BIN) run
@@ -139,6 +154,37 @@ endif
 # only as root, and only with CI=true or PACKAGE_CHECK_INSTALL=yes.
 package-check:
 	PACKAGE_DIST=$(abspath $(or $(RELEASE_DIST),dist)) $(GO) test -count=1 -v -timeout 10m -run '^TestPackage' ./internal/releasecheck/
+
+# The container image, built without a container engine by tools/imagebuild
+# (go-containerregistry): dist/image/bot_linux_amd64.tar and _arm64.tar for
+# `docker load` (tagged bot:VERSION and bot:latest), and dist/image/oci, an
+# OCI layout whose index holds both. Every timestamp, the binaries' build
+# date included, is the commit's, so one commit gives one set of digests.
+# The CA certificates and time zones come from the build machine's Debian
+# packages ca-certificates and tzdata.
+IMAGE_DIR    := dist/image
+IMAGE_ARCHES := amd64 arm64
+IMAGE_EPOCH   = $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
+IMAGE_DATE    = $(shell date -u -d @$(IMAGE_EPOCH) +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -r $(IMAGE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
+IMAGE_LDFLAGS = $(patsubst main.date=%,main.date=$(IMAGE_DATE),$(LDFLAGS))
+
+.PHONY: image image-check
+image:
+	@for arch in $(IMAGE_ARCHES); do \
+		echo "go build linux/$$arch"; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(IMAGE_LDFLAGS)' \
+			-o $(IMAGE_DIR)/bin/linux_$$arch/bot . || exit 1; \
+	done
+	SOURCE_DATE_EPOCH=$(IMAGE_EPOCH) $(GO) -C tools run ./imagebuild -out $(abspath $(IMAGE_DIR)) \
+		-version $(VERSION) -revision $(COMMIT) \
+		$(foreach a,$(IMAGE_ARCHES),-binary linux/$(a)=$(abspath $(IMAGE_DIR))/bin/linux_$(a)/bot)
+
+# Opens each tarball as docker load would and checks config and files, runs
+# the binary in it (arm64 only where qemu-user is installed), and plays
+# `bot init`, `bot run` and the healthcheck with the image's environment
+# alone; also checks that Dockerfile and compose.yaml agree with the builder.
+image-check: image
+	IMAGE_DIR=$(abspath $(IMAGE_DIR)) $(GO) -C tools test -count=1 -v ./imagebuild/
 
 clean:
 	rm -rf bin dist build

@@ -354,9 +354,9 @@ func TestSetSchedule(t *testing.T) {
 		}
 	}
 	s.SetSchedule(0, 1)
-	// A backup under way ends, and its retention runs, however loaded the
-	// machine.
-	for deadline := time.Now().Add(10 * time.Second); len(scheduled()) != 1 && time.Now().Before(deadline); {
+	// The loop logs the pause only once a backup under way has ended and
+	// its retention has run, however loaded the machine.
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(text(), "scheduled backups paused") && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if files := scheduled(); len(files) != 1 {

@@ -110,6 +110,8 @@ func (s *scheduler) loop(ctx context.Context) {
 func (s *scheduler) requeue(ctx context.Context) {
 	n, err := s.stores.Schedule.RequeueStale(ctx, allStale, s.now())
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// Stopped during start-up: the next start requeues them.
 	case err != nil:
 		s.log.Error("could not requeue scheduled actions left running by an earlier run", errAttr(err))
 	case n > 0:

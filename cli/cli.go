@@ -105,6 +105,7 @@ func commands() []command {
 		{"alerts", "send a test alert to alerts.webhook_url", cmdAlerts, true, true},
 		{"audit", "verify that the audit log was not edited", cmdAudit, true, true},
 		{"backup", "write a verified copy of the database, while the bot runs", cmdBackup, true, false},
+		{"completion", "print a completion script for bash, zsh or fish", cmdCompletion, false, false},
 		{"debug", "write an archive for a bug report, with no secrets or personal data", cmdDebug, true, true},
 		{"demo", "play a moderation session against a local Discord (no token needed)", cmdDemo, false, false},
 		{"dev", "create, seed and empty a development installation (make dev)", cmdDev, true, true},
@@ -112,6 +113,7 @@ func commands() []command {
 		{"init", "create config.toml, the data directory, database and keys", cmdInit, true, false},
 		{"invite", "print the link that adds the bot to a server", cmdInvite, true, false},
 		{"keys", "show, rotate and re-encrypt the encryption keys", cmdKeys, true, true},
+		{"man", "print the manual page (roff)", cmdMan, false, false},
 		{"migrate", "show or apply the database migrations", cmdMigrate, true, true},
 		{"privacy", "export or erase a member's records from the shell (bot stopped)", cmdPrivacy, true, true},
 		{"restore", "verify a backup and put it in place of the database", cmdRestore, true, false},
@@ -218,24 +220,25 @@ func commandNames() []string {
 	return names
 }
 
-func printUsage(w io.Writer) {
-	fmt.Fprint(w, `bot: a self-hosted Discord moderation bot.
-
-Usage:
-  bot COMMAND [flags]
-
-Commands:
-`)
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
-	}
-	fmt.Fprint(w, `
+// usageIntro and usageNotes open and close 'bot --help'; the manual page
+// says the same.
+const (
+	usageIntro = "bot: a self-hosted Discord moderation bot."
+	usageNotes = `
 These commands take -c/--config FILE (default: config.toml in the working
 directory): alerts, audit, backup, debug, dev, health, init, invite, keys,
-migrate, privacy, restore and run. demo and version read no configuration
-file. Every
-command takes --help. Exit status: 0 success, 1 failure, 2 bad usage.
-`)
+migrate, privacy, restore and run. completion, demo, man and version read
+no configuration file. Every command takes --help. Exit status: 0 success,
+1 failure, 2 bad usage.
+`
+)
+
+func printUsage(w io.Writer) {
+	fmt.Fprintf(w, "%s\n\nUsage:\n  bot COMMAND [flags]\n\nCommands:\n", usageIntro)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, usageNotes)
 }
 
 // newFlagSet returns a quiet flag set for a subcommand.
@@ -276,6 +279,9 @@ func noConfigFlag(fs *flag.FlagSet, why string) (check func() error) {
 func parseFlags(e *env, fs *flag.FlagSet, usage string, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			if e.helpProbe != nil {
+				e.helpProbe(fs, usage)
+			}
 			fmt.Fprint(e.stdout, strings.TrimLeft(usage, "\n"))
 			printFlags(e.stdout, fs)
 			return flag.ErrHelp

@@ -131,7 +131,7 @@ func TestConfigFlag(t *testing.T) {
 			}
 		}
 		wantWith := strings.Join(with[:len(with)-1], ", ") + " and " + with[len(with)-1] + "."
-		wantWithout := strings.Join(without, " and ") + " read no configuration file."
+		wantWithout := strings.Join(without[:len(without)-1], ", ") + " and " + without[len(without)-1] + " read no configuration file."
 		for _, want := range []string{wantWith, wantWithout} {
 			if !strings.Contains(text, want) {
 				t.Errorf("usage got=%q, want it to contain %q", out, want)

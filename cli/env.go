@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,6 +34,10 @@ type env struct {
 	// bundleKDF is the cost of a --with-keys backup's passphrase; zero
 	// means keys' default.
 	bundleKDF keys.KDFParams
+	// helpProbe, when set, receives the flag set and usage text of a
+	// command asked for --help: completion scripts and the manual page
+	// read the commands this way rather than from a list of their own.
+	helpProbe func(fs *flag.FlagSet, usage string)
 }
 
 // loadConfig loads the configuration and prints its warnings to stderr.

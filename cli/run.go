@@ -105,6 +105,13 @@ func (e *env) runBotRing(ctx context.Context, cfg *config.Config, log *slog.Logg
 	live := datadir.DBPath(cfg)
 	note := restoreNotice(e, live, datadir.KeysPath(cfg))
 	in, err := datadir.Open(ctx, cfg, true)
+	if err != nil && ctx.Err() != nil {
+		// A stop asked for while the database was being opened is a
+		// stop, not damage: nothing was changed, and the next start
+		// opens it again.
+		log.Info("stopped before start-up finished", slog.Any("reason", err))
+		return nil
+	}
 	if err != nil {
 		if note != "" {
 			fmt.Fprint(e.stderr, note)

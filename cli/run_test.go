@@ -209,3 +209,32 @@ func TestDebugLogHoldsNoPersonalData(t *testing.T) {
 		}
 	}
 }
+
+// TestRunStoppedWhileOpening checks that a stop asked for before the
+// database is open (systemctl stop straight after start) ends the run
+// quietly, with no advice to restore a backup and the database unchanged.
+func TestRunStoppedWhileOpening(t *testing.T) {
+	dir := initDir(t)
+	db := filepath.Join(dir, "data", "bot.db")
+	before, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"run"}, testEnv(dir, []string{"BOT_DISCORD_TOKEN=" + plantedToken, "BOT_HTTP_LISTEN="}, &out, &errOut))
+	if code != exitOK {
+		t.Errorf("exit %d, want 0; stderr:\n%s", code, errOut.String())
+	}
+	if strings.Contains(errOut.String(), "restore") || strings.Contains(errOut.String(), "ERROR") {
+		t.Errorf("a stop during start-up reads as damage:\n%s", errOut.String())
+	}
+	after, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Error("the database changed")
+	}
+}

@@ -5,12 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+
+	"github.com/modbot/bot/storage"
 )
 
 const versionUsage = `
 Usage: bot version [--json]
 
-Prints the version, commit, build date and Go version of this binary.
+Prints the version, commit, build date and Go version of this binary, and
+the schema version of its database: the newest migration it carries. It
+opens a database of that version or older (migrating it up), and refuses a
+newer one.
 `
 
 func cmdVersion(ctx context.Context, e *env, args []string) error {
@@ -32,12 +37,15 @@ func cmdVersion(ctx context.Context, e *env, args []string) error {
 		Date      string `json:"date"`
 		GoVersion string `json:"go_version"`
 		Platform  string `json:"platform"`
-	}{e.build.Version, e.build.Commit, e.build.Date, runtime.Version(), runtime.GOOS + "/" + runtime.GOARCH}
+		Schema    int64  `json:"schema_version"`
+	}{e.build.Version, e.build.Commit, e.build.Date, runtime.Version(), runtime.GOOS + "/" + runtime.GOARCH,
+		storage.LatestVersion()}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(info)
 	}
-	fmt.Fprintf(e.stdout, "bot %s (commit %s, built %s, %s, %s)\n", info.Version, info.Commit, info.Date, info.GoVersion, info.Platform)
+	fmt.Fprintf(e.stdout, "bot %s (commit %s, built %s, %s, %s, schema %d)\n",
+		info.Version, info.Commit, info.Date, info.GoVersion, info.Platform, info.Schema)
 	return nil
 }
