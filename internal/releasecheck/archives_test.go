@@ -64,6 +64,18 @@ func TestReleaseArchives(t *testing.T) {
 				}
 			}
 
+			// Made by the before-hooks from the binary's own usage texts.
+			for f, s := range map[string]string{
+				"bot.1":                ".TH BOT 1 ",
+				"completions/bot.bash": "complete -F _bot bot",
+				"completions/_bot":     "#compdef bot",
+				"completions/bot.fish": "complete -c bot ",
+			} {
+				if e, ok := files[f]; ok && !bytes.Contains(e.data, []byte(s)) {
+					t.Errorf("%s: %s does not hold %q", name, f, s)
+				}
+			}
+
 			bin, ok := files[tg.binary()]
 			if !ok {
 				return
