@@ -12,7 +12,8 @@ STATICCHECK_VERSION := v0.8.2
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test test-long test-memory lint run demo dev bench fuzz clean tools systemd-check systemd-boot-check
+.PHONY: all build test test-long test-memory lint run demo dev bench fuzz clean tools systemd-check systemd-boot-check \
+	release-snapshot release-check package-check
 
 all: build
 
@@ -121,6 +122,39 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg/ || failed="$$failed $$name"; \
 	done; if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi
 
+# A release as goreleaser (pinned in tools/go.mod, configured in
+# goreleaser.yaml) makes it, into dist/, published nowhere: an archive and an
+# SBOM per platform, .deb and .rpm packages, checksums.txt. goreleaser reads
+# the commit only in a clone with a remote; a repository without one (a CI
+# checkout, a fresh clone of a bundle) is given the project's address for
+# this command alone.
+REPO_URL := https://github.com/modbot/bot
+release-snapshot:
+	@if [ -z "$$(git remote 2>/dev/null)" ]; then \
+		export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0=$(REPO_URL); \
+	fi; \
+	$(GO) tool -modfile=tools/go.mod goreleaser release --snapshot --clean --skip=publish
+
+# The release, checked as an owner meets it (internal/releasecheck): the
+# README's set-up walked with the unpacked archive for this machine against
+# a local Discord, every archive's files and binary (OS, architecture, size
+# under 40 MB), the SBOMs and checksums.txt. It builds dist/ first, unless
+# RELEASE_DIST names a build to check.
+release-check:
+ifeq ($(RELEASE_DIST),)
+	$(MAKE) release-snapshot
+	RELEASE_DIST=$(abspath dist) $(GO) test -count=1 -v -timeout 10m -run '^TestRelease' ./internal/releasecheck/
+else
+	RELEASE_DIST=$(abspath $(RELEASE_DIST)) $(GO) test -count=1 -v -timeout 10m -run '^TestRelease' ./internal/releasecheck/
+endif
+
+# The packages in dist/ (make release-snapshot first): the .deb and .rpm
+# file lists, then the .deb installed with dpkg -i, `bot init` as the
+# service's user, dpkg -r and dpkg -P. It changes this machine, so it runs
+# only as root, and only with CI=true or PACKAGE_CHECK_INSTALL=yes.
+package-check:
+	PACKAGE_DIST=$(abspath $(or $(RELEASE_DIST),dist)) $(GO) test -count=1 -v -timeout 10m -run '^TestPackage' ./internal/releasecheck/
+
 # The container image, built without a container engine by tools/imagebuild
 # (go-containerregistry): dist/image/bot_linux_amd64.tar and _arm64.tar for
 # `docker load` (tagged bot:VERSION and bot:latest), and dist/image/oci, an
@@ -153,4 +187,4 @@ image-check: image
 	IMAGE_DIR=$(abspath $(IMAGE_DIR)) $(GO) -C tools test -count=1 -v ./imagebuild/
 
 clean:
-	rm -rf bin dist
+	rm -rf bin dist build
