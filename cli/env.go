@@ -134,9 +134,15 @@ func (e *env) dir() string {
 	return wd
 }
 
-// rel shows path relative to the working directory when it is inside it.
+// rel shows path relative to the working directory when it is inside it,
+// and in full from the root directory, where "var/lib/bot" would read as a
+// mistake (a service's working directory is often /).
 func (e *env) rel(path string) string {
-	r, err := filepath.Rel(e.dir(), path)
+	wd := e.dir()
+	if filepath.Dir(wd) == wd {
+		return path
+	}
+	r, err := filepath.Rel(wd, path)
 	if err != nil || strings.HasPrefix(r, "..") {
 		return path
 	}

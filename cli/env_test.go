@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,22 @@ func TestRingLoggerRedactsBeforeTheRing(t *testing.T) {
 	}
 	if errs := ring.Errors(); len(errs) != 1 || errs[0].Attr("error_id") != "ABC" {
 		t.Errorf("ring errors got=%v", errs)
+	}
+}
+
+// TestRel checks how paths are shown: relative inside the working
+// directory, in full outside it and from the root directory.
+func TestRel(t *testing.T) {
+	dir := filepath.Join(string(filepath.Separator), "srv", "bot")
+	root := string(filepath.Separator)
+	for _, tc := range []struct{ wd, path, want string }{
+		{dir, filepath.Join(dir, "data", "bot.db"), filepath.Join("data", "bot.db")},
+		{dir, filepath.Join(root, "var", "lib", "bot"), filepath.Join(root, "var", "lib", "bot")},
+		{root, filepath.Join(root, "var", "lib", "bot", "bot.db"), filepath.Join(root, "var", "lib", "bot", "bot.db")},
+	} {
+		e := &env{workDir: tc.wd}
+		if got := e.rel(tc.path); got != tc.want {
+			t.Errorf("from %s, rel(%s) = %q, want %q", tc.wd, tc.path, got, tc.want)
+		}
 	}
 }
