@@ -94,7 +94,7 @@ func (h *handlers) handlePresetAdd(e *event, data discord.SlashCommandInteractio
 	if replaced {
 		verb = "Replaced"
 	}
-	return e.reply(fmt.Sprintf("%s the preset reason **%s**%s. Every reason option now offers it; typing `%s` as a reason stands for: %s",
+	return e.reply(fmt.Sprintf("%s the preset reason **%s**%s. Every reason option now offers it; typing \"%s\" as a reason stands for: %s",
 		verb, escapeMarkdown(name), presetPointsText(p), escapeMarkdown(name), escapeMarkdown(text)), true)
 }
 
