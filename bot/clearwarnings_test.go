@@ -176,6 +176,26 @@ func TestClearWarnings(t *testing.T) {
 		wantRefused(t, preview(h.mod, h.member, "again"), "nothing to clear")
 	})
 
+	// The summary is filed with the member's cases: erasing their records
+	// deletes it in Discord too.
+	t.Run("ErasedWithTheMember", func(t *testing.T) {
+		has := func() bool {
+			for _, m := range h.srv.Messages(modlog.ID) {
+				if len(m.Embeds) > 0 && m.Embeds[0].Title == "Warnings cleared" && strings.Contains(m.Embeds[0].Description, h.member.Mention()) {
+					return true
+				}
+			}
+			return false
+		}
+		if !has() {
+			t.Fatal("no summary about the member in the modlog")
+		}
+		h.click(h.admin, h.slash(h.admin, "privacy erase", discordtest.Options{"user": h.member}), "Erase")
+		if has() {
+			t.Error("the summary outlived the member's erasure")
+		}
+	})
+
 	t.Run("DMsOff", func(t *testing.T) {
 		h.tweakSettings(func(s *storage.GuildSettings) { s.DMEnabled = false })
 		defer h.tweakSettings(func(s *storage.GuildSettings) { s.DMEnabled = true })
