@@ -17,7 +17,7 @@ import (
 // history of its reason, and /case reason corrects a reason while keeping
 // the old one in that history.
 func caseCommand() Command {
-	number := discord.ApplicationCommandOptionInt{Name: "number", Description: "The case number", Required: true, MinValue: new(1)}
+	number := discord.ApplicationCommandOptionInt{Name: "number", Description: "The case number", Required: true, MinValue: new(1), Autocomplete: true}
 	return Command{
 		Def: discord.SlashCommandCreate{
 			Name:        "case",
@@ -29,7 +29,7 @@ func caseCommand() Command {
 				discord.ApplicationCommandOptionSubCommand{Name: "reason", Description: "Replace a case's reason; the old one stays in its history",
 					Options: []discord.ApplicationCommandOption{number,
 						discord.ApplicationCommandOptionString{Name: "reason", Description: "The new reason",
-							Required: true, MinLength: new(1), MaxLength: new(maxNote)},
+							Required: true, MinLength: new(1), MaxLength: new(maxNote), Autocomplete: true},
 					}},
 			},
 		},

@@ -36,6 +36,7 @@ func Definitions() []Command {
 		warnCommand(),
 		warningsCommand(),
 		unwarnCommand(),
+		clearWarningsCommand(),
 		caseCommand(),
 		noteCommand(),
 	}

@@ -308,5 +308,5 @@ func readReason(data discord.SlashCommandInteractionData) (string, error) {
 // reasonOption is the reason option of the action commands.
 func reasonOption(what string) discord.ApplicationCommandOption {
 	return discord.ApplicationCommandOptionString{Name: "reason", Description: what,
-		Required: true, MinLength: new(1), MaxLength: new(maxReason)}
+		Required: true, MinLength: new(1), MaxLength: new(maxReason), Autocomplete: true}
 }

@@ -43,6 +43,8 @@ type handlers struct {
 	// the other's role. One process serves a database (storage locks the
 	// data directory), so a lock in memory is enough.
 	settingsLocks sync.Map
+	// clears holds the /clearwarnings confirmations waiting for a press.
+	clears pendingClears
 }
 
 // deferredHandler does a command's work after the deferral and returns what

@@ -11,22 +11,35 @@ func (h *handlers) routes() []route {
 	return []route{
 		slash("/ping", h.handlePing),
 
-		slash("/warn", h.deferred("warn", h.handleWarn)),
+		// withPresets expands a reason typed as a preset's name; every
+		// reason option autocompletes from the presets.
+		slash("/warn", h.withPresets(h.deferred("warn", h.handleWarn))),
+		autocomplete("/warn", h.presetAutocomplete),
 		slash("/warnings", h.handleWarnings),
 		button(warningsPageRoute, 4, h.handleWarningsPage),
-		slash("/unwarn", h.deferred("unwarn", h.handleUnwarn)),
-		autocomplete("/unwarn", h.unwarnAutocomplete),
+		slash("/unwarn", h.withPresets(h.deferred("unwarn", h.handleUnwarn))),
+		autocomplete("/unwarn", byOption(map[string]autocompleteHandler{"case": h.unwarnAutocomplete, "reason": h.presetAutocomplete})),
+		slash("/clearwarnings", h.withPresets(h.handleClearWarnings)),
+		autocomplete("/clearwarnings", h.presetAutocomplete),
+		button(clearWarningsRoute, 5, h.handleClearWarningsButton),
 		// /case view only reads, but it defers too: the moderator check
 		// may have to ask Discord for the guild, which can be slow.
 		slash("/case/view", h.deferred("case view", h.handleCaseView)),
-		slash("/case/reason", h.deferred("case reason", h.handleCaseReason)),
+		autocomplete("/case/view", h.caseAutocomplete),
+		slash("/case/reason", h.withPresets(h.deferred("case reason", h.handleCaseReason))),
+		autocomplete("/case/reason", byOption(map[string]autocompleteHandler{"number": h.caseAutocomplete, "reason": h.presetAutocomplete})),
 		slash("/note", h.deferred("note", h.handleNote)),
 
-		slash("/timeout", h.deferred("timeout", h.handleAction(actionCommandOf("timeout")))),
-		slash("/untimeout", h.deferred("untimeout", h.handleAction(actionCommandOf("untimeout")))),
-		slash("/kick", h.deferred("kick", h.handleAction(actionCommandOf("kick")))),
-		slash("/ban", h.deferred("ban", h.handleAction(actionCommandOf("ban")))),
-		slash("/unban", h.deferred("unban", h.handleAction(actionCommandOf("unban")))),
+		slash("/timeout", h.withPresets(h.deferred("timeout", h.handleAction(actionCommandOf("timeout"))))),
+		autocomplete("/timeout", h.presetAutocomplete),
+		slash("/untimeout", h.withPresets(h.deferred("untimeout", h.handleAction(actionCommandOf("untimeout"))))),
+		autocomplete("/untimeout", h.presetAutocomplete),
+		slash("/kick", h.withPresets(h.deferred("kick", h.handleAction(actionCommandOf("kick"))))),
+		autocomplete("/kick", h.presetAutocomplete),
+		slash("/ban", h.withPresets(h.deferred("ban", h.handleAction(actionCommandOf("ban"))))),
+		autocomplete("/ban", h.presetAutocomplete),
+		slash("/unban", h.withPresets(h.deferred("unban", h.handleAction(actionCommandOf("unban"))))),
+		autocomplete("/unban", h.presetAutocomplete),
 
 		slash("/mywarnings", h.handleMyWarnings),
 		slash("/privacy/export", h.handlePrivacyExport),
@@ -45,5 +58,9 @@ func (h *handlers) routes() []route {
 		slash("/config/escalation/list", h.handleEscalationList),
 		slash("/config/limits/show", h.handleConfigLimitsShow),
 		slash("/config/limits/lift", h.handleConfigLimitsLift),
+		slash("/config/reasons/add", h.handlePresetAdd),
+		slash("/config/reasons/remove", h.handlePresetRemove),
+		autocomplete("/config/reasons/remove", h.presetNameAutocomplete),
+		slash("/config/reasons/list", h.handlePresetList),
 	}
 }

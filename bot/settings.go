@@ -65,6 +65,7 @@ func configOptions() []discord.ApplicationCommandOption {
 		retentionOption(),
 		escalationGroup(),
 		limitsGroup(),
+		reasonsGroup(),
 	}
 }
 

@@ -21,7 +21,12 @@ type CaseStore interface {
 	ListForUser(ctx context.Context, guildID, userID string, includeInactive bool, at time.Time) ([]storage.Case, error)
 	ActivePoints(ctx context.Context, guildID, userID string, at time.Time) (int, error)
 	RecentActive(ctx context.Context, guildID string, limit int, at time.Time) ([]storage.Case, error)
+	// Recent returns the guild's newest cases, whatever their state.
+	Recent(ctx context.Context, guildID string, limit int) ([]storage.Case, error)
 	Revoke(ctx context.Context, guildID string, number int64, byID, reason string, at time.Time) (storage.Case, error)
+	// RevokeWarnings revokes every active warning of a member in one
+	// transaction and returns them.
+	RevokeWarnings(ctx context.Context, guildID, userID, byID, reason string, at time.Time) ([]storage.Case, error)
 	UpdateReason(ctx context.Context, guildID string, number int64, byID, reason string, at time.Time) (storage.Case, error)
 	History(ctx context.Context, guildID string, number int64) ([]storage.ReasonChange, error)
 }
@@ -66,6 +71,8 @@ type Stores struct {
 	Schedule ScheduleStore
 	Privacy  PrivacyStore
 	Modlog   ModlogStore
+	// Presets holds the guilds' reason presets; nil: none.
+	Presets PresetStore
 	// Retention deletes what is kept no longer; nil turns retention off.
 	Retention RetentionStore
 }
@@ -81,6 +88,7 @@ func NewStores(db *storage.DB, c storage.Cipher) Stores {
 		Schedule:  storage.NewSchedule(db, c),
 		Privacy:   storage.NewCases(db, c),
 		Modlog:    storage.NewModlog(db, c),
+		Presets:   storage.NewPresets(db, c),
 		Retention: storage.NewRetention(db, c),
 	}
 }

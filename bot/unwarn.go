@@ -36,7 +36,7 @@ func unwarnCommand() Command {
 				discord.ApplicationCommandOptionInt{Name: "case", Description: "The warning's case number",
 					Required: true, Autocomplete: true, MinValue: new(1)},
 				discord.ApplicationCommandOptionString{Name: "reason", Description: "Why it is revoked",
-					Required: true, MinLength: new(1), MaxLength: new(maxReason)},
+					Required: true, MinLength: new(1), MaxLength: new(maxReason), Autocomplete: true},
 			},
 		},
 		BotPermissions: discord.PermissionSendMessages | discord.PermissionEmbedLinks,
@@ -95,6 +95,16 @@ func alreadyRevoked(c storage.Case) error {
 // any part of the name or reason. Members who are not moderators get no
 // choices, since the labels show other members' names and reasons.
 func (h *handlers) unwarnAutocomplete(e *event, data discord.AutocompleteInteractionData) error {
+	return h.completeCases(e, data, func(ctx context.Context, guild string) ([]storage.Case, error) {
+		return h.stores.Cases.RecentActive(ctx, guild, autocompleteScan, h.now())
+	}, func(c storage.Case) bool { return c.Kind == storage.CaseWarning })
+}
+
+// completeCases answers an autocomplete of a case number from the cases
+// that recent returns, newest first, keeping those keep accepts that fit
+// what the moderator typed. Members who are not moderators get no choices.
+func (h *handlers) completeCases(e *event, data discord.AutocompleteInteractionData,
+	recent func(ctx context.Context, guild string) ([]storage.Case, error), keep func(storage.Case) bool) error {
 	ctx := e.ctx
 	choices := []discord.AutocompleteChoice{}
 	ok, err := h.isModerator(ctx, e)
@@ -102,7 +112,7 @@ func (h *handlers) unwarnAutocomplete(e *event, data discord.AutocompleteInterac
 		return err
 	}
 	if ok {
-		cases, err := h.stores.Cases.RecentActive(ctx, e.GuildID().String(), autocompleteScan, h.now())
+		cases, err := recent(ctx, e.GuildID().String())
 		if err != nil {
 			return err
 		}
@@ -111,12 +121,20 @@ func (h *handlers) unwarnAutocomplete(e *event, data discord.AutocompleteInterac
 			if len(choices) == maxChoices {
 				break
 			}
-			if c.Kind == storage.CaseWarning && matchesQuery(c, query) {
+			if keep(c) && matchesQuery(c, query) {
 				choices = append(choices, discord.AutocompleteChoiceInt{Name: caseChoiceLabel(c), Value: int(c.Number)})
 			}
 		}
 	}
 	return e.autocompleteResult(choices)
+}
+
+// caseAutocomplete offers any of the guild's recent cases, for /case view
+// and /case reason.
+func (h *handlers) caseAutocomplete(e *event, data discord.AutocompleteInteractionData) error {
+	return h.completeCases(e, data, func(ctx context.Context, guild string) ([]storage.Case, error) {
+		return h.stores.Cases.Recent(ctx, guild, autocompleteScan)
+	}, func(storage.Case) bool { return true })
 }
 
 // isModerator applies the moderator rule of moderatorContext to an

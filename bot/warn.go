@@ -28,7 +28,7 @@ func warnCommand() Command {
 			Options: []discord.ApplicationCommandOption{
 				discord.ApplicationCommandOptionUser{Name: "user", Description: "The member to warn", Required: true},
 				discord.ApplicationCommandOptionString{Name: "reason", Description: "Why; the member sees this",
-					Required: true, MinLength: new(1), MaxLength: new(maxReason)},
+					Required: true, MinLength: new(1), MaxLength: new(maxReason), Autocomplete: true},
 				discord.ApplicationCommandOptionInt{Name: "points", Description: "How much the warning counts (default 1)",
 					MinValue: new(minWarnPoints), MaxValue: new(maxWarnPoints)},
 				discord.ApplicationCommandOptionString{Name: "expires",

@@ -26,7 +26,9 @@ func TestDemo(t *testing.T) {
 		"Only moderators can use", // carol was refused
 		"Earlier reasons",         // /case view shows the edit history
 		"Revoked",                 // /unwarn kept the case, marked revoked
-		"is removed now",          // the session ran to the end
+		"Reason: Posting server invites without asking", // a preset's text
+		"Revoked 1 warning",                             // /clearwarnings
+		"is removed now",                                // the session ran to the end
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)

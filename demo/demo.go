@@ -258,6 +258,14 @@ func (d *demo) script() []step {
 		{who: d.owner, command: "privacy erase", options: discordtest.Options{"user": d.bob}, click: "Erase",
 			note: "bob asks the owner to erase his records: a preview first, then the confirm button. The modlog posts about him are deleted, and the modlog says only that a member's records were erased."},
 		{who: d.owner, command: "config show", note: "The owner reviews the server's settings."},
+
+		// ── Reason presets and /clearwarnings ──
+		{who: d.owner, command: "config reasons add", options: discordtest.Options{"name": "invites", "text": "Posting server invites without asking", "points": 2},
+			note: "The owner adds a preset reason worth 2 points. Every reason option now offers it as the moderator types."},
+		{who: d.alice, command: "warn", options: discordtest.Options{"user": d.bob, "reason": "invites"},
+			note: "The moderator types the preset's name as the reason: it stands for its text, and the warning gets its 2 points."},
+		{who: d.alice, command: "clearwarnings", options: discordtest.Options{"user": d.bob, "reason": "a clean slate after his appeal"}, click: "Revoke all",
+			note: "The moderator clears bob's active warnings at once: a count first, then the confirm button. Each stays in his history, marked revoked."},
 	}
 }
 

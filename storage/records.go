@@ -63,6 +63,7 @@ const (
 	tModlogMessages
 	tGuildRetention
 	tDepartures
+	tPresets
 	numRecordTables
 )
 
@@ -150,6 +151,12 @@ var recordTables = [numRecordTables]recordTable{
 		name: "guild_departures", key: []string{"guild_id"},
 		values: "t.guild_id, t.left_at, t.delete_at", from: "guild_departures t", label: "t.guild_id",
 		describe: func(l []any) string { return fmt.Sprintf("the pending deletion of guild %v", l[0]) },
+	},
+	tPresets: {
+		name: "reason_presets", key: []string{"id"},
+		values: "t.guild_id, t.nonce, t.name, t.text, t.points, t.created_at", from: "reason_presets t",
+		label:    "t.guild_id, t.id",
+		describe: func(l []any) string { return fmt.Sprintf("reason preset %v of guild %v", l[1], l[0]) },
 	},
 }
 

@@ -40,6 +40,11 @@ var sealedTables = []sealedTable{
 		ad:      func(col string, k []string) []byte { return adScheduled(col, []byte(k[0])) },
 	},
 	{
+		name: "reason_presets", keys: "t.guild_id, t.nonce", records: tPresets,
+		columns: []string{"name", "text"},
+		ad:      func(col string, k []string) []byte { return adPreset(col, k[0], []byte(k[1])) },
+	},
+	{
 		name: "audit_log", keys: "t.seq", records: -1,
 		columns: []string{"actor", "details"},
 		ad:      func(col string, k []string) []byte { return adAudit(col, atoi(k[0])) },

@@ -115,7 +115,7 @@ func (r *Retention) Departures(ctx context.Context) (_ []Departure, err error) {
 // departure is due at now, and reports whether the guild is done: all its
 // cases with their history, modlog messages and scheduled actions, the
 // numbers of erased cases, and last, once those are gone, its settings,
-// moderator roles, escalation rules, case counter, member erasures,
+// reason presets, moderator roles, escalation rules, case counter, member erasures,
 // retention period and the departure itself. It does nothing, and reports
 // done, when the guild has no departure due (the bot came back).
 //
@@ -199,6 +199,7 @@ func deleteGuildRest(ctx context.Context, tx dbtx, rec *recorder, guildID string
 	}{
 		{tScheduled, "scheduled_actions"},
 		{tModlogMessages, "modlog_messages"},
+		{tPresets, "reason_presets"},
 		{tModRoles, "guild_moderator_roles"},
 		{tEscalations, "escalation_rules"},
 		{tSettings, "guild_settings"},

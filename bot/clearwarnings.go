@@ -1,0 +1,329 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/disgoorg/disgo/discord"
+	"github.com/disgoorg/snowflake/v2"
+
+	"github.com/modbot/bot/storage"
+)
+
+const (
+	// clearWarningsRoute prefixes the custom IDs of /clearwarnings' confirm
+	// and cancel buttons.
+	clearWarningsRoute = "/clear-warnings"
+	// clearConfirmFor is how long the confirm button works, as for an
+	// erasure: what it revokes is read again when pressed.
+	clearConfirmFor = eraseConfirmFor
+	// maxPendingClears bounds the confirmations waiting for a press; the
+	// oldest go first.
+	maxPendingClears = 1000
+)
+
+// clearWarningsCommand defines /clearwarnings: a moderator revokes every
+// active warning of a member at once. Each stays in the history, marked
+// revoked with the reason, as /unwarn leaves one.
+func clearWarningsCommand() Command {
+	return Command{
+		Def: discord.SlashCommandCreate{
+			Name:        "clearwarnings",
+			Description: "Revoke every active warning of a member; they stay in the history",
+			Contexts:    []discord.InteractionContextType{discord.InteractionContextTypeGuild},
+			Options: []discord.ApplicationCommandOption{
+				discord.ApplicationCommandOptionUser{Name: "user", Description: "The member whose warnings to revoke", Required: true},
+				discord.ApplicationCommandOptionString{Name: "reason", Description: "Why they are revoked",
+					Required: true, MinLength: new(1), MaxLength: new(maxReason), Autocomplete: true},
+			},
+		},
+		BotPermissions: discord.PermissionSendMessages | discord.PermissionEmbedLinks,
+	}
+}
+
+// pendingClear is a /clearwarnings waiting for its confirm button. The
+// reason is too long for a custom ID, so it waits here, under a random key
+// the buttons carry; after a restart the buttons find nothing and say so.
+type pendingClear struct {
+	invoker, target snowflake.ID
+	reason          string
+	issued          time.Time
+}
+
+// pendingClears holds the confirmations waiting for a press. The zero value
+// is ready to use.
+type pendingClears struct {
+	mu    sync.Mutex
+	m     map[string]pendingClear
+	order []string
+}
+
+func (p *pendingClears) put(c pendingClear) (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	key := hex.EncodeToString(b)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[string]pendingClear{}
+	}
+	for len(p.order) > 0 && (len(p.order) >= maxPendingClears || c.issued.Sub(p.m[p.order[0]].issued) > clearConfirmFor) {
+		delete(p.m, p.order[0])
+		p.order = p.order[1:]
+	}
+	p.m[key] = c
+	p.order = append(p.order, key)
+	return key, nil
+}
+
+// take removes and returns the confirmation under key.
+func (p *pendingClears) take(key string) (pendingClear, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c, ok := p.m[key]
+	delete(p.m, key)
+	return c, ok
+}
+
+// clearButton is what /clearwarnings' buttons carry in their custom IDs.
+type clearButton struct {
+	invoker, target snowflake.ID
+	issued          time.Time // whole seconds
+	key             string
+	confirm         bool
+}
+
+func (b clearButton) customID() string {
+	action := "cancel"
+	if b.confirm {
+		action = "confirm"
+	}
+	return fmt.Sprintf("%s/%s/%s/%d/%s/%s", clearWarningsRoute, b.invoker, b.target, b.issued.Unix(), b.key, action)
+}
+
+// parseClearButton reads the segments after the route; a forged or
+// cut-short ID is refused.
+func parseClearButton(args []string) (clearButton, error) {
+	bad := errForgedCustomID
+	if len(args) != 5 || (args[4] != "confirm" && args[4] != "cancel") || len(args[3]) != 16 {
+		return clearButton{}, bad
+	}
+	if _, err := hex.DecodeString(args[3]); err != nil {
+		return clearButton{}, bad
+	}
+	invoker, err1 := snowflake.Parse(args[0])
+	target, err2 := snowflake.Parse(args[1])
+	issued, err3 := strconv.ParseInt(args[2], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || invoker == 0 || target == 0 {
+		return clearButton{}, bad
+	}
+	return clearButton{invoker: invoker, target: target, issued: time.Unix(issued, 0), key: args[3], confirm: args[4] == "confirm"}, nil
+}
+
+// handleClearWarnings shows how many active warnings would be revoked,
+// with a confirm and a cancel button. Nothing is revoked yet.
+func (h *handlers) handleClearWarnings(e *event, data discord.SlashCommandInteractionData) error {
+	if e.GuildID() == nil || e.Member() == nil {
+		return &UserError{"/clearwarnings works only in a server."}
+	}
+	if err := e.deferEphemeral(); err != nil {
+		return fmt.Errorf("defer /clearwarnings: %w", err)
+	}
+	log := h.interactionLog(e, "clearwarnings")
+	upd, err := h.clearPreview(e.ctx, e, data)
+	if err != nil {
+		content := h.failureText(e, log, err)
+		upd = discord.MessageUpdate{Content: &content, Embeds: &[]discord.Embed{}, Components: &[]discord.ContainerComponent{}}
+	}
+	upd.AllowedMentions = noMentions()
+	if err := e.updateResponse(upd); err != nil {
+		log.Warn("could not fill in the deferred reply", errAttr(err))
+	}
+	return nil
+}
+
+func (h *handlers) clearPreview(ctx context.Context, e *event, data discord.SlashCommandInteractionData) (discord.MessageUpdate, error) {
+	mc, err := h.moderatorContext(ctx, e, "clearwarnings")
+	if err != nil {
+		return discord.MessageUpdate{}, err
+	}
+	user, member, err := userOption(data, "user")
+	if err != nil {
+		return discord.MessageUpdate{}, err
+	}
+	reason, err := readReason(data)
+	if err != nil {
+		return discord.MessageUpdate{}, err
+	}
+	if err := CheckTarget(mc.actor, targetFrom(user.ID, member), mc.facts, "clear the warnings of"); err != nil {
+		return discord.MessageUpdate{}, err
+	}
+	active, err := h.stores.Cases.ListForUser(ctx, mc.guild, user.ID.String(), false, mc.now)
+	if err != nil {
+		return discord.MessageUpdate{}, err
+	}
+	var numbers []int64
+	points := 0
+	for _, c := range active {
+		if c.Kind == storage.CaseWarning {
+			numbers = append(numbers, c.Number)
+			points += c.Points
+		}
+	}
+	if len(numbers) == 0 {
+		content := fmt.Sprintf("<@%s> has no active warnings: there is nothing to clear.", user.ID)
+		return discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{}}, nil
+	}
+	issued := mc.now.Truncate(time.Second)
+	key, err := h.clears.put(pendingClear{invoker: mc.actor.UserID, target: user.ID, reason: reason, issued: issued})
+	if err != nil {
+		return discord.MessageUpdate{}, err
+	}
+	content := fmt.Sprintf("Revoke %s of <@%s> (%s: %s)? Each stays in their history, marked revoked with the reason: %s",
+		plural(int64(len(numbers)), "active warning"), user.ID, plural(int64(points), "point"), caseList(numbers), escapeMarkdown(reason))
+	b := clearButton{invoker: mc.actor.UserID, target: user.ID, issued: issued, key: key, confirm: true}
+	cancel := b
+	cancel.confirm = false
+	row := discord.NewActionRow(
+		discord.NewDangerButton("Revoke all", b.customID()),
+		discord.NewSecondaryButton("Cancel", cancel.customID()),
+	)
+	return discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{row}}, nil
+}
+
+// caseList is "#3, #5 and #9", cut short after 20 numbers.
+func caseList(numbers []int64) string {
+	const most = 20
+	parts := make([]string, 0, min(len(numbers), most))
+	for i, n := range numbers {
+		if i == most {
+			return strings.Join(parts, ", ") + fmt.Sprintf(" and %d more", len(numbers)-most)
+		}
+		parts = append(parts, fmt.Sprintf("#%d", n))
+	}
+	if len(parts) == 1 {
+		return "case " + parts[0]
+	}
+	return "cases " + strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// handleClearWarningsButton answers /clearwarnings' buttons. Only the
+// moderator who asked may press them, and confirming checks again that they
+// moderate and outrank the member: the button outlives both.
+func (h *handlers) handleClearWarningsButton(e *event, args []string) error {
+	b, err := parseClearButton(args)
+	if err != nil {
+		return err
+	}
+	if e.User().ID != b.invoker {
+		return userErrorf("Only <@%s>, who asked for this, can confirm or cancel it.", b.invoker)
+	}
+	if !b.confirm {
+		h.clears.take(b.key)
+		content := "Cancelled: no warning was revoked."
+		return e.updateMessage(discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{}})
+	}
+	expired := &UserError{"This confirmation has expired: run /clearwarnings again to see what would be revoked now."}
+	if now := h.now(); now.Sub(b.issued) > clearConfirmFor || b.issued.After(now.Add(time.Minute)) {
+		return expired
+	}
+	pending, ok := h.clears.take(b.key)
+	// The key must have been issued with these very buttons.
+	if !ok || !pending.issued.Equal(b.issued) || pending.invoker != b.invoker || pending.target != b.target {
+		return expired
+	}
+	if err := e.deferUpdate(); err != nil {
+		return fmt.Errorf("defer /clearwarnings: %w", err)
+	}
+	log := h.interactionLog(e, "clearwarnings")
+	content, err := h.clearWarnings(e.ctx, e, log, b.target, pending.reason)
+	if err != nil {
+		content = h.failureText(e, log, err)
+	}
+	upd := discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{}, AllowedMentions: noMentions()}
+	if err := e.updateResponse(upd); err != nil {
+		log.Warn("could not report the revocations", errAttr(err))
+	}
+	return nil
+}
+
+// clearWarnings revokes the target's active warnings, tells them by DM
+// where the guild has DMs on, posts one modlog summary, and returns the
+// moderator's report.
+func (h *handlers) clearWarnings(ctx context.Context, e *event, log *slog.Logger, targetID snowflake.ID, reason string) (string, error) {
+	mc, err := h.moderatorContext(ctx, e, "clearwarnings")
+	if err != nil {
+		return "", err
+	}
+	target, err := h.discord.memberTarget(ctx, mc.guildID, targetID)
+	if err != nil {
+		return "", err
+	}
+	if err := CheckTarget(mc.actor, target, mc.facts, "clear the warnings of"); err != nil {
+		return "", err
+	}
+	revoked, err := h.stores.Cases.RevokeWarnings(ctx, mc.guild, targetID.String(), mc.actor.UserID.String(), reason, mc.now)
+	if err != nil {
+		return "", fmt.Errorf("revoke the warnings: %w", err)
+	}
+	if len(revoked) == 0 {
+		return fmt.Sprintf("<@%s> has no active warnings any more: nothing was revoked.", targetID), nil
+	}
+	numbers := make([]int64, len(revoked))
+	points := 0
+	for i, c := range revoked {
+		numbers[i] = c.Number
+		points += c.Points
+	}
+	name := revoked[len(revoked)-1].TargetName
+	log.Info("warnings cleared", slog.Int("count", len(revoked)))
+
+	dm := DMDisabled
+	if mc.settings.DMEnabled {
+		dm = h.discord.sendDM(ctx, log, targetID, h.clearDM(ctx, mc, len(revoked), reason, invokerName(e)))
+	}
+	// Filed under the newest of the cases, so that erasing the member
+	// deletes the summary with the posts about each warning.
+	modlog := h.discord.postCaseModlog(ctx, log, mc.settings, numbers[len(numbers)-1], discord.Embed{
+		Title: "Warnings cleared",
+		Description: fmt.Sprintf("<@%s> revoked %s of <@%s> (%s): %s, %s in all. They stay in the history.",
+			mc.actor.UserID, plural(int64(len(revoked)), "active warning"), targetID, escapeMarkdown(name), caseList(numbers),
+			plural(int64(points), "point")),
+		Fields:    []discord.EmbedField{{Name: "Reason", Value: escapeMarkdown(reason)}},
+		Color:     kindColor(storage.CaseWarning),
+		Timestamp: &mc.now,
+	})
+	head := fmt.Sprintf("Revoked %s of <@%s> (%s): %s. They stay in their history but no longer count (%s).",
+		plural(int64(len(revoked)), "warning"), targetID, escapeMarkdown(name), caseList(numbers), plural(int64(points), "point"))
+	return joinLines(head, dm.String(), modlog), nil
+}
+
+// clearDM tells a member their warnings were revoked, naming the moderator
+// only where the server shows names.
+func (h *handlers) clearDM(ctx context.Context, mc *modContext, count int, reason, moderator string) discord.MessageCreate {
+	by := "a moderator"
+	if mc.settings.ShowModeratorNames {
+		by = escapeMarkdown(moderator)
+	}
+	embed := discord.Embed{
+		Title:       "Your warnings in " + escapeMarkdown(h.discord.guildName(ctx, mc.guildID)) + " were cleared",
+		Description: "**Reason:** " + escapeMarkdown(reason),
+		Color:       kindColor(storage.CaseWarning),
+		Timestamp:   &mc.now,
+		Fields: []discord.EmbedField{
+			{Name: "Warnings revoked", Value: strconv.Itoa(count), Inline: boolPtr(true)},
+			{Name: "Cleared by", Value: by, Inline: boolPtr(true)},
+		},
+		Footer: &discord.EmbedFooter{Text: "Use /mywarnings in the server to see your warnings."},
+	}
+	return discord.MessageCreate{Embeds: []discord.Embed{embed}}
+}
