@@ -36,9 +36,13 @@ if ! getent passwd bot >/dev/null; then
 fi
 
 # The configuration holds secrets (bot.env the token): root owns it, and the
-# service reads it through its group.
+# service reads it through its group. dpkg and rpm write these files with
+# group root, on install and whenever an upgrade replaces an unedited one;
+# only such a file is given to the group bot. One the owner has given
+# another group keeps it and its mode, and a symbolic link is never
+# followed: chown and chmod would change whatever file it points to.
 for f in /etc/bot/config.toml /etc/bot/bot.env; do
-	if [ -e "$f" ]; then
+	if [ -f "$f" ] && [ ! -L "$f" ] && [ "$(stat -c %g "$f")" = 0 ]; then
 		chown root:bot "$f"
 		chmod 0640 "$f"
 	fi
