@@ -337,6 +337,15 @@ func (c *collector) scan(node ast.Node, errorMethod bool) {
 			if isIdent(n.Type, "check") {
 				c.check(n, local)
 			}
+			// A configuration warning, which every command prints:
+			// Warning{Message: …}.
+			if isIdent(n.Type, "Warning") || isSelector(n.Type, "Warning") {
+				for _, elt := range n.Elts {
+					if kv, ok := elt.(*ast.KeyValueExpr); ok && isIdent(kv.Key, "Message") {
+						c.add(kv.Value, local)
+					}
+				}
+			}
 			if at, ok := n.Type.(*ast.ArrayType); ok && isIdent(at.Elt, "check") {
 				for _, elt := range n.Elts {
 					if lit, ok := elt.(*ast.CompositeLit); ok && lit.Type == nil {
@@ -367,6 +376,12 @@ func (c *collector) check(lit *ast.CompositeLit, local bindings) {
 			c.add(elt, local)
 		}
 	}
+}
+
+// isSelector reports whether e is pkg.name, for any pkg.
+func isSelector(e ast.Expr, name string) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	return ok && sel.Sel.Name == name
 }
 
 func isIdent(e ast.Expr, name string) bool {
