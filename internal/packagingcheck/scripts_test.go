@@ -84,9 +84,12 @@ type scriptCase struct {
 	confGroup bool
 	// confLink: config.toml is a symbolic link to a file elsewhere.
 	confLink bool
-	calls    []string
-	say      []string // printed, among other things
-	silent   bool     // prints nothing
+	// dataOrphan: /var/lib/bot belongs to another UID than the user bot's
+	// (a user deleted and made again, data copied in by root).
+	dataOrphan bool
+	calls      []string
+	say        []string // printed, among other things
+	silent     bool     // prints nothing
 }
 
 // The calls the scripts make, with $ROOT for the temporary root.
@@ -138,6 +141,10 @@ var scriptCases = []scriptCase{
 		confGroup: true, calls: calls(haveGroupUser, confModes[2:], dataModes, restart), silent: true},
 	{name: "deb upgrade, config a link", script: "postinstall.sh", args: []string{"configure", "0.9.0"}, systemd: true, user: true, dataDir: true, envFile: true,
 		confLink: true, calls: calls(haveGroupUser, confModes[2:], dataModes, restart), silent: true},
+	{name: "deb install, data of a deleted user", script: "postinstall.sh", args: []string{"configure", "1.0.0"}, systemd: true, dataDir: true, envFile: true,
+		dataOrphan: true, calls: calls(addGroup, addUser, confModes, []string{"chown -R bot:bot $ROOT/var/lib/bot"}, dataModes, restart), silent: true},
+	{name: "rpm install, data copied in by root", script: "postinstall.sh", args: []string{"1"}, systemd: true, user: true, dataDir: true, envFile: true,
+		dataOrphan: true, calls: calls(haveGroupUser, confModes, []string{"chown -R bot:bot $ROOT/var/lib/bot"}, dataModes, reload), say: []string{nextSteps}},
 	{name: "deb install, config a link", script: "postinstall.sh", args: []string{"configure"}, systemd: true, envFile: true,
 		confLink: true, calls: calls(addGroup, addUser, confModes[2:], makeData, reload), say: []string{nextSteps}},
 
@@ -249,6 +256,9 @@ func runScriptCase(t *testing.T, shell []string, text string, c scriptCase) {
 	if c.confGroup {
 		accounts += "gid " + config + " 1000\n"
 	}
+	if c.dataOrphan {
+		accounts += "uid " + filepath.Join(root, "var/lib/bot") + " 1001\n"
+	}
 	mustWrite(t, state, accounts, 0o644)
 	writeStubs(t, bin, !c.noCtl)
 
@@ -304,9 +314,10 @@ func runScriptCase(t *testing.T, shell []string, text string, c scriptCase) {
 
 // writeStubs puts in dir the commands the scripts may run: stubs that log
 // their arguments to $STUB_LOG, getent answering from $STUB_STATE, stat -c
-// %g answering 0 (root, as dpkg and rpm install files) unless $STUB_STATE
-// gives the file a "gid", and the real mkdir (logged too) and cat.
-// systemctl is left out when ctl is false.
+// %g answering 0 (root, as dpkg and rpm install files) and stat -c %u 999
+// (the user bot, as id -u bot answers) unless $STUB_STATE gives the file a
+// "gid" or "uid", and the real mkdir (logged too) and cat. systemctl is
+// left out when ctl is false.
 func writeStubs(t *testing.T, dir string, ctl bool) {
 	t.Helper()
 	mustMkdir(t, dir)
@@ -323,11 +334,18 @@ exit 2
 		"useradd":  logLine + "for a; do last=$a; done\nprintf 'passwd %s\\n' \"$last\" >>\"$STUB_STATE\"\n",
 		"mkdir":    logLine + "exec " + lookPath(t, "mkdir") + " \"$@\"\n",
 		// Not logged: it changes nothing.
-		"stat": `[ "$1 $2" = "-c %g" ] && [ $# = 3 ] || { echo "stat stub: unexpected $*" >&2; exit 2; }
-while read -r db name gid; do
-	if [ "$db" = gid ] && [ "$name" = "$3" ]; then echo "$gid"; exit 0; fi
+		"stat": `case "$1 $2 $#" in
+"-c %g 3") want=gid default=0 ;;
+"-c %u 3") want=uid default=999 ;;
+*) echo "stat stub: unexpected $*" >&2; exit 2 ;;
+esac
+while read -r db name id; do
+	if [ "$db" = "$want" ] && [ "$name" = "$3" ]; then echo "$id"; exit 0; fi
 done <"$STUB_STATE"
-echo 0
+echo "$default"
+`,
+		"id": `[ "$1 $2 $#" = "-u bot 2" ] || { echo "id stub: unexpected $*" >&2; exit 2; }
+echo 999
 `,
 	}
 	if ctl {
