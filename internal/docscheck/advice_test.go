@@ -24,7 +24,7 @@ var imperatives = []string{
 	"add", "allow", "back up", "change", "check", "chmod", "chown", "choose", "confirm", "copy",
 	"create", "delete", "do not", "don't", "edit", "enable", "encrypt", "ensure", "fix", "follow",
 	"free some", "give", "grant", "increase", "install", "invite", "keep", "leave", "look", "lower",
-	"make", "move", "never", "open", "pass", "point", "put", "raise", "reinstall", "reload",
+	"make", "move", "never", "open", "pass", "point", "put", "raise", "read", "reinstall", "reload",
 	"remove", "rename", "replace", "reset", "restart", "restore", "retry", "run", "see",
 	"set", "start", "stop", "try", "turn", "type", "unset", "upgrade", "use", "wait",
 }
