@@ -303,28 +303,44 @@ func (l *loader) warnings(c *Config) []Warning {
 				k, envName(k))})
 		}
 	}
-	if len(inFile) > 0 && groupOrOtherReadable(c.File) {
+	if fix := exposedFile(c.File); len(inFile) > 0 && fix != "" {
 		ws = append(ws, Warning{Message: fmt.Sprintf(
-			"%s holds %s and can be read by other users; run: chmod 600 %s",
-			l.fileShown, strings.Join(inFile, " and "), shellQuote(c.File))})
+			"%s holds %s and can be read by other users; run: chmod %s %s",
+			l.fileShown, strings.Join(inFile, " and "), fix, shellQuote(c.File))})
 	}
 	// A master key file others can read is refused where it is read (the
 	// keys package), with the same advice; a warning here would repeat it.
 	return ws
 }
 
-// groupOrOtherReadable reports whether path exists and its mode lets group
-// or others read it. Windows has no such bits, so it never warns there.
-func groupOrOtherReadable(path string) bool {
+// exposedFile returns the chmod mode that keeps the file at path from
+// other users, or "" when it exists and they cannot read it already. The
+// user who owns the file is the one who reads it, so 600 for them; a file
+// this process reads through its group, as bot.service reads the
+// package's /etc/bot/config.toml (root:bot 0640), needs the group, and
+// only others lose their access: chmod 600 there would lock the service
+// out.
+func exposedFile(path string) string {
 	if path == "" || runtime.GOOS == "windows" {
-		return false
+		return ""
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return false
+		return ""
 	}
-	return fi.Mode().Perm()&0o044 != 0
+	switch perm := fi.Mode().Perm(); {
+	case ownedByProcess(fi):
+		if perm&0o044 != 0 {
+			return "600"
+		}
+	case perm&0o004 != 0:
+		return "o-rwx"
+	}
+	return ""
 }
+
+// ownedByProcess is ownedBySelf, replaced in tests that cannot chown.
+var ownedByProcess = ownedBySelf
 
 // shellQuote quotes p for copy-pasting into a POSIX shell when it needs it.
 func shellQuote(p string) string {

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -293,6 +295,37 @@ func TestConfigFile(t *testing.T) {
 			t.Errorf("got=%q, must not echo the file's content", got)
 		}
 	})
+}
+
+// A config file another user owns and this process reads through its
+// group, as bot.service reads the package's /etc/bot/config.toml (owner
+// root, group bot, 0640): the group is how the service reads it, so only
+// a file others can read is warned about, and the advice keeps the group.
+func TestWarningsFileReadThroughGroup(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no file modes")
+	}
+	orig := ownedByProcess
+	ownedByProcess = func(fs.FileInfo) bool { return false }
+	t.Cleanup(func() { ownedByProcess = orig })
+	for _, tt := range []struct {
+		mode os.FileMode
+		want string
+	}{
+		{0o640, ""},
+		{0o600, ""},
+		{0o644, "can be read by other users; run: chmod o-rwx "},
+	} {
+		dir := t.TempDir()
+		writeFile(t, dir, "config.toml", "[discord]\ntoken = \"tok-1234567890\"\n", tt.mode)
+		_, ws := mustLoad(t, Source{WorkDir: dir})
+		switch {
+		case tt.want == "" && len(ws) != 0:
+			t.Errorf("mode %v: got=%v, want no warning", tt.mode, ws)
+		case tt.want != "" && (len(ws) != 1 || !strings.Contains(ws[0].Message, tt.want)):
+			t.Errorf("mode %v: got=%v, want one containing %q", tt.mode, ws, tt.want)
+		}
+	}
 }
 
 func TestWarnings(t *testing.T) {

@@ -18,12 +18,15 @@ var connectives = []string{"or ", "and ", "then ", "but ", "if so ", "otherwise 
 // imperatives are the words with which the bot's messages tell the owner
 // what to do. A clause that starts with one of them is an instruction.
 // "free" and "back" count only as "free some" and "back up": "free space
-// is not reported" is no instruction.
+// is not reported" is no instruction. "rotate" is left out: it names a
+// subcommand in the lists of them, where it tells nothing.
 var imperatives = []string{
-	"add", "back up", "change", "check", "choose", "confirm", "copy", "create", "delete",
-	"enable", "encrypt", "fix", "free some", "give", "keep", "leave", "look", "make", "move",
-	"open", "pass", "point", "put", "reload", "remove", "restart", "restore", "run", "set",
-	"start", "stop", "try", "type", "upgrade", "use",
+	"add", "allow", "back up", "change", "check", "chmod", "chown", "choose", "confirm", "copy",
+	"create", "delete", "do not", "don't", "edit", "enable", "encrypt", "ensure", "fix", "follow",
+	"free some", "give", "grant", "increase", "install", "invite", "keep", "leave", "look", "lower",
+	"make", "move", "never", "open", "pass", "point", "put", "raise", "read", "reinstall", "reload",
+	"remove", "rename", "replace", "reset", "restart", "restore", "retry", "run", "see",
+	"set", "start", "stop", "try", "turn", "type", "unset", "upgrade", "use", "wait",
 }
 
 // advice reports whether msg tells the owner what to do. It does when one
@@ -118,6 +121,19 @@ func TestAdvice(t *testing.T) {
 		{"host:port or storage.data_dir.run is no clause", false},
 		{"'bot … --help' showed no usage (exit status …)", false},
 		{"no backup yet; 'bot run' makes one every …", true},
+		// Advice that starts with other verbs an owner is told.
+		{"the lock is held by …; wait for it to finish, then try again", true},
+		{"…: see 'bot keys --help'", true},
+		{"keys directory … is mode …; chmod 700 it", true},
+		{"no systemd here: install the binary by hand", true},
+		{"… is readable by others; do not keep the token there", true},
+		{"the webhook was rotated: reset alerts.webhook_url", true},
+		{"the limit is too low; raise limits.queue", true},
+		{"Discord refused the bot: invite it again with 'bot invite'", true},
+		{"…: never share this file", true},
+		{"read …: …", false},
+		{"wait for the gateway: …", false},
+		{"install the keys: …", false},
 	} {
 		if got := advice(tc.msg); got != tc.want {
 			t.Errorf("advice(%q) = %v, want %v", tc.msg, got, tc.want)

@@ -34,6 +34,12 @@ func (rejected) Fix() string { return "copy the URL again" }
 
 type check struct{ Name, Status, Detail string }
 
+type Warning struct{ Message string }
+
+type monitor struct{}
+
+func (monitor) markSince(c, holds bool, detail string) {}
+
 func f(path string, err error, log *slog.Logger, code int) []error {
 	advice := "use the keys that belong to this database"
 	part := ", or --all-guilds"
@@ -45,6 +51,8 @@ func f(path string, err error, log *slog.Logger, code int) []error {
 	c.Detail = "free in " + path + ": the database cannot grow; free some space"
 	_ = []check{{"backup", "warn", "no backup yet: run 'bot backup'"}}
 	log.Warn("no READY in time; check the network", slog.Any("err", err))
+	monitor{}.markSince(true, true, fmt.Sprintf("down for %s. Check the network.", path))
+	_ = append([]Warning{}, Warning{Message: fmt.Sprintf("%s is readable; run: chmod 600 %s", path, path)})
 	return []error{
 		errors.New("plain"),
 		fmt.Errorf("load %s: %w; %s", path, err, hint),
@@ -75,6 +83,8 @@ func TestCollect(t *testing.T) {
 		"free in …: the database cannot grow; free some space", // a health check's detail
 		"no backup yet: run 'bot backup'",                      // check{…}
 		"no READY in time; check the network",                  // logger
+		"… is readable; run: chmod 600 …",                      // a configuration warning
+		"down for …. Check the network.",                       // an alert's detail
 		"plain",                                                // errors.New
 		"load …: …; restore the keys from a backup",            // a package constant in place
 		"check: …; use the keys that belong to this database",  // a local variable in place

@@ -354,3 +354,28 @@ func TestGuideCommands(t *testing.T) {
 		t.Errorf("only %d bot commands and flags found in %s: is the parser still reading it?", checked, guideName)
 	}
 }
+
+// keyFileWriteRE matches a shell line that writes a file named for keys:
+// output redirected to it, or tar -f (-czf …) creating it.
+var keyFileWriteRE = regexp.MustCompile(`(?:>\s*|\s-[a-z]*f\s+)[^\s|;&>]*key`)
+
+// A copy of the keys or of the master key is everything an attacker needs
+// beside a backup. Written by a shell with the usual umask (022, as sudo
+// sets too) it is readable by every user of the machine until a chmod, if
+// one comes at all: each command of the guide that writes one runs under
+// umask 077.
+func TestGuideKeyFilesPrivate(t *testing.T) {
+	n := 0
+	for _, line := range codeOf(readGuide(t)) {
+		if !keyFileWriteRE.MatchString(line) {
+			continue
+		}
+		n++
+		if !strings.Contains(line, "umask 077") {
+			t.Errorf("%s writes a key file readable by other users: run it under umask 077, as (umask 077; …):\n  %s", guideName, strings.TrimSpace(line))
+		}
+	}
+	if n == 0 {
+		t.Errorf("%s shows no command writing a copy of the keys or the master key: the test no longer finds them", guideName)
+	}
+}

@@ -199,8 +199,10 @@ func (c *collector) text(e ast.Expr, local bindings, depth int) (string, bool) {
 		return c.text(e.X, local, depth+1)
 	case *ast.BinaryExpr:
 		if e.Op == token.ADD {
-			x, xl := c.text(e.X, local, depth+1)
-			y, yl := c.text(e.Y, local, depth+1)
+			// Not deeper: a long sum is one message, not a chain of
+			// names, and would lose its start.
+			x, xl := c.text(e.X, local, depth)
+			y, yl := c.text(e.Y, local, depth)
 			return x + y, xl || yl
 		}
 	case *ast.Ident:
@@ -315,6 +317,13 @@ func (c *collector) scan(node ast.Node, errorMethod bool) {
 	ast.Inspect(node, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.CallExpr:
+			// The detail of an alert, which the bot posts to the
+			// owner's webhook: the last argument of the alerts
+			// monitor's mark and markSince.
+			if sel, ok := n.Fun.(*ast.SelectorExpr); ok && (sel.Sel.Name == "mark" || sel.Sel.Name == "markSince") && len(n.Args) > 0 {
+				c.add(n.Args[len(n.Args)-1], local)
+				return true
+			}
 			format, ok := constructor(n)
 			if !ok {
 				return true
@@ -336,6 +345,15 @@ func (c *collector) scan(node ast.Node, errorMethod bool) {
 			// in a []check{{…}} that leaves the type out.
 			if isIdent(n.Type, "check") {
 				c.check(n, local)
+			}
+			// A configuration warning, which every command prints:
+			// Warning{Message: …}.
+			if isIdent(n.Type, "Warning") || isSelector(n.Type, "Warning") {
+				for _, elt := range n.Elts {
+					if kv, ok := elt.(*ast.KeyValueExpr); ok && isIdent(kv.Key, "Message") {
+						c.add(kv.Value, local)
+					}
+				}
 			}
 			if at, ok := n.Type.(*ast.ArrayType); ok && isIdent(at.Elt, "check") {
 				for _, elt := range n.Elts {
@@ -367,6 +385,12 @@ func (c *collector) check(lit *ast.CompositeLit, local bindings) {
 			c.add(elt, local)
 		}
 	}
+}
+
+// isSelector reports whether e is pkg.name, for any pkg.
+func isSelector(e ast.Expr, name string) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	return ok && sel.Sel.Name == name
 }
 
 func isIdent(e ast.Expr, name string) bool {

@@ -79,9 +79,17 @@ type scriptCase struct {
 	user    bool // the user and group bot exist
 	dataDir bool // /var/lib/bot exists
 	envFile bool // /etc/bot/bot.env exists (config.toml always does)
-	calls   []string
-	say     []string // printed, among other things
-	silent  bool     // prints nothing
+	// confGroup: the owner gave config.toml a group of their own (not
+	// root, as dpkg and rpm write it).
+	confGroup bool
+	// confLink: config.toml is a symbolic link to a file elsewhere.
+	confLink bool
+	// dataOrphan: /var/lib/bot belongs to another UID than the user bot's
+	// (a user deleted and made again, data copied in by root).
+	dataOrphan bool
+	calls      []string
+	say        []string // printed, among other things
+	silent     bool     // prints nothing
 }
 
 // The calls the scripts make, with $ROOT for the temporary root.
@@ -125,6 +133,20 @@ var scriptCases = []scriptCase{
 		calls: calls(addGroup, addUser, confModes, makeData), say: []string{nextSteps}},
 	{name: "rpm upgrade", script: "postinstall.sh", args: []string{"2"}, systemd: true, user: true, dataDir: true, envFile: true,
 		calls: calls(haveGroupUser, confModes, dataModes, restart), silent: true},
+	// An upgrade keeps what the owner chose for a conffile they edited,
+	// and never changes a file through a link.
+	{name: "deb upgrade, config given another group", script: "postinstall.sh", args: []string{"configure", "0.9.0"}, systemd: true, user: true, dataDir: true, envFile: true,
+		confGroup: true, calls: calls(haveGroupUser, confModes[2:], dataModes, restart), silent: true},
+	{name: "rpm upgrade, config given another group", script: "postinstall.sh", args: []string{"2"}, systemd: true, user: true, dataDir: true, envFile: true,
+		confGroup: true, calls: calls(haveGroupUser, confModes[2:], dataModes, restart), silent: true},
+	{name: "deb upgrade, config a link", script: "postinstall.sh", args: []string{"configure", "0.9.0"}, systemd: true, user: true, dataDir: true, envFile: true,
+		confLink: true, calls: calls(haveGroupUser, confModes[2:], dataModes, restart), silent: true},
+	{name: "deb install, data of a deleted user", script: "postinstall.sh", args: []string{"configure", "1.0.0"}, systemd: true, dataDir: true, envFile: true,
+		dataOrphan: true, calls: calls(addGroup, addUser, confModes, []string{"chown -R bot:bot $ROOT/var/lib/bot"}, dataModes, restart), silent: true},
+	{name: "rpm install, data copied in by root", script: "postinstall.sh", args: []string{"1"}, systemd: true, user: true, dataDir: true, envFile: true,
+		dataOrphan: true, calls: calls(haveGroupUser, confModes, []string{"chown -R bot:bot $ROOT/var/lib/bot"}, dataModes, reload), say: []string{nextSteps}},
+	{name: "deb install, config a link", script: "postinstall.sh", args: []string{"configure"}, systemd: true, envFile: true,
+		confLink: true, calls: calls(addGroup, addUser, confModes[2:], makeData, reload), say: []string{nextSteps}},
 
 	// preremove: deb "remove" or "upgrade new-version" (and failure paths),
 	// rpm 0 (erase) or 1 (upgrade).
@@ -207,7 +229,16 @@ func runScriptCase(t *testing.T, shell []string, text string, c scriptCase) {
 	script := filepath.Join(tmp, c.script)
 	mustWrite(t, script, text, 0o755)
 	mustMkdir(t, filepath.Join(root, "etc/bot"))
-	mustWrite(t, filepath.Join(root, "etc/bot/config.toml"), "", 0o644)
+	config := filepath.Join(root, "etc/bot/config.toml")
+	if c.confLink {
+		target := filepath.Join(tmp, "elsewhere.toml")
+		mustWrite(t, target, "", 0o644)
+		if err := os.Symlink(target, config); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		mustWrite(t, config, "", 0o644)
+	}
 	if c.envFile {
 		mustWrite(t, filepath.Join(root, "etc/bot/bot.env"), "", 0o644)
 	}
@@ -221,6 +252,12 @@ func runScriptCase(t *testing.T, shell []string, text string, c scriptCase) {
 	accounts := ""
 	if c.user {
 		accounts = "group bot\npasswd bot\n"
+	}
+	if c.confGroup {
+		accounts += "gid " + config + " 1000\n"
+	}
+	if c.dataOrphan {
+		accounts += "uid " + filepath.Join(root, "var/lib/bot") + " 1001\n"
 	}
 	mustWrite(t, state, accounts, 0o644)
 	writeStubs(t, bin, !c.noCtl)
@@ -276,8 +313,11 @@ func runScriptCase(t *testing.T, shell []string, text string, c scriptCase) {
 }
 
 // writeStubs puts in dir the commands the scripts may run: stubs that log
-// their arguments to $STUB_LOG, getent answering from $STUB_STATE, and the
-// real mkdir (logged too) and cat. systemctl is left out when ctl is false.
+// their arguments to $STUB_LOG, getent answering from $STUB_STATE, stat -c
+// %g answering 0 (root, as dpkg and rpm install files) and stat -c %u 999
+// (the user bot, as id -u bot answers) unless $STUB_STATE gives the file a
+// "gid" or "uid", and the real mkdir (logged too) and cat. systemctl is
+// left out when ctl is false.
 func writeStubs(t *testing.T, dir string, ctl bool) {
 	t.Helper()
 	mustMkdir(t, dir)
@@ -293,6 +333,20 @@ exit 2
 		"groupadd": logLine + "for a; do last=$a; done\nprintf 'group %s\\n' \"$last\" >>\"$STUB_STATE\"\n",
 		"useradd":  logLine + "for a; do last=$a; done\nprintf 'passwd %s\\n' \"$last\" >>\"$STUB_STATE\"\n",
 		"mkdir":    logLine + "exec " + lookPath(t, "mkdir") + " \"$@\"\n",
+		// Not logged: it changes nothing.
+		"stat": `case "$1 $2 $#" in
+"-c %g 3") want=gid default=0 ;;
+"-c %u 3") want=uid default=999 ;;
+*) echo "stat stub: unexpected $*" >&2; exit 2 ;;
+esac
+while read -r db name id; do
+	if [ "$db" = "$want" ] && [ "$name" = "$3" ]; then echo "$id"; exit 0; fi
+done <"$STUB_STATE"
+echo "$default"
+`,
+		"id": `[ "$1 $2 $#" = "-u bot 2" ] || { echo "id stub: unexpected $*" >&2; exit 2; }
+echo 999
+`,
 	}
 	if ctl {
 		stubs["systemctl"] = logLine

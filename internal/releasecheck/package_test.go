@@ -56,6 +56,15 @@ var license = map[string]string{
 	"rpm": "/usr/share/licenses/bot/LICENSE",
 }
 
+// packageScripts are the maintainer scripts of goreleaser.yaml's
+// nfpms.scripts, by their names in a .deb and their rpm tags: each
+// package must carry the repository's script unchanged, not merely one.
+var packageScripts = map[struct{ deb, rpm string }]string{
+	{"postinst", "POSTIN"}: "packaging/scripts/postinstall.sh",
+	{"prerm", "PREUN"}:     "packaging/scripts/preremove.sh",
+	{"postrm", "POSTUN"}:   "packaging/scripts/postremove.sh",
+}
+
 // linuxArches maps goreleaser's Linux targets to the packages' names.
 var linuxArches = []struct{ deb, rpm string }{
 	{"amd64", "x86_64"},
@@ -143,9 +152,13 @@ func TestPackageContents(t *testing.T) {
 			if !slices.Equal(sortedFields(conffiles), []string{"/etc/bot/bot.env", "/etc/bot/config.toml"}) {
 				t.Errorf("%s: conffiles %q, want /etc/bot/bot.env and /etc/bot/config.toml", filepath.Base(deb), conffiles)
 			}
-			for _, s := range []string{"postinst", "prerm", "postrm"} {
-				if _, err := runErr(dpkgDeb, "--info", deb, s); err != nil {
-					t.Errorf("%s: no %s script", filepath.Base(deb), s)
+			for s, src := range packageScripts {
+				text, err := runErr(dpkgDeb, "--info", deb, s.deb)
+				switch {
+				case err != nil:
+					t.Errorf("%s: no %s script", filepath.Base(deb), s.deb)
+				case !sameBytes(t, repo+"/"+src, []byte(text)):
+					t.Errorf("%s: its %s is not %s", filepath.Base(deb), s.deb, src)
 				}
 			}
 		})
@@ -175,10 +188,10 @@ func TestPackageContents(t *testing.T) {
 					t.Errorf("%s: %s is not %%config(noreplace):\n%s", filepath.Base(pkg), f, flags)
 				}
 			}
-			scripts := mustRun(t, rpm, "-qp", "--scripts", pkg)
-			for _, s := range []string{"postinstall scriptlet", "preuninstall scriptlet", "postuninstall scriptlet"} {
-				if !strings.Contains(scripts, s) {
-					t.Errorf("%s: no %s", filepath.Base(pkg), s)
+			for s, src := range packageScripts {
+				text := mustRun(t, rpm, "-qp", "--queryformat", "%{"+s.rpm+"}", pkg)
+				if !sameBytes(t, repo+"/"+src, []byte(text+"\n")) && !sameBytes(t, repo+"/"+src, []byte(text)) {
+					t.Errorf("%s: its %s scriptlet is not %s:\n%s", filepath.Base(pkg), s.rpm, src, text)
 				}
 			}
 		})

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -278,4 +279,45 @@ func freeLoopbackAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// walkedSteps are the commands of the README's "Run it for your server"
+// that TestReleaseWalkthrough runs, in order, as the README writes them.
+var walkedSteps = []string{"./bot init", "export BOT_DISCORD_TOKEN=…", "./bot invite", "./bot run"}
+
+// The walk-through follows the README, not a copy of it that could drift:
+// the section's commands are exactly those it runs, and the commands it
+// names to check on the bot afterwards are the two the walk-through ends
+// with. A step added to the README fails here until the walk-through runs
+// it too.
+func TestReadmeStepsWalked(t *testing.T) {
+	data, err := os.ReadFile(repo + "/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n## Run it for your server\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Run it for your server" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var steps []string
+	in := false
+	for line := range strings.Lines(section) {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "```"):
+			in = !in
+		case in && line != "":
+			cmd, _, _ := strings.Cut(line, "#")
+			steps = append(steps, strings.TrimSpace(cmd))
+		}
+	}
+	if !slices.Equal(steps, walkedSteps) {
+		t.Errorf("README.md's \"Run it for your server\" runs %q; TestReleaseWalkthrough runs %q: make them agree", steps, walkedSteps)
+	}
+	for _, s := range []string{"`./bot health`", "`./bot backup`"} {
+		if !strings.Contains(section, s) {
+			t.Errorf("README.md's \"Run it for your server\" no longer names %s, which the walk-through ends with", s)
+		}
+	}
 }

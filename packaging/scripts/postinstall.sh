@@ -36,9 +36,13 @@ if ! getent passwd bot >/dev/null; then
 fi
 
 # The configuration holds secrets (bot.env the token): root owns it, and the
-# service reads it through its group.
+# service reads it through its group. dpkg and rpm write these files with
+# group root, on install and whenever an upgrade replaces an unedited one;
+# only such a file is given to the group bot. One the owner has given
+# another group keeps it and its mode, and a symbolic link is never
+# followed: chown and chmod would change whatever file it points to.
 for f in /etc/bot/config.toml /etc/bot/bot.env; do
-	if [ -e "$f" ]; then
+	if [ -f "$f" ] && [ ! -L "$f" ] && [ "$(stat -c %g "$f")" = 0 ]; then
 		chown root:bot "$f"
 		chmod 0640 "$f"
 	fi
@@ -46,8 +50,17 @@ done
 
 # The data directory exists before the first start, for `bot init` as the
 # service's user; systemd's StateDirectory= keeps it so afterwards.
+#
+# Data kept from an earlier install whose user was deleted (postremove.sh
+# offers userdel) still belongs to that user's UID, which the new user bot
+# need not get back; or it was copied in by root from another machine.
+# Everything in it goes to bot then: the service could open neither the
+# database nor the keys, and systemd mends the owner of the directory
+# alone once this script has. chown -R follows no symbolic link (-P).
 if [ ! -d /var/lib/bot ]; then
 	mkdir -p /var/lib/bot
+elif [ "$(stat -c %u /var/lib/bot)" != "$(id -u bot)" ]; then
+	chown -R bot:bot /var/lib/bot
 fi
 chown bot:bot /var/lib/bot
 chmod 0700 /var/lib/bot

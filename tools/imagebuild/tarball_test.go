@@ -2,7 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"debug/buildinfo"
+	"debug/elf"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -63,6 +66,10 @@ func TestImageTarballs(t *testing.T) {
 			if err := os.WriteFile(bin, files["usr/bin/bot"].data, 0o755); err != nil {
 				t.Fatal(err)
 			}
+			// Read whether or not it can be run here: without qemu-user
+			// the other platform's binary is never run, and only this
+			// tells that it is the right one.
+			checkELF(t, files["usr/bin/bot"].data, pl)
 			t.Run("Version", func(t *testing.T) {
 				run, how := runner(pl)
 				if run == nil {
@@ -346,4 +353,37 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// checkELF checks that the image's binary is a static Linux executable for
+// pl, built by Go for pl's architecture without cgo.
+func checkELF(t *testing.T, data []byte, pl platform) {
+	t.Helper()
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		t.Errorf("/usr/bin/bot is not an ELF executable: %v", err)
+		return
+	}
+	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[pl.arch]
+	if f.Machine != want || f.Class != elf.ELFCLASS64 || f.Type != elf.ET_EXEC {
+		t.Errorf("/usr/bin/bot: ELF machine %v, class %v, type %v; want %v, 64-bit, a static executable", f.Machine, f.Class, f.Type, want)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("/usr/bin/bot asks for a dynamic loader, which scratch has not")
+		}
+	}
+	info, err := buildinfo.Read(bytes.NewReader(data))
+	if err != nil {
+		t.Errorf("/usr/bin/bot: no Go build information: %v", err)
+		return
+	}
+	settings := map[string]string{}
+	for _, s := range info.Settings {
+		settings[s.Key] = s.Value
+	}
+	if settings["GOOS"] != "linux" || settings["GOARCH"] != pl.arch || settings["CGO_ENABLED"] != "0" {
+		t.Errorf("/usr/bin/bot: built with GOOS=%q GOARCH=%q CGO_ENABLED=%q, want linux, %s, 0",
+			settings["GOOS"], settings["GOARCH"], settings["CGO_ENABLED"], pl.arch)
+	}
 }
