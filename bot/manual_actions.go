@@ -297,3 +297,7 @@ func (h *handlers) manualActionsField(s storage.GuildSettings, guildID snowflake
 	}
 	return discord.EmbedField{Name: "Actions taken outside the bot", Value: v}
 }
+
+// Warnings is what /readyz reports beside "ready" for 'bot health': the
+// servers where actions taken outside the bot go unrecorded.
+func (b *Bot) Warnings(ctx context.Context) []string { return b.ManualActionWarnings(ctx) }

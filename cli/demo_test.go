@@ -26,6 +26,7 @@ func TestDemo(t *testing.T) {
 		"Only moderators can use", // carol was refused
 		"Earlier reasons",         // /case view shows the edit history
 		"Revoked",                 // /unwarn kept the case, marked revoked
+		"Taken outside the bot",   // a ban from Discord's menu became a case
 		"is removed now",          // the session ran to the end
 	} {
 		if !strings.Contains(out, want) {
