@@ -99,7 +99,12 @@ func (b *Bot) handleAuditLogEntry(guildID snowflake.ID, e discord.AuditLogEntry)
 // itself made it (its own command already recorded it), the guild turned
 // manual actions off, or the entry was recorded before (a replay).
 func (h *handlers) recordManualAction(ctx context.Context, guildID snowflake.ID, e discord.AuditLogEntry) {
+	// The entry's ID carries when the moderator acted; an entry replayed
+	// after a restart is dated by it, not by its arrival.
 	now := h.now()
+	if at := e.ID.Time(); e.ID != 0 && at.Before(now) {
+		now = at
+	}
 	log := h.log.With(slog.String("guild", guildID.String()), slog.String("audit_log_entry", e.ID.String()))
 	act, ok := manualActionOf(e, now)
 	if !ok || e.TargetID == nil {
