@@ -198,6 +198,15 @@ func TestManualActions(t *testing.T) {
 		wantText(t, "health", strings.Join(h.bot.ManualActionWarnings(context.Background()), "\n"), "Test Guild", "View Audit Log")
 		in = h.slash(h.owner, "config show", nil)
 		wantText(t, "config show", embedText(onlyEmbed(t, in)), "On, but not working", "View Audit Log")
+		h.slash(h.owner, "config manual-actions", discordtest.Options{"state": "off"})
+		if w := h.bot.ManualActionWarnings(context.Background()); len(w) != 0 {
+			t.Errorf("health warnings with manual actions off: %q", w)
+		}
+		in = h.slash(h.owner, "config manual-actions", discordtest.Options{"state": "on"})
+		wantText(t, "reply", in.Content, "now recorded as cases", "But I lack the View Audit Log permission")
+		if w := h.bot.ManualActionWarnings(context.Background()); len(w) != 1 {
+			t.Errorf("health warnings got=%q, want one", w)
+		}
 
 		// Discord sends no entry without the permission: nothing is recorded.
 		target := h.newMember("unseen")
