@@ -184,6 +184,10 @@ func New(opts Options) (*Bot, error) {
 	b.router = newRouter(b.handlers.routes(), b.handlers)
 	b.router.obs = opts.Observer
 	c.OnInteraction(b.handleInteraction)
+	if src, ok := c.(auditLogSource); ok {
+		src.OnAuditLogEntry(b.handleAuditLogEntry)
+		b.handlers.auditEntries = true
+	}
 	return b, nil
 }
 

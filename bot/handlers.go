@@ -36,6 +36,9 @@ type handlers struct {
 	exportLimit int
 	// limits holds the command limits and the raid brake.
 	limits *limiter
+	// auditEntries: the connection delivers audit-log entries, which
+	// become the cases of manual actions (manual_actions.go).
+	auditEntries bool
 
 	// settingsLocks holds a *sync.Mutex per guild ID. A settings change
 	// reads, edits and saves the whole settings row; without the lock two

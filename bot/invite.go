@@ -15,9 +15,11 @@ import (
 // modlog and sending embeds there.
 const basePermissions = discord.PermissionViewChannel | discord.PermissionSendMessages | discord.PermissionEmbedLinks
 
-// Permissions returns what the bot needs in a guild to run every command.
+// Permissions returns what the bot needs in a guild to run every command,
+// and View Audit Log, without which Discord sends no audit-log entries and
+// actions taken outside the bot are not recorded.
 func Permissions(cmds []Command) discord.Permissions {
-	p := basePermissions
+	p := basePermissions | manualActionPermission
 	for _, c := range cmds {
 		p |= c.BotPermissions
 	}

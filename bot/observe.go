@@ -78,6 +78,16 @@ func (s observedCases) CreateWithPoints(ctx context.Context, n storage.NewCase) 
 	return c, before, err
 }
 
+// CreateManual creates the case of a manual action and counts it, unless
+// its entry was recorded before.
+func (s observedCases) CreateManual(ctx context.Context, n storage.NewCase, entryID string) (storage.Case, bool, error) {
+	c, recorded, err := s.CaseStore.CreateManual(ctx, n, entryID)
+	if err == nil && recorded {
+		s.obs.CaseCreated(string(n.Kind))
+	}
+	return c, recorded, err
+}
+
 // outcomeOf is the outcome of an interaction that ended with err.
 func outcomeOf(err error) string {
 	var ue *UserError

@@ -53,6 +53,7 @@ func (h *handlers) routes() []route {
 		slash("/config/expiry", h.handleConfigExpiry),
 		slash("/config/moderator-names", h.handleConfigModeratorNames),
 		slash("/config/retention", h.handleConfigRetention),
+		slash("/config/manual-actions", h.handleConfigManualActions),
 		slash("/config/escalation/add", h.handleEscalationAdd),
 		slash("/config/escalation/remove", h.handleEscalationRemove),
 		slash("/config/escalation/list", h.handleEscalationList),

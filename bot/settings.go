@@ -63,6 +63,7 @@ func configOptions() []discord.ApplicationCommandOption {
 				discord.ApplicationCommandOptionBool{Name: "show", Description: "Show moderators' names to members", Required: true},
 			}},
 		retentionOption(),
+		manualActionsOption(),
 		escalationGroup(),
 		limitsGroup(),
 		reasonsGroup(),
@@ -101,7 +102,7 @@ func (h *handlers) handleConfigShow(e *event, _ discord.SlashCommandInteractionD
 	if err != nil {
 		return err
 	}
-	embed.Fields = append(embed.Fields, retention)
+	embed.Fields = append(embed.Fields, retention, h.manualActionsField(mc.settings, mc.guildID))
 	return e.createMessage(discord.MessageCreate{
 		Embeds:          []discord.Embed{embed},
 		Flags:           discord.MessageFlagEphemeral,

@@ -17,6 +17,10 @@ type CaseStore interface {
 	// CreateWithPoints also returns the target's active points just
 	// before the new case, read in the same transaction.
 	CreateWithPoints(ctx context.Context, n storage.NewCase) (storage.Case, int, error)
+	// CreateManual records the case of an action taken outside the bot,
+	// read from audit-log entry entryID, and false if that entry was
+	// recorded before.
+	CreateManual(ctx context.Context, n storage.NewCase, entryID string) (storage.Case, bool, error)
 	Get(ctx context.Context, guildID string, number int64) (storage.Case, error)
 	ListForUser(ctx context.Context, guildID, userID string, includeInactive bool, at time.Time) ([]storage.Case, error)
 	ActivePoints(ctx context.Context, guildID, userID string, at time.Time) (int, error)

@@ -28,6 +28,7 @@ func TestDemo(t *testing.T) {
 		"Revoked",                 // /unwarn kept the case, marked revoked
 		"Reason: Posting server invites without asking", // a preset's text
 		"Revoked 1 warning",                             // /clearwarnings
+		"Taken outside the bot",                         // a ban from Discord's menu became a case
 		"is removed now",                                // the session ran to the end
 	} {
 		if !strings.Contains(out, want) {

@@ -132,7 +132,9 @@ func runHealthChecks(ctx context.Context, e *env, cfgPath string, offline bool) 
 		checks = append(checks, check{"restore", "warn", strings.TrimSpace(note)})
 	}
 	checks = append(checks, tokenCheck(ctx, cfg, offline))
-	checks = append(checks, readyCheck(ctx, cfg))
+	ready, warnings := probeReady(ctx, cfg)
+	checks = append(checks, ready)
+	checks = append(checks, warnings...)
 	checks = append(checks, gatewayCheck(cfg, e.clock()))
 	return checks
 }
@@ -295,27 +297,42 @@ func tokenCheck(ctx context.Context, cfg *config.Config, offline bool) check {
 }
 
 func readyCheck(ctx context.Context, cfg *config.Config) check {
+	c, _ := probeReady(ctx, cfg)
+	return c
+}
+
+// probeReady asks the running bot whether it is ready, and returns with
+// the answer a warning check for each part that works only in part.
+func probeReady(ctx context.Context, cfg *config.Config) (check, []check) {
 	if cfg.HTTP.Listen == "" {
-		return check{"bot", "skip", "http.listen is off"}
+		return check{"bot", "skip", "http.listen is off"}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	url := "http://" + cfg.HTTP.Listen + "/readyz"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return check{"bot", "fail", err.Error()}
+		return check{"bot", "fail", err.Error()}, nil
 	}
 	if cfg.HTTP.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+cfg.HTTP.Token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return check{"bot", "fail", fmt.Sprintf("nothing answers at %s: is 'bot run' running?", url)}
+		return check{"bot", "fail", fmt.Sprintf("nothing answers at %s: is 'bot run' running?", url)}, nil
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
 	if resp.StatusCode != http.StatusOK {
-		return check{"bot", "fail", fmt.Sprintf("%s: %s", url, strings.TrimSpace(string(body)))}
+		return check{"bot", "fail", fmt.Sprintf("%s: %s", url, strings.TrimSpace(string(body)))}, nil
 	}
-	return check{"bot", "ok", "running and connected (" + url + ")"}
+	var warnings []check
+	// What works only in part, such as a server where the bot may not read
+	// the audit log, follows "ready".
+	for _, line := range strings.Split(string(body), "\n") {
+		if w, ok := strings.CutPrefix(line, "warning: "); ok {
+			warnings = append(warnings, check{"audit log", "warn", w})
+		}
+	}
+	return check{"bot", "ok", "running and connected (" + url + ")"}, warnings
 }

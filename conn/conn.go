@@ -108,8 +108,7 @@ func New(opts Options) (*Client, error) {
 	restClient, _ := newRESTClient(restConfig{token: opts.Token, apiURL: opts.APIURL, log: c.log, quiet: quiet,
 		timeout: restTimeout, backoff: serverErrorBackoff, obs: opts.Observer})
 
-	// Guild events carry the roles and owners that permission checks need.
-	c.gw = newGatewayConn(opts.Token, opts.GatewayURL, gateway.IntentGuilds, c.log)
+	c.gw = newGatewayConn(opts.Token, opts.GatewayURL, Intents, c.log)
 	if opts.InvalidSessionDelay != nil {
 		c.gw.invalidSessionDelay = opts.InvalidSessionDelay
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/disgoorg/disgo/discord"
+	"github.com/disgoorg/disgo/gateway"
 	"github.com/disgoorg/snowflake/v2"
 
 	"github.com/modbot/bot/discordtest"
@@ -164,6 +165,10 @@ func TestRestartIdentifies(t *testing.T) {
 	}{
 		{"OlderThanWindow", func(s *Session) { s.SavedAt = s.SavedAt.Add(-ResumeWindow - time.Second) }, 0},
 		{"AnotherBot", func(s *Session) { s.ApplicationID++ }, 0},
+		// A session of an older build, without GUILD_MODERATION, would
+		// keep its intents: no audit-log entries until the next IDENTIFY.
+		{"OtherIntents", func(s *Session) { s.Intents = gateway.IntentGuilds }, 0},
+		{"SavedBeforeIntents", func(s *Session) { s.Intents = 0 }, 0},
 		// A session Discord no longer knows is answered INVALID_SESSION.
 		{"RefusedByDiscord", func(s *Session) { s.ID = "fake-session-gone" }, 1},
 	}

@@ -3,6 +3,7 @@ package conn
 import (
 	"time"
 
+	"github.com/disgoorg/disgo/gateway"
 	"github.com/disgoorg/snowflake/v2"
 )
 
@@ -30,6 +31,10 @@ type Session struct {
 	ApplicationID snowflake.ID `json:"application_id"`
 	// SavedAt is when the session was taken from the running connection.
 	SavedAt time.Time `json:"saved_at"`
+	// Intents are those the session identified with. A resumed session
+	// keeps them, so one of a build that asked for fewer (no audit-log
+	// entries) is not resumed.
+	Intents gateway.Intents `json:"intents"`
 }
 
 // usable reports whether s can be resumed by the bot of appID at now, and
@@ -40,6 +45,8 @@ func (s *Session) usable(appID snowflake.ID, now time.Time) (bool, string) {
 		return false, "no saved session"
 	case s.ApplicationID != appID:
 		return false, "the saved session belongs to another bot"
+	case s.Intents != Intents:
+		return false, "the saved session asked for other gateway intents"
 	case s.SavedAt.After(now.Add(time.Minute)):
 		return false, "the saved session is dated in the future"
 	case now.Sub(s.SavedAt) > ResumeWindow:
@@ -65,5 +72,6 @@ func (c *Client) Session() (Session, bool) {
 		ResumeURL:     g.resumeURL,
 		ApplicationID: c.client.ApplicationID(),
 		SavedAt:       time.Now().UTC(),
+		Intents:       g.intents,
 	}, true
 }

@@ -212,6 +212,9 @@ type step struct {
 	// click, when set, is the label of a button on the bot's answer that
 	// the same person then clicks.
 	click string
+	// manual, when set, is done instead of a command: an action taken in
+	// Discord's own menus, not through the bot. It says what it did.
+	manual func() string
 }
 
 func (d *demo) play(ctx context.Context) error {
@@ -236,7 +239,7 @@ func (d *demo) play(ctx context.Context) error {
 // script is the session, in the order people act. Each command the bot
 // serves appears at least once.
 func (d *demo) script() []step {
-	return []step{
+	return append([]step{
 		{who: d.bob, command: "ping", note: "Anyone can check the bot is alive."},
 		{who: d.owner, command: "config modlog", options: discordtest.Options{"channel": d.modlog}, note: "The owner picks the modlog channel."},
 		{who: d.owner, command: "config escalation add", options: discordtest.Options{"points": 3, "action": "timeout", "duration": "1h"}, note: "The owner adds an escalation rule: 3 active warning points time a member out for an hour."},
@@ -266,7 +269,42 @@ func (d *demo) script() []step {
 			note: "The moderator types the preset's name as the reason: it stands for its text, and the warning gets its 2 points."},
 		{who: d.alice, command: "clearwarnings", options: discordtest.Options{"user": d.bob, "reason": "a clean slate after his appeal"}, click: "Revoke all",
 			note: "The moderator clears bob's active warnings at once: a count first, then the confirm button. Each stays in his history, marked revoked."},
+	}, d.manualActionsScene()...)
+}
+
+// ---- Actions taken outside the bot become cases ----
+
+// manualActionsScene: a moderator bans a member from Discord's own member
+// menu; the bot reads the audit log, records the ban as a case with her
+// reason and posts it to the modlog, and the member's history shows it.
+func (d *demo) manualActionsScene() []step {
+	erin := d.guild.AddMember(discordtest.MemberOptions{Username: "erin"})
+	d.names[erin.ID] = erin.Username
+	d.people = append(d.people, erin)
+	return []step{
+		{who: d.alice, note: "alice bans erin from Discord's own member menu, not through the bot. The bot reads the server's audit log and records the ban as a case, with her reason; erin gets no DM from the bot.",
+			manual: func() string {
+				d.guild.BanAs(d.alice, erin.ID, "raiding with alt accounts")
+				return `bans erin (Discord's member menu, reason "raiding with alt accounts")`
+			}},
+		{who: d.alice, command: "warnings", options: discordtest.Options{"user": erin, "all": true}, note: "The ban is in erin's history like any other case."},
 	}
+}
+
+// runManual does a step's action outside the bot and waits for the modlog
+// post the bot makes of it.
+func (d *demo) runManual(ctx context.Context, s step) error {
+	before := len(d.srv.Messages(d.modlog.ID))
+	fmt.Fprintf(d.w, "%s %s\n", s.who.Username, s.manual())
+	for len(d.srv.Messages(d.modlog.ID)) == before {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the bot posted no case of %s's action outside it: %w", s.who.Username, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	d.printNew(d.w)
+	return nil
 }
 
 // run performs one step and prints what happened.
@@ -275,9 +313,12 @@ func (d *demo) run(ctx context.Context, s step) error {
 	if s.note != "" {
 		fmt.Fprintf(w, "\n— %s\n", s.note)
 	}
-	fmt.Fprintf(w, "%s: /%s%s\n", s.who.Username, s.command, d.formatOptions(s.options))
 	stepCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	if s.manual != nil {
+		return d.runManual(stepCtx, s)
+	}
+	fmt.Fprintf(w, "%s: /%s%s\n", s.who.Username, s.command, d.formatOptions(s.options))
 	in, err := d.srv.InvokeSlash(stepCtx, d.guild, s.who, s.command, s.options)
 	if err != nil {
 		return fmt.Errorf("/%s by %s: %w", s.command, s.who.Username, err)

@@ -17,7 +17,8 @@ const DefaultBotPermissions = discord.PermissionViewChannel |
 	discord.PermissionReadMessageHistory |
 	discord.PermissionKickMembers |
 	discord.PermissionBanMembers |
-	discord.PermissionModerateMembers
+	discord.PermissionModerateMembers |
+	discord.PermissionViewAuditLog
 
 // DefaultEveryonePermissions are the @everyone role's permissions unless
 // GuildOptions.EveryonePermissions says otherwise.
@@ -69,6 +70,7 @@ type Guild struct {
 	channels []*Channel
 	bans     map[snowflake.ID]ban
 	created  time.Time
+	auditLog []AuditLogEntry // see auditlog.go
 }
 
 type ban struct {

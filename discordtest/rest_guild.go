@@ -167,6 +167,7 @@ func (s *Server) editMember(c *call) (int, any) {
 		s.mu.Unlock()
 		return status, body
 	}
+	var audit obj
 	if raw, ok := b["communication_disabled_until"]; ok {
 		if !g.canModerateLocked(m, discord.PermissionModerateMembers) || g.permissionsLocked(m).Has(discord.PermissionAdministrator) {
 			s.mu.Unlock()
@@ -181,11 +182,13 @@ func (s *Server) editMember(c *call) (int, any) {
 			s.mu.Unlock()
 			return http.StatusBadRequest, apiError{Code: codeInvalidFormBody, Message: "Invalid Form Body", Errors: "communication_disabled_until: more than 28 days in the future"}
 		}
+		old := m.timeout
 		if until == nil {
 			m.timeout = time.Time{}
 		} else {
 			m.timeout = *until
 		}
+		audit = s.auditLogLocked(g, s.botID, m.ID, auditMemberUpdate, c.reason, timeoutChange(old, m.timeout))
 	}
 	if raw, ok := b["nick"]; ok {
 		if !g.canModerateLocked(m, discord.PermissionManageNicknames) {
@@ -218,6 +221,7 @@ func (s *Server) editMember(c *call) (int, any) {
 	s.mu.Unlock()
 	event := s.memberEvent(g, out)
 	s.broadcast("GUILD_MEMBER_UPDATE", intentGuildMembers, event)
+	s.sendAuditLog(audit)
 	return http.StatusOK, out
 }
 
@@ -290,8 +294,10 @@ func (s *Server) kick(c *call) (int, any) {
 		return missingPermissions()
 	}
 	ev := s.removeMemberLocked(g, m)
+	audit := s.auditLogLocked(g, s.botID, m.ID, auditMemberKick, c.reason, nil)
 	s.mu.Unlock()
 	s.broadcast("GUILD_MEMBER_REMOVE", intentGuildMembers, ev)
+	s.sendAuditLog(audit)
 	return http.StatusNoContent, nil
 }
 
@@ -377,12 +383,14 @@ func (s *Server) addBan(c *call) (int, any) {
 		removed = s.removeMemberLocked(g, m)
 	}
 	ev := obj{"guild_id": g.ID.String(), "user": s.userJSONLocked(uid)}
+	audit := s.auditLogLocked(g, s.botID, uid, auditMemberBanAdd, c.reason, nil)
 	s.bumpLocked()
 	s.mu.Unlock()
 	if removed != nil {
 		s.broadcast("GUILD_MEMBER_REMOVE", intentGuildMembers, removed)
 	}
 	s.broadcast("GUILD_BAN_ADD", intentGuildModeration, ev)
+	s.sendAuditLog(audit)
 	return http.StatusNoContent, nil
 }
 
@@ -405,8 +413,10 @@ func (s *Server) removeBan(c *call) (int, any) {
 	}
 	delete(g.bans, uid)
 	ev := obj{"guild_id": g.ID.String(), "user": s.userJSONLocked(uid)}
+	audit := s.auditLogLocked(g, s.botID, uid, auditMemberBanRemove, c.reason, nil)
 	s.bumpLocked()
 	s.mu.Unlock()
 	s.broadcast("GUILD_BAN_REMOVE", intentGuildModeration, ev)
+	s.sendAuditLog(audit)
 	return http.StatusNoContent, nil
 }

@@ -32,6 +32,13 @@ type Readier interface {
 	Ready() bool
 }
 
+// Warner is a Readier that may also report what works only in part and
+// needs the owner's attention (a permission missing in a server); /readyz
+// lists it after "ready", one "warning: " line each, for 'bot health'.
+type Warner interface {
+	Warnings(ctx context.Context) []string
+}
+
 // Options is what Serve serves.
 type Options struct {
 	// Addr is the address to listen on (http.listen).
@@ -105,6 +112,11 @@ func (o Options) ready(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ready")
+	if wr, ok := o.Bot.(Warner); ok {
+		for _, line := range wr.Warnings(ctx) {
+			fmt.Fprintln(w, "warning: "+strings.ReplaceAll(line, "\n", " "))
+		}
+	}
 }
 
 // guard lets a request through to h only with the token, in an

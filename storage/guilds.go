@@ -36,7 +36,10 @@ type GuildSettings struct {
 	ShowModeratorNames bool // name the moderator in DMs to the member
 	ModeratorRoleIDs   []string
 	Escalations        []EscalationRule // by Points, ascending
-	UpdatedAt          time.Time        // zero until first saved
+	// IgnoreManualActions turns off recording bans, kicks and timeouts
+	// taken outside the bot as cases; the default records them.
+	IgnoreManualActions bool
+	UpdatedAt           time.Time // zero until first saved
 }
 
 // DefaultGuildSettings is what a guild has before anyone saves settings:
@@ -154,6 +157,9 @@ func getGuild(ctx context.Context, tx dbtx, guildID string) (GuildSettings, erro
 	if s.Escalations, err = listEscalations(ctx, tx, guildID); err != nil {
 		return GuildSettings{}, err
 	}
+	if s.IgnoreManualActions, err = manualActionsOff(ctx, tx, guildID); err != nil {
+		return GuildSettings{}, err
+	}
 	return s, nil
 }
 
@@ -199,7 +205,7 @@ func putGuild(ctx context.Context, tx dbtx, rec *recorder, s GuildSettings, at t
 			return err
 		}
 	}
-	return nil
+	return putManualActions(ctx, tx, rec, s, at)
 }
 
 func writeGuild(ctx context.Context, tx dbtx, s GuildSettings, at time.Time) error {

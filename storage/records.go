@@ -64,6 +64,8 @@ const (
 	tGuildRetention
 	tDepartures
 	tPresets
+	tManualSettings
+	tManualEntries
 	numRecordTables
 )
 
@@ -157,6 +159,19 @@ var recordTables = [numRecordTables]recordTable{
 		values: "t.guild_id, t.nonce, t.name, t.text, t.points, t.created_at", from: "reason_presets t",
 		label:    "t.guild_id, t.id",
 		describe: func(l []any) string { return fmt.Sprintf("reason preset %v of guild %v", l[1], l[0]) },
+	},
+	tManualSettings: {
+		name: "guild_manual_actions", key: []string{"guild_id"},
+		values: "t.guild_id, t.enabled, t.updated_at", from: "guild_manual_actions t", label: "t.guild_id",
+		describe: func(l []any) string { return fmt.Sprintf("the manual-actions setting of guild %v", l[0]) },
+	},
+	tManualEntries: {
+		name: "manual_action_entries", key: []string{"guild_id", "entry_id"},
+		values: "t.guild_id, t.entry_id, t.recorded_at", from: "manual_action_entries t",
+		label: "t.guild_id, t.entry_id",
+		describe: func(l []any) string {
+			return fmt.Sprintf("the record of audit-log entry %v in guild %v", l[1], l[0])
+		},
 	},
 }
 

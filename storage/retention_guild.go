@@ -206,6 +206,8 @@ func deleteGuildRest(ctx context.Context, tx dbtx, rec *recorder, guildID string
 		{tCounters, "case_counters"},
 		{tMemberErasures, "member_erasures"},
 		{tGuildRetention, "guild_retention"},
+		{tManualSettings, "guild_manual_actions"},
+		{tManualEntries, "manual_action_entries"},
 		{tDepartures, "guild_departures"},
 	} {
 		if _, err := rec.remove(ctx, tx, t.table, `t.guild_id = ?`, guildID); err != nil {

@@ -1,0 +1,308 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/disgoorg/disgo/discord"
+	"github.com/disgoorg/snowflake/v2"
+
+	"github.com/modbot/bot/storage"
+)
+
+// Bans, unbans, kicks and timeouts that a moderator takes outside the bot
+// (Discord's own member menu, another bot) reach the bot as entries of the
+// guild's audit log, with the GUILD_MODERATION intent and View Audit Log.
+// Each becomes a case with the entry's moderator and reason, posted to the
+// modlog like the bot's own, so the member's history is complete. The
+// member gets no DM (the moderator acted, and told them or not, outside the
+// bot), escalation does not run, and nothing is done in Discord.
+
+// auditLogSource is a Connection that delivers audit-log entries;
+// *conn.Client is one.
+type auditLogSource interface {
+	OnAuditLogEntry(func(guildID snowflake.ID, entry discord.AuditLogEntry))
+}
+
+// manualActionPermission is what Discord requires of the bot before it
+// sends a guild's audit-log entries.
+const manualActionPermission = discord.PermissionViewAuditLog
+
+// manualAction is what an audit-log entry did, as a case.
+type manualAction struct {
+	kind     storage.CaseKind
+	duration time.Duration // a timeout's length; 0 otherwise
+}
+
+// manualActionOf reads the action an entry records, if it is one the bot
+// records, at now.
+func manualActionOf(e discord.AuditLogEntry, now time.Time) (manualAction, bool) {
+	switch e.ActionType {
+	case discord.AuditLogEventMemberBanAdd:
+		// A ban another bot made for a while ends at a time the entry does
+		// not give: recorded as permanent.
+		return manualAction{kind: storage.CaseBan}, true
+	case discord.AuditLogEventMemberBanRemove:
+		return manualAction{kind: storage.CaseUnban}, true
+	case discord.AuditLogEventMemberKick:
+		return manualAction{kind: storage.CaseKick}, true
+	case discord.AuditLogEventMemberUpdate:
+		for _, c := range e.Changes {
+			if c.Key != discord.AuditLogChangeKeyCommunicationDisabledUntil {
+				continue
+			}
+			until, set := changeTime(c.NewValue)
+			if set && until.After(now) {
+				return manualAction{kind: storage.CaseTimeout, duration: until.Sub(now).Round(time.Second)}, true
+			}
+			if before, was := changeTime(c.OldValue); was && before.After(now) {
+				return manualAction{kind: storage.CaseUntimeout}, true
+			}
+		}
+	}
+	return manualAction{}, false
+}
+
+// changeTime reads a timestamp value of an audit-log change; null or
+// absent is no time.
+func changeTime(raw json.RawMessage) (time.Time, bool) {
+	var t *time.Time
+	if len(raw) == 0 || json.Unmarshal(raw, &t) != nil || t == nil {
+		return time.Time{}, false
+	}
+	return *t, true
+}
+
+// handleAuditLogEntry is called on the gateway's reader: it records the
+// entry in its own goroutine, tracked for a graceful shutdown.
+func (b *Bot) handleAuditLogEntry(guildID snowflake.ID, e discord.AuditLogEntry) {
+	if b.closing.Load() {
+		return
+	}
+	b.inflight.Add(1)
+	go func() {
+		defer b.inflight.Done()
+		defer func() {
+			if v := recover(); v != nil {
+				logPanic(b.log, "audit-log entry", v)
+			}
+		}()
+		b.handlers.recordManualAction(b.baseCtx, guildID, e)
+	}()
+}
+
+// recordManualAction turns an audit-log entry into a case, unless the bot
+// itself made it (its own command already recorded it), the guild turned
+// manual actions off, or the entry was recorded before (a replay).
+func (h *handlers) recordManualAction(ctx context.Context, guildID snowflake.ID, e discord.AuditLogEntry) {
+	// The entry's ID carries when the moderator acted; an entry replayed
+	// after a restart is dated by it, not by its arrival.
+	now := h.now()
+	if at := e.ID.Time(); e.ID != 0 && at.Before(now) {
+		now = at
+	}
+	log := h.log.With(slog.String("guild", guildID.String()), slog.String("audit_log_entry", e.ID.String()))
+	act, ok := manualActionOf(e, now)
+	if !ok || e.TargetID == nil {
+		return
+	}
+	if e.UserID == h.discord.botID() {
+		return
+	}
+	settings, err := h.stores.Settings.Get(ctx, guildID.String())
+	if err != nil {
+		log.Error("could not read the settings for a manual action", errAttr(err))
+		return
+	}
+	if settings.IgnoreManualActions {
+		return
+	}
+	target := h.discord.memberUser(ctx, log, guildID, *e.TargetID)
+	mod := h.discord.memberUser(ctx, log, guildID, e.UserID)
+	reason := "(no reason given in Discord)"
+	if e.Reason != nil && strings.TrimSpace(*e.Reason) != "" {
+		reason = clipRunes(strings.TrimSpace(*e.Reason), maxReason)
+	}
+	c, recorded, err := h.stores.Cases.CreateManual(ctx, storage.NewCase{
+		GuildID:       guildID.String(),
+		Kind:          act.kind,
+		TargetID:      target.ID.String(),
+		TargetName:    target.Username,
+		ModeratorID:   mod.ID.String(),
+		ModeratorName: mod.Username,
+		Reason:        reason,
+		Duration:      act.duration,
+		CreatedAt:     now,
+	}, e.ID.String())
+	switch {
+	case err != nil:
+		log.Error("could not record an action taken outside the bot", slog.String("kind", string(act.kind)), errAttr(err))
+		return
+	case !recorded:
+		log.Info("audit-log entry already recorded (replayed?)")
+		return
+	}
+	log.Info("recorded an action taken outside the bot", slog.String("kind", string(act.kind)), slog.Int64("case", c.Number))
+	if act.kind == storage.CaseUnban {
+		// A pending end of a temporary ban would act on a later ban.
+		if _, err := h.stores.Schedule.Cancel(ctx, c.GuildID, c.TargetID, storage.ActionUnban, now); err != nil {
+			log.Error("could not cancel a scheduled unban after a manual unban", errAttr(err))
+		}
+	}
+	embed := caseEmbed(c)
+	embed.Footer = &discord.EmbedFooter{Text: "Taken outside the bot, in Discord's own menus or by another bot"}
+	if act.kind == storage.CaseTimeout {
+		embed.Fields = append(embed.Fields, discord.EmbedField{Name: "Ends", Value: discordTime(now.Add(act.duration)), Inline: boolPtr(true)})
+	}
+	h.discord.postCaseModlog(ctx, log, settings, c.Number, embed)
+}
+
+// memberUser returns a user as the case names them: from the gateway
+// cache, else from REST, else by ID alone.
+func (d *discordAPI) memberUser(ctx context.Context, log *slog.Logger, guildID, id snowflake.ID) discord.User {
+	if m, ok := d.cache.Member(guildID, id); ok && m.User.Username != "" {
+		return m.User
+	}
+	u, err := d.userByID(ctx, log, id)
+	if err != nil {
+		return discord.User{ID: id, Username: fmt.Sprintf("user %s", id)}
+	}
+	return u
+}
+
+// manualActionsProblem says why the bot cannot see a guild's manual
+// actions, and what to grant; "" when it can or cannot tell.
+func (h *handlers) manualActionsProblem(guildID snowflake.ID) string {
+	if !h.auditEntries {
+		return "this connection to Discord does not deliver audit-log entries (the GUILD_MODERATION intent)"
+	}
+	perms, known := h.discord.guildPermissions(guildID)
+	if known && !perms.Has(manualActionPermission) {
+		return "I lack the View Audit Log permission: give it to my role in Server Settings → Roles (or invite me again with 'bot invite')"
+	}
+	return ""
+}
+
+// guildPermissions computes the bot's server-wide permissions in a guild
+// from the gateway cache, and false when the cache lacks what it needs.
+func (d *discordAPI) guildPermissions(guildID snowflake.ID) (discord.Permissions, bool) {
+	g, ok := d.cache.Guild(guildID)
+	if !ok {
+		return 0, false
+	}
+	self, ok := d.cache.SelfMember(guildID)
+	if !ok {
+		return 0, false
+	}
+	if g.OwnerID == self.User.ID && self.User.ID != 0 {
+		return discord.PermissionsAll, true
+	}
+	mine := map[snowflake.ID]bool{guildID: true} // @everyone has the guild's ID
+	for _, r := range self.RoleIDs {
+		mine[r] = true
+	}
+	var perms discord.Permissions
+	found := false
+	d.cache.RolesForEach(guildID, func(r discord.Role) {
+		if mine[r.ID] {
+			perms |= r.Permissions
+			found = true
+		}
+	})
+	if !found {
+		return 0, false
+	}
+	if perms.Has(discord.PermissionAdministrator) {
+		return discord.PermissionsAll, true
+	}
+	return perms, true
+}
+
+// ManualActionWarnings lists the guilds (by name) where manual actions are
+// on but the bot cannot see them, each with what to grant: 'bot health'
+// shows them.
+func (b *Bot) ManualActionWarnings(ctx context.Context) []string {
+	type guildLister interface {
+		GuildsForEach(func(discord.Guild))
+	}
+	gl, ok := b.conn.Caches().(guildLister)
+	if !ok {
+		return nil
+	}
+	var guilds []discord.Guild
+	gl.GuildsForEach(func(g discord.Guild) { guilds = append(guilds, g) })
+	var out []string
+	for _, g := range guilds {
+		problem := b.handlers.manualActionsProblem(g.ID)
+		if problem == "" {
+			continue
+		}
+		if s, err := b.opts.Stores.Settings.Get(ctx, g.ID.String()); err == nil && s.IgnoreManualActions {
+			continue
+		}
+		out = append(out, fmt.Sprintf("server %q (%s): actions taken outside the bot are not recorded: %s", g.Name, g.ID, problem))
+	}
+	return out
+}
+
+// manualActionsOption is /config manual-actions.
+func manualActionsOption() discord.ApplicationCommandOption {
+	return discord.ApplicationCommandOptionSubCommand{Name: "manual-actions",
+		Description: "Record bans, kicks and timeouts made outside the bot (Discord's menus, other bots) as cases",
+		Options: []discord.ApplicationCommandOption{
+			discord.ApplicationCommandOptionString{Name: "state", Description: "on (the default) or off", Required: true,
+				Choices: []discord.ApplicationCommandOptionChoiceString{{Name: "on", Value: "on"}, {Name: "off", Value: "off"}}},
+		}}
+}
+
+func (h *handlers) handleConfigManualActions(e *event, data discord.SlashCommandInteractionData) error {
+	mc, err := h.managerContext(e.ctx, e, "config")
+	if err != nil {
+		return err
+	}
+	var on bool
+	switch data.String("state") {
+	case "on":
+		on = true
+	case "off":
+	default:
+		return &UserError{"Choose on or off."}
+	}
+	msg, _, err := h.changeSettings(e.ctx, mc, func(s *storage.GuildSettings) (string, bool, error) {
+		if !s.IgnoreManualActions == on {
+			return fmt.Sprintf("Recording actions taken outside the bot is already %s; nothing changed.", strings.ToLower(onOff(on))), false, nil
+		}
+		s.IgnoreManualActions = !on
+		if on {
+			return "Bans, unbans, kicks and timeouts made outside the bot are now recorded as cases and posted to the modlog.", true, nil
+		}
+		return "Actions taken outside the bot are no longer recorded; the cases already recorded stay.", true, nil
+	})
+	if err != nil {
+		return err
+	}
+	if problem := h.manualActionsProblem(mc.guildID); on && problem != "" {
+		msg = joinLines(msg, "But "+problem+".")
+	}
+	return e.reply(msg, true)
+}
+
+// manualActionsField is /config show's line about manual actions, with
+// what to grant when the bot cannot see them.
+func (h *handlers) manualActionsField(s storage.GuildSettings, guildID snowflake.ID) discord.EmbedField {
+	v := "On: bans, kicks and timeouts made outside the bot become cases · /config manual-actions"
+	if s.IgnoreManualActions {
+		v = "Off · /config manual-actions"
+	} else if problem := h.manualActionsProblem(guildID); problem != "" {
+		v = "On, but not working: " + problem + " · /config manual-actions"
+	}
+	return discord.EmbedField{Name: "Actions taken outside the bot", Value: v}
+}
+
+// Warnings is what /readyz reports beside "ready" for 'bot health': the
+// servers where actions taken outside the bot go unrecorded.
+func (b *Bot) Warnings(ctx context.Context) []string { return b.ManualActionWarnings(ctx) }
