@@ -63,6 +63,7 @@ const (
 	tModlogMessages
 	tGuildRetention
 	tDepartures
+	tMessageLinks
 	numRecordTables
 )
 
@@ -150,6 +151,11 @@ var recordTables = [numRecordTables]recordTable{
 		name: "guild_departures", key: []string{"guild_id"},
 		values: "t.guild_id, t.left_at, t.delete_at", from: "guild_departures t", label: "t.guild_id",
 		describe: func(l []any) string { return fmt.Sprintf("the pending deletion of guild %v", l[0]) },
+	},
+	tMessageLinks: {
+		name: "case_message_links", key: []string{"id"},
+		values: "t.guild_id, t.case_number, t.link", from: "case_message_links t", label: "t.guild_id, t.case_number",
+		describe: func(l []any) string { return fmt.Sprintf("the message link of case #%v in guild %v", l[1], l[0]) },
 	},
 }
 
