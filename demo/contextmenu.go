@@ -22,7 +22,7 @@ func (d *demo) contextMenuScene(ctx context.Context) error {
 	fmt.Fprintf(w, "%s: Apps → Warn… on @%s\n", d.alice.Username, d.bob.Username)
 	opened, err := d.srv.InvokeUserCommand(ctx, d.guild, d.alice, "Warn…", d.bob)
 	if err != nil {
-		return fmt.Errorf("Warn… by %s: %w", d.alice.Username, err)
+		return fmt.Errorf("the Warn… menu by %s: %w", d.alice.Username, err)
 	}
 	if err := d.fillIn(ctx, opened, map[string]string{"reason": "pinged every moderator at 3 am", "points": "1", "expires": "30d"}); err != nil {
 		return err
@@ -36,7 +36,7 @@ func (d *demo) contextMenuScene(ctx context.Context) error {
 	fmt.Fprintf(w, "%s: Apps → Warn for this message… on bob's message\n", d.alice.Username)
 	opened, err = d.srv.InvokeMessageCommand(ctx, d.guild, d.alice, "Warn for this message…", msg)
 	if err != nil {
-		return fmt.Errorf("Warn for this message… by %s: %w", d.alice.Username, err)
+		return fmt.Errorf("the Warn for this message… menu by %s: %w", d.alice.Username, err)
 	}
 	if err := d.fillIn(ctx, opened, map[string]string{"reason": "advertising a scam server"}); err != nil {
 		return err
@@ -46,7 +46,7 @@ func (d *demo) contextMenuScene(ctx context.Context) error {
 	fmt.Fprintf(w, "%s: Apps → Warnings on @%s\n", d.alice.Username, d.bob.Username)
 	in, err := d.srv.InvokeUserCommand(ctx, d.guild, d.alice, "Warnings", d.bob)
 	if err != nil {
-		return fmt.Errorf("Warnings by %s: %w", d.alice.Username, err)
+		return fmt.Errorf("the Warnings menu by %s: %w", d.alice.Username, err)
 	}
 	fmt.Fprintf(w, "  bot (only %s sees): %s\n", d.alice.Username, d.render(in.Content, in.Embeds, "    "))
 
@@ -54,7 +54,7 @@ func (d *demo) contextMenuScene(ctx context.Context) error {
 	fmt.Fprintf(w, "%s: Apps → Warn… on @%s\n", d.bob.Username, d.alice.Username)
 	in, err = d.srv.InvokeUserCommand(ctx, d.guild, d.bob, "Warn…", d.alice)
 	if err != nil {
-		return fmt.Errorf("Warn… by %s: %w", d.bob.Username, err)
+		return fmt.Errorf("the Warn… menu by %s: %w", d.bob.Username, err)
 	}
 	fmt.Fprintf(w, "  bot (only %s sees): %s\n", d.bob.Username, d.render(in.Content, in.Embeds, "    "))
 	d.printNew(w)

@@ -167,6 +167,8 @@ func validResponse(kind, rt int, onMessage bool) bool {
 		return kind == interactionCommand || kind == interactionComponent
 	case 6, 7:
 		return kind == interactionComponent || (kind == interactionModalSubmit && onMessage)
+	case 8:
+		return kind == interactionAutocomplete
 	}
 	return false
 }
