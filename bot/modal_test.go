@@ -331,3 +331,55 @@ func TestWarningsMenu(t *testing.T) {
 	}
 	wantText(t, "Warnings", embedText(in.Embeds[0]), "first-canary")
 }
+
+// TestWarnMenuEscalates: a warning given through the modal escalates as
+// /warn's does, with the bot's own permissions and the member's, fetched
+// afresh for the submit, checked the same way.
+func TestWarnMenuEscalates(t *testing.T) {
+	h := newHarness(t)
+	h.slash(h.admin, "config escalation add", discordtest.Options{"points": 2, "action": "timeout", "duration": "10m"})
+	warn := func(m *discordtest.Member) *discordtest.Interaction {
+		t.Helper()
+		return h.submit(h.mod, h.menu(h.mod, menuWarn, m), map[string]string{fieldReason: "rule breaking", fieldPoints: "2"})
+	}
+
+	t.Run("Applied", func(t *testing.T) {
+		m := h.newMember("climber")
+		in := warn(m)
+		wantText(t, "reply", in.Content, "Escalation: they reached the 2-point rule, so I timed them out for 10 minutes automatically")
+		if _, ok := m.TimedOutUntil(); !ok || len(h.casesOfKind(m, storage.CaseTimeout)) != 1 {
+			t.Error("not timed out at the threshold")
+		}
+	})
+
+	t.Run("BotLacksPermission", func(t *testing.T) {
+		h.withoutBotPermission(t, discord.PermissionModerateMembers)
+		m := h.newMember("lucky")
+		in := warn(m)
+		wantText(t, "reply", in.Content, "was not applied. I need the Timeout Members permission", "The warning is recorded")
+		if _, ok := m.TimedOutUntil(); ok {
+			t.Error("timed out without the permission")
+		}
+	})
+
+	t.Run("AdministratorTarget", func(t *testing.T) {
+		// Discord never times out an administrator; the submit carries no
+		// resolved member, so the bot must work out the permissions itself.
+		adminRole := h.guild.AddRole("Low admins", discord.PermissionAdministrator, 2)
+		m := h.guild.AddMember(discordtest.MemberOptions{Username: "lowadmin", Roles: []*discordtest.Role{adminRole}})
+		// The bot learns of the new role from the gateway (the fake sends
+		// no role events; a fresh GUILD_CREATE carries it).
+		h.guild.Recover()
+		var opened *discordtest.Interaction
+		h.waitUntil("the new role is known", func() bool {
+			opened = h.menu(h.mod, menuWarn, m)
+			return opened.Type == discord.InteractionResponseTypeModal
+		})
+		in := h.submit(h.mod, opened, map[string]string{fieldReason: "rule breaking", fieldPoints: "2"})
+		replyCase(t, in.Content)
+		wantText(t, "reply", in.Content, "was not applied", "someone with the Administrator permission")
+		if _, ok := m.TimedOutUntil(); ok {
+			t.Error("timed out an administrator")
+		}
+	})
+}
