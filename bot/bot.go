@@ -199,7 +199,11 @@ func (b *Bot) Run(ctx context.Context) error {
 	cmds := Definitions()
 	names := make([]string, 0, len(cmds))
 	for _, c := range cmds {
-		names = append(names, "/"+c.Name())
+		if _, ok := c.Slash(); ok {
+			names = append(names, "/"+c.Name())
+		} else {
+			names = append(names, c.Name()) // a context-menu entry
+		}
 	}
 	b.log.Info("loaded command modules", slog.Int("count", len(names)), slog.Any("commands", names))
 

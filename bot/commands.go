@@ -13,19 +13,28 @@ import (
 	"github.com/disgoorg/snowflake/v2"
 )
 
-// Command is one slash command: its definition as registered with Discord
-// and the permissions the bot itself needs to carry it out. Its handlers
-// are in the routes table (routes.go).
+// Command is one application command, a slash command or a context-menu
+// entry: its definition as registered with Discord and the permissions the
+// bot itself needs to carry it out. Its handlers are in the routes table
+// (routes.go).
 type Command struct {
-	// Def is the definition sent to Discord.
-	Def discord.SlashCommandCreate
+	// Def is the definition sent to Discord: a discord.SlashCommandCreate,
+	// UserCommandCreate or MessageCommandCreate.
+	Def discord.ApplicationCommandCreate
 	// BotPermissions are what the bot needs in the guild to carry it out;
 	// they make up the invite link.
 	BotPermissions discord.Permissions
 }
 
 // Name returns the command's name without the slash.
-func (c Command) Name() string { return c.Def.Name }
+func (c Command) Name() string { return c.Def.CommandName() }
+
+// Slash returns the definition of a slash command; ok is false for a
+// context-menu entry.
+func (c Command) Slash() (def discord.SlashCommandCreate, ok bool) {
+	def, ok = c.Def.(discord.SlashCommandCreate)
+	return def, ok
+}
 
 // Definitions returns every command the bot serves, in the order they are
 // registered. They are plain data: `bot invite` reads them without
@@ -43,7 +52,8 @@ func Definitions() []Command {
 	for _, a := range actions {
 		cmds = append(cmds, Command{Def: a.def, BotPermissions: a.perm | discord.PermissionSendMessages | discord.PermissionEmbedLinks})
 	}
-	return append(cmds, mywarningsCommand(), privacyCommand(), configCommand())
+	cmds = append(cmds, mywarningsCommand(), privacyCommand(), configCommand())
+	return append(cmds, contextMenuCommands()...)
 }
 
 func definitions() []discord.ApplicationCommandCreate {

@@ -135,8 +135,8 @@ func (e *event) answerLateLocked(t discord.InteractionResponseType, data discord
 // returned function cancels the wait.
 func (e *event) deferIfSilent(wait time.Duration, log *slog.Logger) (stop func()) {
 	t := e.Type()
-	if t != discord.InteractionTypeApplicationCommand && t != discord.InteractionTypeComponent {
-		return func() {} // autocompletes cannot be deferred; modals are not used
+	if t != discord.InteractionTypeApplicationCommand && t != discord.InteractionTypeComponent && t != discord.InteractionTypeModalSubmit {
+		return func() {} // autocompletes cannot be deferred
 	}
 	timer := time.AfterFunc(wait, func() {
 		defer func() {

@@ -207,6 +207,9 @@ func caseEmbed(c storage.Case) discord.Embed {
 	if c.LinkedCase != 0 {
 		e.Fields = append(e.Fields, discord.EmbedField{Name: "Triggered by", Value: fmt.Sprintf("case #%d", c.LinkedCase), Inline: boolPtr(true)})
 	}
+	if c.MessageLink != "" {
+		e.Fields = append(e.Fields, discord.EmbedField{Name: "Message", Value: c.MessageLink, Inline: boolPtr(true)})
+	}
 	if c.Revoked != nil {
 		e.Fields = append(e.Fields, discord.EmbedField{Name: "Revoked",
 			Value: fmt.Sprintf("%s by <@%s>: %s", discordTime(c.Revoked.At), c.Revoked.ByID, escapeMarkdown(c.Revoked.Reason))})

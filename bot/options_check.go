@@ -65,11 +65,15 @@ type commandShapes struct {
 func newCommandShapes(cmds []Command) commandShapes {
 	s := commandShapes{leaves: map[string][]discord.ApplicationCommandOption{}, commands: map[string]bool{}}
 	for _, c := range cmds {
-		root := "/" + c.Def.Name
+		def, ok := c.Slash()
+		if !ok {
+			continue // a context-menu entry has no options to check
+		}
+		root := "/" + def.Name
 		s.commands[root] = true
 		var plain []discord.ApplicationCommandOption
 		nested := false
-		for _, o := range c.Def.Options {
+		for _, o := range def.Options {
 			switch o := o.(type) {
 			case discord.ApplicationCommandOptionSubCommand:
 				nested = true

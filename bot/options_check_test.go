@@ -44,24 +44,28 @@ func (l leaf) path() string { return "/" + strings.Join(append([]string{l.root},
 func leaves() []leaf {
 	var out []leaf
 	for _, c := range Definitions() {
+		def, ok := c.Slash()
+		if !ok {
+			continue
+		}
 		nested := false
 		var plain []discord.ApplicationCommandOption
-		for _, o := range c.Def.Options {
+		for _, o := range def.Options {
 			switch o := o.(type) {
 			case discord.ApplicationCommandOptionSubCommand:
 				nested = true
-				out = append(out, leaf{c.Def.Name, []string{o.Name}, o.Options})
+				out = append(out, leaf{def.Name, []string{o.Name}, o.Options})
 			case discord.ApplicationCommandOptionSubCommandGroup:
 				nested = true
 				for _, s := range o.Options {
-					out = append(out, leaf{c.Def.Name, []string{o.Name, s.Name}, s.Options})
+					out = append(out, leaf{def.Name, []string{o.Name, s.Name}, s.Options})
 				}
 			default:
 				plain = append(plain, o)
 			}
 		}
 		if !nested {
-			out = append(out, leaf{c.Def.Name, nil, plain})
+			out = append(out, leaf{def.Name, nil, plain})
 		}
 	}
 	return out

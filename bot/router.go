@@ -20,6 +20,13 @@ type (
 	buttonHandler func(e *event, args []string) error
 	// autocompleteHandler offers choices for the focused option.
 	autocompleteHandler func(e *event, data discord.AutocompleteInteractionData) error
+	// menuHandler answers a context-menu entry (Apps → on a member or a
+	// message).
+	menuHandler func(e *event, data discord.ApplicationCommandInteractionData) error
+	// modalHandler answers the submit of a modal the bot opened; args are
+	// the segments of its custom ID after the route, and data holds the
+	// fields as the user filled them in.
+	modalHandler func(e *event, args []string, data discord.ModalSubmitInteractionData) error
 )
 
 // route is one row of the routes table: a path and its handler. Slash
@@ -34,6 +41,8 @@ type route struct {
 	slash        slashHandler
 	button       buttonHandler
 	autocomplete autocompleteHandler
+	menu         menuHandler
+	modal        modalHandler
 }
 
 // slash routes a slash command to a handler that answers it itself.
@@ -50,6 +59,28 @@ func autocomplete(path string, h autocompleteHandler) route {
 	return route{path: path, autocomplete: h}
 }
 
+// userMenu routes the user context-menu entry name.
+func userMenu(name string, h menuHandler) route {
+	return route{path: menuPath(discord.ApplicationCommandTypeUser, name), menu: h}
+}
+
+// messageMenu routes the message context-menu entry name.
+func messageMenu(name string, h menuHandler) route {
+	return route{path: menuPath(discord.ApplicationCommandTypeMessage, name), menu: h}
+}
+
+// modal routes the submits of the modals whose custom IDs have path as
+// first segment and exactly segments more after it, as button does.
+func modal(path string, segments int, h modalHandler) route {
+	return route{path: path, segments: segments, modal: h}
+}
+
+// menuPath keys a context-menu entry: entries of both kinds, and slash
+// commands, may share a name.
+func menuPath(t discord.ApplicationCommandType, name string) string {
+	return fmt.Sprintf("menu:%d:%s", t, name)
+}
+
 // router finds the handler of an interaction. Unlike a pattern matcher, it
 // never indexes into a custom ID: a forged or cut-short one reaches its
 // handler as fewer args, which the handler refuses.
@@ -58,6 +89,8 @@ type router struct {
 	slash        map[string]slashHandler
 	button       map[string]route
 	autocomplete map[string]autocompleteHandler
+	menu         map[string]menuHandler
+	modal        map[string]route
 	// shapes is what the command definitions allow; a slash command that
 	// does not fit them never reaches its handler.
 	shapes commandShapes
@@ -78,6 +111,7 @@ const autoDeferAfter = 1500 * time.Millisecond
 
 func newRouter(routes []route, h *handlers) *router {
 	r := &router{h: h, slash: map[string]slashHandler{}, button: map[string]route{}, autocomplete: map[string]autocompleteHandler{},
+		menu: map[string]menuHandler{}, modal: map[string]route{},
 		shapes: newCommandShapes(Definitions()), autoDefer: autoDeferAfter,
 		commands: map[string]bool{}, obs: noObserver{}}
 	for _, rt := range routes {
@@ -90,6 +124,10 @@ func newRouter(routes []route, h *handlers) *router {
 			r.button[rt.path] = rt
 		case rt.autocomplete != nil:
 			r.autocomplete[rt.path] = rt.autocomplete
+		case rt.menu != nil:
+			r.menu[rt.path] = rt.menu
+		case rt.modal != nil:
+			r.modal[rt.path] = rt
 		}
 	}
 	return r
@@ -122,6 +160,9 @@ func (r *router) route(e *event) error {
 	case discord.ApplicationCommandInteraction:
 		data, ok := i.Data.(discord.SlashCommandInteractionData)
 		if !ok {
+			if h := r.menu[menuPath(i.Data.Type(), i.Data.CommandName())]; h != nil {
+				return h(e, i.Data)
+			}
 			return errNoRoute
 		}
 		// Outside a guild every command is refused by its handler before
@@ -151,7 +192,12 @@ func (r *router) route(e *event) error {
 		}
 		return rt.button(e, args)
 	case discord.ModalSubmitInteraction:
-		return errNoRoute // the bot opens no modals
+		path, args := splitCustomID(i.Data.CustomID)
+		rt, ok := r.modal[path]
+		if !ok || len(args) != rt.segments {
+			return errForgedModal
+		}
+		return rt.modal(e, args, i.Data)
 	default:
 		r.h.log.Debug("ignored an interaction of an unhandled type", slog.Int("type", int(e.Type())))
 		return nil
@@ -166,11 +212,14 @@ func (r *router) fail(e *event, err error) {
 	if errors.As(err, &dc) {
 		r.h.interactionLog(e, "").Info("refused a slash command that does not match its definition", slog.String("problem", dc.why))
 	}
-	if errors.Is(err, errForgedCustomID) {
+	if errors.Is(err, errForgedCustomID) || errors.Is(err, errForgedModal) {
 		path := ""
-		if c, ok := e.Interaction.(discord.ComponentInteraction); ok {
-			// Only the route: the other segments hold user IDs.
+		// Only the route: the other segments hold user IDs.
+		switch c := e.Interaction.(type) {
+		case discord.ComponentInteraction:
 			path, _ = splitCustomID(c.Data.CustomID())
+		case discord.ModalSubmitInteraction:
+			path, _ = splitCustomID(c.Data.CustomID)
 		}
 		r.h.interactionLog(e, "").Info("refused a malformed or forged custom ID", slog.String("route", path))
 	}
@@ -271,6 +320,12 @@ func (r *router) finish(e *event) {
 func (r *router) routeLabel(e *event) string {
 	switch i := e.Interaction.(type) {
 	case discord.ApplicationCommandInteraction:
+		if _, slash := i.Data.(discord.SlashCommandInteractionData); !slash {
+			if r.menu[menuPath(i.Data.Type(), i.Data.CommandName())] != nil {
+				return i.Data.CommandName()
+			}
+			break
+		}
 		if top := "/" + i.Data.CommandName(); r.commands[top] {
 			return top
 		}
@@ -280,6 +335,10 @@ func (r *router) routeLabel(e *event) string {
 		}
 	case discord.ComponentInteraction:
 		if p, _ := splitCustomID(i.Data.CustomID()); r.button[p].button != nil {
+			return p
+		}
+	case discord.ModalSubmitInteraction:
+		if p, _ := splitCustomID(i.Data.CustomID); r.modal[p].modal != nil {
 			return p
 		}
 	}

@@ -1,7 +1,7 @@
 package bot
 
 // routes is the bot's whole interaction surface: every slash command and
-// subcommand, button and autocomplete it answers, with its handler. A
+// subcommand, context-menu entry, button, modal and autocomplete it answers, with its handler. A
 // command's definition (what Discord shows) lives in the command's file;
 // TestRoutesCoverDefinitions checks that the two agree.
 //
@@ -29,6 +29,12 @@ func (h *handlers) routes() []route {
 		slash("/case/reason", h.withPresets(h.deferred("case reason", h.handleCaseReason))),
 		autocomplete("/case/reason", byOption(map[string]autocompleteHandler{"number": h.caseAutocomplete, "reason": h.presetAutocomplete})),
 		slash("/note", h.deferred("note", h.handleNote)),
+
+		userMenu(menuWarn, h.handleWarnMenu),
+		messageMenu(menuWarnMessage, h.handleWarnMessageMenu),
+		modal(warnModalRoute, 2, h.handleWarnModal),
+		modal(warnMessageModalRoute, 4, h.handleWarnModal),
+		userMenu(menuWarnings, h.handleWarningsMenu),
 
 		slash("/timeout", h.withPresets(h.deferred("timeout", h.handleAction(actionCommandOf("timeout"))))),
 		autocomplete("/timeout", h.presetAutocomplete),

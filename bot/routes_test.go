@@ -39,7 +39,9 @@ func definedPaths() (slash, auto []string) {
 		}
 	}
 	for _, c := range Definitions() {
-		walk("/"+c.Name(), c.Def.Options)
+		if def, ok := c.Slash(); ok {
+			walk("/"+c.Name(), def.Options)
+		}
 	}
 	return slash, auto
 }
@@ -94,8 +96,39 @@ func TestRoutesCoverDefinitions(t *testing.T) {
 			t.Errorf("button route %s matches no custom ID the bot makes", p)
 		}
 	}
-	if len(slash) < len(Definitions()) {
-		t.Errorf("found %d command paths for %d commands", len(slash), len(Definitions()))
+	slashCommands := 0
+	var menus []string
+	for _, c := range Definitions() {
+		if _, ok := c.Slash(); ok {
+			slashCommands++
+			continue
+		}
+		p := menuPath(c.Def.Type(), c.Name())
+		menus = append(menus, p)
+		if r.menu[p] == nil {
+			t.Errorf("context-menu entry %q is registered with Discord but has no handler", c.Name())
+		}
+	}
+	for p := range r.menu {
+		if !slices.Contains(menus, p) {
+			t.Errorf("%s has a handler but no context-menu definition", p)
+		}
+	}
+	if len(slash) < slashCommands {
+		t.Errorf("found %d command paths for %d commands", len(slash), slashCommands)
+	}
+	// The custom IDs the bot puts on modals.
+	for _, id := range []string{
+		warnModalID{guild: 1, target: 2}.customID(),
+		warnModalID{guild: 1, target: 2, channel: 3, message: 4}.customID(),
+	} {
+		p, args := splitCustomID(id)
+		rt, ok := r.modal[p]
+		if !ok {
+			t.Errorf("modals with custom ID %s have no handler", id)
+		} else if rt.segments != len(args) {
+			t.Errorf("modal route %s takes %d segments, but the bot makes %s", p, rt.segments, id)
+		}
 	}
 }
 

@@ -39,13 +39,16 @@ func warnCommand() Command {
 	}
 }
 
-// warnInput is /warn's options, checked.
+// warnInput is what a warning needs, checked: /warn's options, or the
+// fields of the Warn… modal.
 type warnInput struct {
 	user      discord.User
-	member    *discord.ResolvedMember
+	member    *discord.ResolvedMember // nil: not a member of the guild
 	reason    string
 	points    int
 	expiresAt time.Time // zero: never
+	// messageLink links to the message the warning is about ("": none).
+	messageLink string
 }
 
 func (h *handlers) handleWarn(ctx context.Context, data discord.SlashCommandInteractionData, e *event, log *slog.Logger) (string, []discord.Embed, error) {
@@ -57,6 +60,13 @@ func (h *handlers) handleWarn(ctx context.Context, data discord.SlashCommandInte
 	if err != nil {
 		return "", nil, err
 	}
+	return h.warn(ctx, e, log, mc, in)
+}
+
+// warn records a warning and does all that follows it: the DM, the modlog
+// post and escalation. /warn and the Warn… modals both come here, with mc
+// from moderatorContext, so a warning is the same whichever way it is given.
+func (h *handlers) warn(ctx context.Context, e *event, log *slog.Logger, mc *modContext, in warnInput) (string, []discord.Embed, error) {
 	if err := CheckTarget(mc.actor, targetFrom(in.user.ID, in.member), mc.facts, "warn"); err != nil {
 		return "", nil, err
 	}
@@ -81,6 +91,7 @@ func (h *handlers) handleWarn(ctx context.Context, data discord.SlashCommandInte
 		Points:        in.points,
 		CreatedAt:     mc.now,
 		ExpiresAt:     in.expiresAt,
+		MessageLink:   in.messageLink,
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("store the warning: %w", err)
@@ -107,9 +118,7 @@ func (h *handlers) handleWarn(ctx context.Context, data discord.SlashCommandInte
 	return joinLines(head, total, dm.String(), modlog, escalation), nil, nil
 }
 
-// readWarnInput checks /warn's options and works out the expiry: the
-// option if given ("never" included), else the guild's default, where 0
-// means never.
+// readWarnInput checks /warn's options and works out the expiry.
 func readWarnInput(data discord.SlashCommandInteractionData, mc *modContext) (warnInput, error) {
 	var in warnInput
 	var err error
@@ -126,18 +135,26 @@ func readWarnInput(data discord.SlashCommandInteractionData, mc *modContext) (wa
 		}
 		in.points = p
 	}
-	if s, ok := data.OptString("expires"); ok {
+	expires, given := data.OptString("expires")
+	in.expiresAt, err = warnExpiry(expires, given, mc)
+	return in, err
+}
+
+// warnExpiry works out when a warning stops counting: at the duration s
+// if given ("never" included), else after the guild's default, where 0
+// means never. A zero time is never.
+func warnExpiry(s string, given bool, mc *modContext) (time.Time, error) {
+	if given {
 		d, never, err := ParseDuration(s)
-		if err != nil {
-			return in, err
+		if err != nil || never {
+			return time.Time{}, err
 		}
-		if !never {
-			in.expiresAt = mc.now.Add(d)
-		}
-	} else if mc.settings.WarningExpiry > 0 {
-		in.expiresAt = mc.now.Add(mc.settings.WarningExpiry)
+		return mc.now.Add(d), nil
 	}
-	return in, nil
+	if mc.settings.WarningExpiry > 0 {
+		return mc.now.Add(mc.settings.WarningExpiry), nil
+	}
+	return time.Time{}, nil
 }
 
 // warnDM is the message that tells a member about their warning. It names

@@ -86,7 +86,14 @@ func (h *handlers) handleWarnings(e *event, data discord.SlashCommandInteraction
 	if err != nil {
 		return err
 	}
-	p := warningsPage{invoker: mc.actor.UserID, target: data.User("user").ID, page: 1, all: data.Bool("all")}
+	return h.showWarnings(e, mc, data.User("user").ID, data.Bool("all"))
+}
+
+// showWarnings answers with the first page of target's warnings (with all,
+// every case about them), seen only by the moderator: /warnings and the
+// Warnings context-menu entry.
+func (h *handlers) showWarnings(e *event, mc *modContext, target snowflake.ID, all bool) error {
+	p := warningsPage{invoker: mc.actor.UserID, target: target, page: 1, all: all}
 	embed, buttons, err := h.renderWarnings(e.ctx, mc.guild, p, mc.now)
 	if err != nil {
 		return err

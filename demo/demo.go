@@ -226,6 +226,13 @@ func (d *demo) play(ctx context.Context) error {
 			return err
 		}
 	}
+
+	// Context menus and modals (demo/contextmenu.go).
+	if err := d.contextMenuScene(ctx); err != nil {
+		return err
+	}
+	// End of context menus and modals.
+
 	fmt.Fprintf(w, "\nEverything above was stored encrypted in a SQLite database in %s,\nwhich is removed now. Run 'bot init' and 'bot run' to use the bot for real.\n", d.dir)
 	if v := d.srv.Violations(); len(v) > 0 {
 		return fmt.Errorf("the local Discord recorded %d protocol violations, the first: %+v", len(v), v[0])

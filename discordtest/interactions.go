@@ -18,6 +18,7 @@ const (
 	interactionCommand      = 2
 	interactionComponent    = 3
 	interactionAutocomplete = 4
+	interactionModalSubmit  = 5
 )
 
 // interaction is the server's state of one INTERACTION_CREATE.
@@ -92,7 +93,7 @@ func (s *Server) callback(c *call) (int, any) {
 		s.violate(c.r, c.route, ViolationLate, fmt.Sprintf("first callback %s after INTERACTION_CREATE, limit %s", age.Round(time.Millisecond), s.cfg.deadline))
 		return fail(http.StatusNotFound, codeUnknownInteraction, "Unknown interaction")
 	}
-	if !validResponse(in.kind, body.Type) {
+	if !validResponse(in.kind, body.Type, in.message != nil) {
 		s.mu.Unlock()
 		s.violate(c.r, c.route, ViolationResponseType, fmt.Sprintf("callback type %d for interaction type %d", body.Type, in.kind))
 		return http.StatusBadRequest, apiError{Code: codeInvalidFormBody, Message: "Invalid Form Body", Errors: "type: not valid for this interaction"}
@@ -104,6 +105,11 @@ func (s *Server) callback(c *call) (int, any) {
 			return c.limitError(p)
 		}
 		c.checkPings(mb)
+	}
+	if body.Type == 9 {
+		if p := checkModal(body.Data); p != "" {
+			return c.limitError(p)
+		}
 	}
 
 	s.mu.Lock()
@@ -151,13 +157,16 @@ func (s *Server) callback(c *call) (int, any) {
 }
 
 // validResponse reports whether callback type rt answers interaction type
-// kind.
-func validResponse(kind, rt int) bool {
+// kind; onMessage is whether the interaction came from a message's
+// component (a modal opened by a button can update that message).
+func validResponse(kind, rt int, onMessage bool) bool {
 	switch rt {
-	case 4, 5, 9:
+	case 4, 5:
+		return kind == interactionCommand || kind == interactionComponent || kind == interactionModalSubmit
+	case 9:
 		return kind == interactionCommand || kind == interactionComponent
 	case 6, 7:
-		return kind == interactionComponent
+		return kind == interactionComponent || (kind == interactionModalSubmit && onMessage)
 	case 8:
 		return kind == interactionAutocomplete
 	}

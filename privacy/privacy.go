@@ -46,6 +46,8 @@ type Case struct {
 	ExpiresAt     *time.Time `json:"expires_at"`
 	RevokedAt     *time.Time `json:"revoked_at"`
 	RevokeReason  string     `json:"revoke_reason,omitempty"`
+	// MessageLink links to the message the case is about, if any.
+	MessageLink string `json:"message_link,omitempty"`
 	// Moderator is set only when the server shows moderators' names.
 	Moderator     *Person  `json:"moderator,omitempty"`
 	ReasonHistory []Reason `json:"reason_history"`
@@ -96,6 +98,7 @@ func Build(r storage.MemberRecords, o Options) Document {
 		out := Case{
 			Number: c.Number, Kind: string(c.Kind), Reason: c.Reason, Points: c.Points,
 			NameAtTheTime: c.TargetName, CreatedAt: c.CreatedAt, ExpiresAt: timePtr(c.ExpiresAt),
+			MessageLink:   c.MessageLink,
 			ReasonHistory: []Reason{},
 		}
 		if c.Duration > 0 {
@@ -136,9 +139,10 @@ func (d Document) JSON() ([]byte, error) {
 func about(retention time.Duration) About {
 	a := About{
 		WhatIsStored: "The moderation cases of this server about you (warnings, notes, timeouts, kicks, bans and " +
-			"their reversals): their reason, points, times and your username when each was made, earlier " +
-			"versions of a reason, and actions scheduled about you, such as the end of a timed ban. Your user " +
-			"ID, names and reasons are stored encrypted.",
+			"their reversals): their reason, points, times and your username when each was made, a link to " +
+			"the message a warning was about (never the message itself), earlier versions of a reason, and " +
+			"actions scheduled about you, such as the end of a timed ban. Your user ID, names, reasons and " +
+			"message links are stored encrypted.",
 		Why: "So that the server's moderators can apply its rules consistently: warnings add up, expire and " +
 			"escalate, and every action can be reviewed.",
 		Retention: "Cases are kept until a server administrator erases them; warnings stop counting when they " +

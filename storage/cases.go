@@ -48,6 +48,9 @@ type Case struct {
 	ExpiresAt     time.Time   // when the case stops counting; zero: never
 	Revoked       *Revocation // nil while not revoked
 	LinkedCase    int64       // the case that caused this one (0: none)
+	// MessageLink is the link to the message the case is about, when the
+	// moderator acted from the message's menu; "" otherwise.
+	MessageLink string
 }
 
 // Active reports whether the case counts at time at: not revoked and not
@@ -77,6 +80,9 @@ type NewCase struct {
 	CreatedAt     time.Time // zero: now
 	ExpiresAt     time.Time // zero: never
 	LinkedCase    int64     // number of a case in the same guild; 0: none
+	// MessageLink links to the message the case is about; "": none. It is
+	// only ever a link, never the message's content.
+	MessageLink string
 }
 
 // Cases is the repository of moderation cases. Each change appends an audit
@@ -166,6 +172,7 @@ func createdCase(number int64, n NewCase) Case {
 		CreatedAt:     time.UnixMilli(n.CreatedAt.UnixMilli()).UTC(),
 		ExpiresAt:     fromNullTime(nullTime(n.ExpiresAt)),
 		LinkedCase:    n.LinkedCase,
+		MessageLink:   n.MessageLink,
 	}
 }
 
@@ -257,8 +264,9 @@ const activeCase = `c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_
 // caseSelect reads a case and the number of its linked case.
 const caseSelect = `SELECT c.guild_id, c.number, c.kind, c.target_id, c.target_name, c.moderator_id,
 	c.moderator_name, c.reason, c.points, c.duration_ms, c.created_at, c.expires_at, c.revoked_at,
-	c.revoked_by, c.revoke_reason, l.number
-	FROM cases c LEFT JOIN cases l ON l.id = c.linked_case_id WHERE `
+	c.revoked_by, c.revoke_reason, l.number, m.link
+	FROM cases c LEFT JOIN cases l ON l.id = c.linked_case_id
+	LEFT JOIN case_message_links m ON m.guild_id = c.guild_id AND m.case_number = c.number WHERE `
 
 func (n NewCase) validate() error {
 	switch {
@@ -335,7 +343,23 @@ func insertCase(ctx context.Context, tx dbtx, rec *recorder, number int64, n New
 		n.GuildID, number, string(n.Kind), targetIndex, targetID, targetName,
 		modIndex, modID, modName, reason, n.Points, n.Duration.Milliseconds(),
 		n.CreatedAt.UnixMilli(), nullTime(n.ExpiresAt), link, mac)
-	return err
+	if err != nil || n.MessageLink == "" {
+		return err
+	}
+	return insertMessageLink(ctx, tx, rec, n.GuildID, number, n.MessageLink)
+}
+
+// insertMessageLink stores the sealed link of case number's message.
+func insertMessageLink(ctx context.Context, tx dbtx, rec *recorder, guildID string, number int64, link string) error {
+	ct, err := seal(rec.c, link, adMessageLink("link", guildID, number))
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO case_message_links (guild_id, case_number, link) VALUES (?, ?, ?)`,
+		guildID, number, ct); err != nil {
+		return err
+	}
+	return rec.add(ctx, tx, tMessageLinks, `t.guild_id = ? AND t.case_number = ?`, guildID, number)
 }
 
 func getCase(ctx context.Context, tx dbtx, c Cipher, guildID string, number int64) (Case, error) {
@@ -368,12 +392,13 @@ func scanCase(row scanner, c Cipher) (Case, error) {
 		kind                                 string
 		targetID, targetName, modID, modName []byte
 		reason, revokedBy, revokeReason      []byte
+		messageLink                          []byte
 		durationMs, createdAt                int64
 		expiresAt, revokedAt, linked         sql.NullInt64
 	)
 	if err := row.Scan(&cs.GuildID, &cs.Number, &kind, &targetID, &targetName, &modID, &modName,
 		&reason, &cs.Points, &durationMs, &createdAt, &expiresAt, &revokedAt, &revokedBy,
-		&revokeReason, &linked); err != nil {
+		&revokeReason, &linked, &messageLink); err != nil {
 		return Case{}, err
 	}
 	cs.Kind = CaseKind(kind)
@@ -388,6 +413,7 @@ func scanCase(row scanner, c Cipher) (Case, error) {
 	cs.ModeratorID = o.open(modID, ad("moderator_id"))
 	cs.ModeratorName = o.open(modName, ad("moderator_name"))
 	cs.Reason = o.open(reason, ad("reason"))
+	cs.MessageLink = o.openNull(messageLink, adMessageLink("link", cs.GuildID, cs.Number))
 	if revokedAt.Valid {
 		cs.Revoked = &Revocation{
 			At:     fromNullTime(revokedAt),

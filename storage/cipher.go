@@ -125,6 +125,10 @@ func adCase(col, guildID string, number int64) []byte {
 	return []byte("cases/" + col + "/" + guildID + "/" + strconv.FormatInt(number, 10))
 }
 
+func adMessageLink(col, guildID string, number int64) []byte {
+	return []byte("case_message_links/" + col + "/" + guildID + "/" + strconv.FormatInt(number, 10))
+}
+
 func adHistory(col, guildID string, number, revision int64) []byte {
 	return []byte("case_history/" + col + "/" + guildID + "/" +
 		strconv.FormatInt(number, 10) + "/" + strconv.FormatInt(revision, 10))

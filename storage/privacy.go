@@ -301,6 +301,9 @@ func eraseIndexes(ctx context.Context, tx dbtx, rec *recorder, guildID string, i
 	if _, err := rec.remove(ctx, tx, tModlogMessages, `(t.guild_id, t.case_number) IN (SELECT guild_id, number FROM cases WHERE `+scope+`)`, args...); err != nil {
 		return res, err
 	}
+	if _, err := rec.remove(ctx, tx, tMessageLinks, `(t.guild_id, t.case_number) IN (SELECT guild_id, number FROM cases WHERE `+scope+`)`, args...); err != nil {
+		return res, err
+	}
 	if _, err := rec.remove(ctx, tx, tCases, scopeOf("t."), args...); err != nil {
 		return res, err
 	}
@@ -325,6 +328,10 @@ func eraseIndexes(ctx context.Context, tx dbtx, rec *recorder, guildID string, i
 		return res, err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM modlog_messages WHERE (guild_id, case_number) IN
+		(SELECT guild_id, number FROM cases WHERE `+scope+`)`, args...); err != nil {
+		return res, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM case_message_links WHERE (guild_id, case_number) IN
 		(SELECT guild_id, number FROM cases WHERE `+scope+`)`, args...); err != nil {
 		return res, err
 	}

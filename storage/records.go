@@ -66,6 +66,7 @@ const (
 	tPresets
 	tManualSettings
 	tManualEntries
+	tMessageLinks
 	numRecordTables
 )
 
@@ -172,6 +173,11 @@ var recordTables = [numRecordTables]recordTable{
 		describe: func(l []any) string {
 			return fmt.Sprintf("the record of audit-log entry %v in guild %v", l[1], l[0])
 		},
+	},
+	tMessageLinks: {
+		name: "case_message_links", key: []string{"id"},
+		values: "t.guild_id, t.case_number, t.link", from: "case_message_links t", label: "t.guild_id, t.case_number",
+		describe: func(l []any) string { return fmt.Sprintf("the message link of case #%v in guild %v", l[1], l[0]) },
 	},
 }
 

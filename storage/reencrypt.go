@@ -45,6 +45,11 @@ var sealedTables = []sealedTable{
 		ad:      func(col string, k []string) []byte { return adPreset(col, k[0], []byte(k[1])) },
 	},
 	{
+		name: "case_message_links", keys: "t.guild_id, t.case_number", records: tMessageLinks,
+		columns: []string{"link"},
+		ad:      func(col string, k []string) []byte { return adMessageLink(col, k[0], atoi(k[1])) },
+	},
+	{
 		name: "audit_log", keys: "t.seq", records: -1,
 		columns: []string{"actor", "details"},
 		ad:      func(col string, k []string) []byte { return adAudit(col, atoi(k[0])) },

@@ -12,8 +12,12 @@ func fillAllTables(t *testing.T, db *DB, k Cipher) {
 	t.Helper()
 	ctx := context.Background()
 	cs := NewCases(db, k)
-	for _, target := range []string{alice, bob, alice} {
-		mustCreateCase(t, cs, warning(target, "reason of "+target))
+	for i, target := range []string{alice, bob, alice} {
+		n := warning(target, "reason of "+target)
+		if i == 1 {
+			n.MessageLink = "https://discord.com/channels/1/2/3"
+		}
+		mustCreateCase(t, cs, n)
 	}
 	if _, err := cs.Revoke(ctx, testGuild, 1, bob, "revoked", t0); err != nil {
 		t.Fatal(err)

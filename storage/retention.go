@@ -250,6 +250,7 @@ func deleteCaseRows(ctx context.Context, tx dbtx, rec *recorder, list string, at
 		{tScheduled, `t.case_id IN ` + doomed},
 		{tHistory, `t.case_id IN ` + doomed},
 		{tModlogMessages, `(t.guild_id, t.case_number) IN ` + numbers},
+		{tMessageLinks, `(t.guild_id, t.case_number) IN ` + numbers},
 		{tCases, `t.id IN ` + doomed},
 	} {
 		if _, err := rec.remove(ctx, tx, step.table, step.where, list); err != nil {
@@ -280,6 +281,7 @@ func deleteCaseRows(ctx context.Context, tx dbtx, rec *recorder, list string, at
 	for _, q := range []string{
 		`DELETE FROM scheduled_actions WHERE case_id IN ` + doomed,
 		`DELETE FROM modlog_messages WHERE (guild_id, case_number) IN ` + numbers,
+		`DELETE FROM case_message_links WHERE (guild_id, case_number) IN ` + numbers,
 		`DELETE FROM cases WHERE id IN ` + doomed, // history by ON DELETE CASCADE
 	} {
 		if _, err := tx.ExecContext(ctx, q, list); err != nil {

@@ -200,6 +200,7 @@ func deleteGuildRest(ctx context.Context, tx dbtx, rec *recorder, guildID string
 		{tScheduled, "scheduled_actions"},
 		{tModlogMessages, "modlog_messages"},
 		{tPresets, "reason_presets"},
+		{tMessageLinks, "case_message_links"},
 		{tModRoles, "guild_moderator_roles"},
 		{tEscalations, "escalation_rules"},
 		{tSettings, "guild_settings"},

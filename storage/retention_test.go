@@ -44,6 +44,7 @@ func newRetentionFixture(t *testing.T, db *DB, k Cipher) *retentionFixture {
 	note.Kind, note.Points = CaseNote, 0
 	expired := warning("333333333333333333", "expired")
 	expired.ExpiresAt = t0.Add(day)
+	expired.MessageLink = "https://discord.com/channels/1/2/3"
 	revoked := warning("333333333333333333", "revoked")
 	expiresLate := warning("333333333333333333", "expires after the cutoff")
 	expiresLate.ExpiresAt = t0.Add(20 * day)
@@ -56,7 +57,9 @@ func newRetentionFixture(t *testing.T, db *DB, k Cipher) *retentionFixture {
 	mk(f.gone, "kick", action(CaseKick, 0))
 	mk(f.gone, "timeout", action(CaseTimeout, 7*day))
 	finished := mk(f.gone, "temporary ban, unbanned", action(CaseBan, day))
-	mk(f.kept, "warning", warning("333333333333333333", "counts forever"))
+	forever := warning("333333333333333333", "counts forever")
+	forever.MessageLink = "https://discord.com/channels/1/2/4"
+	mk(f.kept, "warning", forever)
 	mk(f.kept, "warning expiring after the cutoff", expiresLate)
 	mk(f.kept, "note after the cutoff", lateNote)
 	mk(f.kept, "permanent ban", action(CaseBan, 0))
@@ -175,6 +178,16 @@ func TestSweepDeletesOnlyWhatStoppedCounting(t *testing.T) {
 	}
 	if actions != 1 || history != 0 {
 		t.Errorf("after the sweep: %d scheduled actions and %d history rows, want the pending unban only", actions, history)
+	}
+	if kept, err := f.cases.Get(ctx, testGuild, f.kept["warning"]); err != nil || kept.MessageLink != "https://discord.com/channels/1/2/4" {
+		t.Errorf("the kept warning's message link: %q, %v; want it kept", kept.MessageLink, err)
+	}
+	var links int
+	if err := f.db.read.QueryRowContext(ctx, `SELECT count(*) FROM case_message_links`).Scan(&links); err != nil {
+		t.Fatal(err)
+	}
+	if links != 1 {
+		t.Errorf("after the sweep: %d message links, want the kept warning's only", links)
 	}
 	audit, err := NewAudit(f.db, k).List(ctx, 0, 1000)
 	if err != nil {
