@@ -42,7 +42,7 @@ func Definitions() []Command {
 	for _, a := range actions {
 		cmds = append(cmds, Command{Def: a.def, BotPermissions: a.perm | discord.PermissionSendMessages | discord.PermissionEmbedLinks})
 	}
-	return append(cmds, mywarningsCommand(), privacyCommand(), configCommand())
+	return append(cmds, purgeCommand(), modstatsCommand(), mywarningsCommand(), privacyCommand(), configCommand())
 }
 
 func definitions() []discord.ApplicationCommandCreate {

@@ -28,6 +28,9 @@ func (h *handlers) routes() []route {
 		slash("/ban", h.deferred("ban", h.handleAction(actionCommandOf("ban")))),
 		slash("/unban", h.deferred("unban", h.handleAction(actionCommandOf("unban")))),
 
+		slash("/purge", h.deferred("purge", h.handlePurge)),
+		slash("/modstats", h.deferred("modstats", h.handleModstats)),
+
 		slash("/mywarnings", h.handleMyWarnings),
 		slash("/privacy/export", h.handlePrivacyExport),
 		slash("/privacy/erase", h.handlePrivacyErase),

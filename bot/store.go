@@ -59,6 +59,17 @@ type ModlogStore interface {
 	RecordBatch(ctx context.Context, ms []storage.ModlogMessage) (int, error)
 }
 
+// AuditLog is the audit log, for actions that leave no other record in the
+// database (a purge). *storage.Audit implements it.
+type AuditLog interface {
+	Append(ctx context.Context, e storage.AuditEntry) (storage.AuditEntry, error)
+}
+
+// StatsStore answers /modstats. *storage.Stats implements it.
+type StatsStore interface {
+	Overview(ctx context.Context, guildID string, since, at time.Time, topMembers, topMods int) (storage.Overview, error)
+}
+
 // Stores bundles the storage the bot uses.
 type Stores struct {
 	Cases    CaseStore
@@ -68,6 +79,10 @@ type Stores struct {
 	Modlog   ModlogStore
 	// Retention deletes what is kept no longer; nil turns retention off.
 	Retention RetentionStore
+	// Audit records purges; nil records none.
+	Audit AuditLog
+	// Stats answers /modstats.
+	Stats StatsStore
 }
 
 // NewStores returns the stores backed by db, sealing with c. Guild settings
@@ -82,6 +97,8 @@ func NewStores(db *storage.DB, c storage.Cipher) Stores {
 		Privacy:   storage.NewCases(db, c),
 		Modlog:    storage.NewModlog(db, c),
 		Retention: storage.NewRetention(db, c),
+		Audit:     storage.NewAudit(db, c),
+		Stats:     storage.NewStats(db, c),
 	}
 }
 
