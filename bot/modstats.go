@@ -148,7 +148,7 @@ func moderatorLines(mods []storage.ModeratorCount) string {
 		})
 		parts := make([]string, 0, 3)
 		for _, k := range kinds[:min(len(kinds), 3)] {
-			parts = append(parts, fmt.Sprintf("%d %s", k.Count, strings.ToLower(kindTitle(k.Kind))))
+			parts = append(parts, fmt.Sprintf("%s %d", strings.ToLower(kindTitle(k.Kind)), k.Count))
 		}
 		if len(kinds) > 3 {
 			parts = append(parts, "…")
