@@ -128,8 +128,7 @@ func (d *discordAPI) memberName(ctx context.Context, guild, id snowflake.ID) (na
 	return m.User.EffectiveName(), true, nil
 }
 
-// moderatorLines lists each moderator's cases, busiest first, with the
-// three kinds they used most.
+// moderatorLines lists each moderator's cases, busiest first, by kind.
 func moderatorLines(mods []storage.ModeratorCount) string {
 	if len(mods) == 0 {
 		return "no cases in this period"
@@ -146,12 +145,9 @@ func moderatorLines(mods []storage.ModeratorCount) string {
 			}
 			return cmp.Compare(a.Kind, b.Kind)
 		})
-		parts := make([]string, 0, 3)
-		for _, k := range kinds[:min(len(kinds), 3)] {
+		parts := make([]string, 0, len(kinds))
+		for _, k := range kinds {
 			parts = append(parts, fmt.Sprintf("%s %d", strings.ToLower(kindTitle(k.Kind)), k.Count))
-		}
-		if len(kinds) > 3 {
-			parts = append(parts, "…")
 		}
 		lines = append(lines, fmt.Sprintf("%d. <@%s>: %s (%s)", i+1, m.ModeratorID, plural(int64(m.Total), "case"), strings.Join(parts, ", ")))
 	}
