@@ -80,7 +80,11 @@ func (h *handlers) handlePurge(ctx context.Context, data discord.SlashCommandInt
 		return "", nil, userErrorf("I need %s in this channel to delete messages. A server admin can give them to my role in Server Settings → Roles, or in this channel's permissions.",
 			PermissionNames(missing))
 	}
-	channel := e.ChannelID()
+	ic := e.Channel()
+	if ic.MessageChannel == nil {
+		return "", nil, &UserError{"Discord did not say which channel this is, so nothing was deleted. Try again."}
+	}
+	channel := ic.ID()
 	res, err := h.discord.purge(ctx, channel, count, from, botsOnly, mc.now)
 	if err != nil {
 		return "", nil, err
