@@ -15,9 +15,11 @@ import (
 func TestInvite(t *testing.T) {
 	const app = "123456789012345678"
 	token := base64.RawStdEncoding.EncodeToString([]byte(app)) + ".x.y"
-	// The bot posts and embeds in the modlog, and times out, kicks and bans.
+	// The bot posts and embeds in the modlog, times out, kicks and bans,
+	// and reads and deletes messages for /purge.
 	want := discord.PermissionViewChannel | discord.PermissionSendMessages | discord.PermissionEmbedLinks |
-		discord.PermissionModerateMembers | discord.PermissionKickMembers | discord.PermissionBanMembers
+		discord.PermissionModerateMembers | discord.PermissionKickMembers | discord.PermissionBanMembers |
+		discord.PermissionReadMessageHistory | discord.PermissionManageMessages
 
 	link := func(t *testing.T, out string) url.Values {
 		t.Helper()
