@@ -85,7 +85,10 @@ func (h *handlers) handlePurge(ctx context.Context, data discord.SlashCommandInt
 		return "", nil, &UserError{"Discord did not say which channel this is, so nothing was deleted. Try again."}
 	}
 	channel := ic.ID()
-	res, err := h.discord.purge(ctx, channel, count, from, botsOnly, mc.now)
+	// Discord's audit log shows the bot as the one who deleted; the reason
+	// names the moderator who asked.
+	reason := clipRunes(fmt.Sprintf("/purge by %s (%s)", oneLine(invokerName(e)), mc.actor.UserID), maxAuditReason)
+	res, err := h.discord.purge(ctx, channel, count, from, botsOnly, mc.now, reason)
 	if err != nil {
 		return "", nil, err
 	}
@@ -152,7 +155,7 @@ func (h *handlers) recordPurge(ctx context.Context, mc *modContext, channel snow
 // delete for one message. Matching messages too old for a bulk delete are
 // counted, not deleted: deleting them one by one would take a request
 // each, under a tight rate limit.
-func (d *discordAPI) purge(ctx context.Context, channel snowflake.ID, count int, from snowflake.ID, botsOnly bool, now time.Time) (purgeResult, error) {
+func (d *discordAPI) purge(ctx context.Context, channel snowflake.ID, count int, from snowflake.ID, botsOnly bool, now time.Time, reason string) (purgeResult, error) {
 	var msgs []discord.Message
 	err := d.rest.Do(rest.GetMessages.Compile(discord.QueryValues{"limit": maxPurge}, channel), nil, &msgs, rest.WithCtx(ctx))
 	if err != nil {
@@ -177,9 +180,9 @@ func (d *discordAPI) purge(ctx context.Context, channel snowflake.ID, count int,
 	switch len(ids) {
 	case 0:
 	case 1:
-		err = d.rest.DeleteMessage(channel, ids[0], rest.WithCtx(ctx))
+		err = d.rest.DeleteMessage(channel, ids[0], rest.WithCtx(ctx), rest.WithReason(reason))
 	default:
-		err = d.rest.Do(rest.BulkDeleteMessages.Compile(nil, channel), discord.MessageBulkDelete{Messages: ids}, nil, rest.WithCtx(ctx))
+		err = d.rest.Do(rest.BulkDeleteMessages.Compile(nil, channel), discord.MessageBulkDelete{Messages: ids}, nil, rest.WithCtx(ctx), rest.WithReason(reason))
 	}
 	if err != nil {
 		return purgeResult{}, purgeFailure(err)

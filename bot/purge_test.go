@@ -82,6 +82,11 @@ func TestPurge(t *testing.T) {
 		if got := h.srv.BulkDeleted(ch.ID); !slices.Equal(got, []int{2}) {
 			t.Errorf("bulk deletes=%v, want one of 2", got)
 		}
+		for _, r := range h.srv.RequestsTo(http.MethodPost, "/channels/{channel_id}/messages/bulk-delete") {
+			if !strings.Contains(r.AuditLogReason, "/purge by admin ("+h.admin.ID.String()+")") {
+				t.Errorf("bulk delete's audit log reason=%q, want the moderator", r.AuditLogReason)
+			}
+		}
 		wantText(t, "modlog", lastEmbed(t, "modlog", h.srv.Messages(modlog.ID)),
 			"Messages purged", h.admin.Mention(), "deleted 2 messages of bots in "+ch.Mention())
 	})
