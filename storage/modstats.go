@@ -23,7 +23,7 @@ func NewStats(db *DB, c Cipher) *Stats { return &Stats{db: db, c: c} }
 // needs (the row ID is in every index entry), so neither touches the table.
 const (
 	// sqlOverviewByKind counts a period's cases by kind and moderator,
-	// on cases_by_time (migration modstats).
+	// on cases_by_kind (migration modstats), in the index's order.
 	sqlOverviewByKind = `SELECT kind, moderator_index, count(*), max(id) FROM cases
 		WHERE guild_id = ? AND created_at >= ? GROUP BY kind, moderator_index`
 	// sqlOverviewPoints ranks members by active points, on cases_by_target.
@@ -84,8 +84,7 @@ func (s *Stats) Overview(ctx context.Context, guildID string, since, at time.Tim
 	defer tx.Rollback()
 
 	var ov Overview
-	// One range scan of cases_by_time covers both the kinds and the
-	// moderators.
+	// One walk of cases_by_kind covers both the kinds and the moderators.
 	rows, err := tx.QueryContext(ctx, sqlOverviewByKind, guildID, since.UnixMilli())
 	if err != nil {
 		return Overview{}, err

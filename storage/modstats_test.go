@@ -65,11 +65,12 @@ func TestOverview(t *testing.T) {
 }
 
 // TestOverviewUsesIndexes checks the plans of the overview's queries: each
-// reads an index that covers it, never the cases table.
+// reads an index that covers it, never the cases table, and groups in the
+// index's order rather than sorting.
 func TestOverviewUsesIndexes(t *testing.T) {
 	db := newTestDB(t)
 	for _, q := range []struct{ sql, index string }{
-		{sqlOverviewByKind, "COVERING INDEX cases_by_time"},
+		{sqlOverviewByKind, "COVERING INDEX cases_by_kind"},
 		{sqlOverviewPoints, "COVERING INDEX cases_by_target"},
 	} {
 		rows, err := db.read.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q.sql, testGuild, 0, 5)
@@ -86,7 +87,7 @@ func TestOverviewUsesIndexes(t *testing.T) {
 			plan += detail + "\n"
 		}
 		rows.Close()
-		if !strings.Contains(plan, q.index) || strings.Contains(plan, "SCAN") {
+		if !strings.Contains(plan, q.index) || strings.Contains(plan, "SCAN") || strings.Contains(plan, "GROUP BY") {
 			t.Errorf("plan of %q:\n%s\nwant %s", q.sql, plan, q.index)
 		}
 	}
