@@ -114,16 +114,16 @@ func (h *handlers) handlePurge(ctx context.Context, data discord.SlashCommandInt
 		log.Error("could not record the purge in the audit log", errAttr(err))
 		notes = append(notes, "The purge could not be recorded in the bot's audit log; the bot's owner will find why in its log.")
 	}
-	which := "messages"
+	whose := ""
 	switch {
 	case from != 0:
-		which = "messages of one member"
+		whose = " of one member"
 	case botsOnly:
-		which = "messages of bots"
+		whose = " of bots"
 	}
 	notes = append(notes, h.discord.postModlog(ctx, log, mc.settings, discord.Embed{
 		Title:       "Messages purged",
-		Description: fmt.Sprintf("<@%s> deleted %d %s in <#%s>.", mc.actor.UserID, res.deleted, which, channel),
+		Description: fmt.Sprintf("<@%s> deleted %s%s in <#%s>.", mc.actor.UserID, plural(int64(res.deleted), "message"), whose, channel),
 		Color:       kindColor(storage.CaseNote),
 		Timestamp:   &mc.now,
 	}))

@@ -162,6 +162,7 @@ func TestPurge(t *testing.T) {
 		if single != 1 {
 			t.Errorf("single deletes=%d, want 1", single)
 		}
+		wantText(t, "modlog", lastEmbed(t, "modlog", h.srv.Messages(modlog.ID)), "deleted 1 message in "+ch.Mention())
 	})
 
 	t.Run("NothingMatched", func(t *testing.T) {
