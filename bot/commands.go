@@ -52,7 +52,7 @@ func Definitions() []Command {
 	for _, a := range actions {
 		cmds = append(cmds, Command{Def: a.def, BotPermissions: a.perm | discord.PermissionSendMessages | discord.PermissionEmbedLinks})
 	}
-	cmds = append(cmds, mywarningsCommand(), privacyCommand(), configCommand())
+	cmds = append(cmds, purgeCommand(), modstatsCommand(), mywarningsCommand(), privacyCommand(), configCommand())
 	return append(cmds, contextMenuCommands()...)
 }
 

@@ -194,14 +194,16 @@ func missingPermissions(p, need discord.Permissions) discord.Permissions {
 // Server Settings → Roles shows them, so an admin can find the switch.
 // Discord's client labels Moderate Members "Timeout Members".
 var permissionLabels = map[discord.Permissions]string{
-	discord.PermissionAdministrator:   "Administrator",
-	discord.PermissionModerateMembers: "Timeout Members",
-	discord.PermissionKickMembers:     "Kick Members",
-	discord.PermissionBanMembers:      "Ban Members",
-	discord.PermissionManageGuild:     "Manage Server",
-	discord.PermissionViewChannel:     "View Channels",
-	discord.PermissionSendMessages:    "Send Messages",
-	discord.PermissionEmbedLinks:      "Embed Links",
+	discord.PermissionAdministrator:      "Administrator",
+	discord.PermissionModerateMembers:    "Timeout Members",
+	discord.PermissionKickMembers:        "Kick Members",
+	discord.PermissionBanMembers:         "Ban Members",
+	discord.PermissionManageGuild:        "Manage Server",
+	discord.PermissionViewChannel:        "View Channels",
+	discord.PermissionSendMessages:       "Send Messages",
+	discord.PermissionEmbedLinks:         "Embed Links",
+	discord.PermissionManageMessages:     "Manage Messages",
+	discord.PermissionReadMessageHistory: "Read Message History",
 }
 
 // PermissionNames names the permissions in p for people, in Discord's bit

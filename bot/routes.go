@@ -47,6 +47,9 @@ func (h *handlers) routes() []route {
 		slash("/unban", h.withPresets(h.deferred("unban", h.handleAction(actionCommandOf("unban"))))),
 		autocomplete("/unban", h.presetAutocomplete),
 
+		slash("/purge", h.deferred("purge", h.handlePurge)),
+		slash("/modstats", h.deferred("modstats", h.handleModstats)),
+
 		slash("/mywarnings", h.handleMyWarnings),
 		slash("/privacy/export", h.handlePrivacyExport),
 		slash("/privacy/erase", h.handlePrivacyErase),

@@ -68,6 +68,17 @@ type ModlogStore interface {
 	RecordBatch(ctx context.Context, ms []storage.ModlogMessage) (int, error)
 }
 
+// AuditLog is the audit log, for actions that leave no other record in the
+// database (a purge). *storage.Audit implements it.
+type AuditLog interface {
+	Append(ctx context.Context, e storage.AuditEntry) (storage.AuditEntry, error)
+}
+
+// StatsStore answers /modstats. *storage.Stats implements it.
+type StatsStore interface {
+	Overview(ctx context.Context, guildID string, since, at time.Time, topMembers, topMods int) (storage.Overview, error)
+}
+
 // Stores bundles the storage the bot uses.
 type Stores struct {
 	Cases    CaseStore
@@ -79,6 +90,10 @@ type Stores struct {
 	Presets PresetStore
 	// Retention deletes what is kept no longer; nil turns retention off.
 	Retention RetentionStore
+	// Audit records purges; nil records none.
+	Audit AuditLog
+	// Stats answers /modstats.
+	Stats StatsStore
 }
 
 // NewStores returns the stores backed by db, sealing with c. Guild settings
@@ -94,6 +109,8 @@ func NewStores(db *storage.DB, c storage.Cipher) Stores {
 		Modlog:    storage.NewModlog(db, c),
 		Presets:   storage.NewPresets(db, c),
 		Retention: storage.NewRetention(db, c),
+		Audit:     storage.NewAudit(db, c),
+		Stats:     storage.NewStats(db, c),
 	}
 }
 

@@ -16,10 +16,11 @@ func TestInvite(t *testing.T) {
 	const app = "123456789012345678"
 	token := base64.RawStdEncoding.EncodeToString([]byte(app)) + ".x.y"
 	// The bot posts and embeds in the modlog, times out, kicks and bans,
-	// and reads the audit log for actions taken outside it.
+	// reads the audit log for actions taken outside it, and reads and
+	// deletes messages for /purge.
 	want := discord.PermissionViewChannel | discord.PermissionSendMessages | discord.PermissionEmbedLinks |
 		discord.PermissionModerateMembers | discord.PermissionKickMembers | discord.PermissionBanMembers |
-		discord.PermissionViewAuditLog
+		discord.PermissionViewAuditLog | discord.PermissionReadMessageHistory | discord.PermissionManageMessages
 
 	link := func(t *testing.T, out string) url.Values {
 		t.Helper()

@@ -215,6 +215,9 @@ type step struct {
 	// manual, when set, is done instead of a command: an action taken in
 	// Discord's own menus, not through the bot. It says what it did.
 	manual func() string
+	// setup, when set, prepares the server for the step (what people do in
+	// Discord itself) and says what it did.
+	setup func(w io.Writer)
 }
 
 func (d *demo) play(ctx context.Context) error {
@@ -276,6 +279,11 @@ func (d *demo) script() []step {
 			note: "The moderator types the preset's name as the reason: it stands for its text, and the warning gets its 2 points."},
 		{who: d.alice, command: "clearwarnings", options: discordtest.Options{"user": d.bob, "reason": "a clean slate after his appeal"}, click: "Revoke all",
 			note: "The moderator clears bob's active warnings at once: a count first, then the confirm button. Each stays in his history, marked revoked."},
+
+		// ---- Purge and the server overview ----
+		{who: d.owner, command: "purge", options: discordtest.Options{"count": 10, "bots-only": true}, setup: d.spamRaid,
+			note: "A spam bot floods #general. The owner purges the bots' messages; the one from three weeks ago is too old for Discord's bulk delete, and the reply says so. No message text is stored."},
+		{who: d.alice, command: "modstats", note: "A moderator looks at the last 30 days: cases by kind, who has active points, and each moderator's cases."},
 	}, d.manualActionsScene()...)
 }
 
@@ -314,11 +322,34 @@ func (d *demo) runManual(ctx context.Context, s step) error {
 	return nil
 }
 
+// spamRaid gives the bot Manage Messages, which /purge needs, and has a
+// spam bot post in #general: four messages now and one three weeks ago.
+func (d *demo) spamRaid(w io.Writer) {
+	d.guild.BotRole().SetPermissions(d.guild.BotRole().Permissions() | discord.PermissionManageMessages)
+	spam := d.guild.AddMember(discordtest.MemberOptions{Username: "nitrofree", Bot: true})
+	d.names[spam.ID] = spam.Username
+	general := d.guild.Channels()[0]
+	d.srv.PostMessage(general, spam.ID, "free nitro at this link", time.Now().Add(-21*24*time.Hour))
+	for range 4 {
+		d.srv.PostMessage(general, spam.ID, "FREE NITRO click here", time.Time{})
+	}
+	d.srv.PostMessage(general, d.carol.ID, "is anyone else seeing this?", time.Time{})
+	for _, m := range d.srv.Messages(general.ID) {
+		if !slices.Contains(d.seenMessages[general.ID], m.ID) {
+			d.seenMessages[general.ID] = append(d.seenMessages[general.ID], m.ID)
+		}
+	}
+	fmt.Fprintf(w, "(the owner gives the bot's role Manage Messages; nitrofree, a bot, posts 5 messages in #%s, one of them 3 weeks ago, and carol asks what is going on)\n", general.Name)
+}
+
 // run performs one step and prints what happened.
 func (d *demo) run(ctx context.Context, s step) error {
 	w := d.w
 	if s.note != "" {
 		fmt.Fprintf(w, "\n— %s\n", s.note)
+	}
+	if s.setup != nil {
+		s.setup(w)
 	}
 	stepCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -395,7 +426,7 @@ func (d *demo) printNew(w io.Writer) {
 			}
 		}
 		if gone > 0 {
-			fmt.Fprintf(w, "  bot deleted %d of its messages in #%s\n", gone, ch.Name)
+			fmt.Fprintf(w, "  bot deleted %d messages in #%s\n", gone, ch.Name)
 		}
 		for _, m := range msgs {
 			if !slices.Contains(d.seenMessages[ch.ID], m.ID) {

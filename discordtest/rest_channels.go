@@ -16,6 +16,7 @@ func (s *Server) channelRoutes(add func(string, string, bool, routeHandler)) {
 	add("GET", "/channels/{channel_id}/messages/{message_id}", true, s.channelMessage)
 	add("PATCH", "/channels/{channel_id}/messages/{message_id}", true, s.channelMessage)
 	add("DELETE", "/channels/{channel_id}/messages/{message_id}", true, s.channelMessage)
+	add("POST", "/channels/{channel_id}/messages/bulk-delete", true, s.bulkDelete)
 }
 
 func (s *Server) getGateway(c *call) (int, any) {
@@ -172,10 +173,19 @@ func (s *Server) listMessages(c *call) (int, any) {
 	if v, err := strconv.Atoi(c.r.URL.Query().Get("limit")); err == nil && v > 0 {
 		limit = min(v, 100)
 	}
+	// before pages back from a message, newest first, as Discord does.
+	before, hasBefore := snowflake.ID(0), false
+	if v := c.r.URL.Query().Get("before"); v != "" {
+		id, err := snowflake.Parse(v)
+		if err != nil {
+			return badBody(err)
+		}
+		before, hasBefore = id, true
+	}
 	out := []obj{}
 	ms := s.messages[ch.ID]
 	for i := len(ms) - 1; i >= 0 && len(out) < limit; i-- {
-		if !ms[i].Deleted {
+		if !ms[i].Deleted && (!hasBefore || ms[i].ID < before) {
 			out = append(out, s.messageJSONLocked(ms[i]))
 		}
 	}
@@ -220,6 +230,9 @@ func (s *Server) channelMessage(c *call) (int, any) {
 		c.attach(m)
 		m.EditedAt = time.Now()
 	case http.MethodDelete:
+		if m.AuthorID != s.botID && ch.Type != discord.ChannelTypeDM && !s.botChannelPermsLocked(ch).Has(discord.PermissionManageMessages) {
+			return missingPermissions()
+		}
 		m.Deleted = true
 		s.bumpLocked()
 		return http.StatusNoContent, nil
