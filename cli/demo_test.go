@@ -29,11 +29,19 @@ func TestDemo(t *testing.T) {
 		"Reason: Posting server invites without asking", // a preset's text
 		"Revoked 1 warning",                             // /clearwarnings
 		"Taken outside the bot",                         // a ban from Discord's menu became a case
+		`a form "Warn bob"`,                             // Apps → Warn… opened the modal
+		"Message: https://discord.com/channels/",        // Warn for this message… links it
+		"Messages purged",                               // /purge
 		"is removed now",                                // the session ran to the end
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
+	}
+	// A refusal by the command limits would mean the session did not show
+	// what its notes say.
+	if strings.Contains(out, "slow down") || strings.Contains(out, "busy, try again") {
+		t.Errorf("the demo ran into the command limits:\n%s", out)
 	}
 	if t.Failed() {
 		t.Logf("demo output:\n%s", out)

@@ -147,6 +147,10 @@ func start(ctx context.Context, w io.Writer, o Options) (*demo, error) {
 		"BOT_DISCORD_GUILD_IDS=" + d.guild.ID.String(),
 		"BOT_STORAGE_DATA_DIR=" + filepath.Join(dir, "data"),
 		"BOT_HTTP_LISTEN=",
+		// The script sends a moderator's commands back to back, faster
+		// than anyone types; the default allowance would answer "slow
+		// down" halfway through the session.
+		"BOT_LIMITS_MODERATOR_BURST=100",
 	}
 	cfg, _, err := config.Load(config.Source{Environ: environ, WorkDir: dir})
 	if err != nil {
