@@ -67,6 +67,32 @@ var afterMigration = map[int64]func(t *testing.T, in *datadir.Installation, exp 
 			}
 		}
 	},
+	// Reason presets, the manual-actions switch and the audit-log entries
+	// already recorded, and cases' message links start empty: no server
+	// has set any, and no older case came from a message.
+	5: emptyTables("reason_presets"),
+	6: emptyTables("guild_manual_actions", "manual_action_entries"),
+	7: emptyTables("case_message_links"),
+	// Only an index, which /modstats reads: the older cases are in it.
+	8: func(t *testing.T, in *datadir.Installation, _ *upgradetest.Expected) {
+		all := countRows(t, in.DB.Path(), "cases")
+		indexed := countRows(t, in.DB.Path(), "cases INDEXED BY cases_by_kind WHERE guild_id > ''")
+		if all == 0 || indexed != all {
+			t.Errorf("cases_by_kind covers %d of %d cases after the upgrade", indexed, all)
+		}
+	},
+}
+
+// emptyTables is the check of a migration that adds tables no older
+// version wrote.
+func emptyTables(tables ...string) func(*testing.T, *datadir.Installation, *upgradetest.Expected) {
+	return func(t *testing.T, in *datadir.Installation, _ *upgradetest.Expected) {
+		for _, table := range tables {
+			if n := countRows(t, in.DB.Path(), table); n != 0 {
+				t.Errorf("%s holds %d rows after the upgrade, want none", table, n)
+			}
+		}
+	}
 }
 
 // TestUpgrade opens each data set written by an earlier version as an
