@@ -332,6 +332,32 @@ func TestWarningsMenu(t *testing.T) {
 	wantText(t, "Warnings", embedText(in.Embeds[0]), "first-canary")
 }
 
+// TestWarnMenuPreset: a preset's name typed as the Warn… modal's reason
+// stands for its text and points, as it does on /warn.
+func TestWarnMenuPreset(t *testing.T) {
+	h := newHarness(t)
+	h.addPreset("spam", "Posting spam links", 3)
+
+	in := h.submit(h.mod, h.menu(h.mod, menuWarn, h.member), map[string]string{fieldReason: " SPAM "})
+	c := h.storedCase(replyCase(t, in.Content))
+	if c.Reason != "Posting spam links" || c.Points != 3 {
+		t.Errorf("modal warning got reason=%q points=%d, want the preset's text and 3 points as /warn gives", c.Reason, c.Points)
+	}
+	in = h.submit(h.mod, h.menu(h.mod, menuWarn, h.member), map[string]string{fieldReason: "spam", fieldPoints: "5"})
+	if c := h.storedCase(replyCase(t, in.Content)); c.Reason != "Posting spam links" || c.Points != 5 {
+		t.Errorf("modal warning with points got reason=%q points=%d, want the preset's text and 5", c.Reason, c.Points)
+	}
+	in = h.submit(h.mod, h.menu(h.mod, menuWarn, h.member), map[string]string{fieldReason: "spam links"})
+	if c := h.storedCase(replyCase(t, in.Content)); c.Reason != "spam links" || c.Points != 1 {
+		t.Errorf("a reason that is no preset's name got reason=%q points=%d, want it as typed", c.Reason, c.Points)
+	}
+	// What /warn gives for the same input.
+	in = h.slash(h.mod, "warn", discordtest.Options{"user": h.member, "reason": " SPAM "})
+	if c := h.storedCase(replyCase(t, in.Content)); c.Reason != "Posting spam links" || c.Points != 3 {
+		t.Errorf("/warn got reason=%q points=%d", c.Reason, c.Points)
+	}
+}
+
 // TestWarnMenuEscalates: a warning given through the modal escalates as
 // /warn's does, with the bot's own permissions and the member's, fetched
 // afresh for the submit, checked the same way.

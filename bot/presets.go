@@ -250,17 +250,14 @@ func (h *handlers) withPresets(next slashHandler) slashHandler {
 	return func(e *event, data discord.SlashCommandInteractionData) error {
 		typed, ok := data.OptString("reason")
 		gid := e.GuildID()
-		if !ok || gid == nil || utf8.RuneCountInString(strings.TrimSpace(typed)) > maxPresetName {
+		if !ok || gid == nil {
 			return next(e, data)
 		}
-		presets, err := h.presets(e.ctx, gid.String())
+		p, found, err := h.presetNamed(e.ctx, gid.String(), typed)
 		if err != nil {
 			return err
 		}
-		for _, p := range presets {
-			if !strings.EqualFold(strings.TrimSpace(typed), p.Name) {
-				continue
-			}
+		if found {
 			opts := maps.Clone(data.Options)
 			text, _ := json.Marshal(p.Text)
 			opts["reason"] = discord.SlashCommandOption{Name: "reason", Type: discord.ApplicationCommandOptionTypeString, Value: text}
@@ -269,10 +266,29 @@ func (h *handlers) withPresets(next slashHandler) slashHandler {
 				opts["points"] = discord.SlashCommandOption{Name: "points", Type: discord.ApplicationCommandOptionTypeInt, Value: pts}
 			}
 			data.Options = opts
-			break
 		}
 		return next(e, data)
 	}
+}
+
+// presetNamed returns the guild's preset whose name typed is, compared as
+// withPresets compares: around spaces ignored, in any case. The Warn…
+// modal's reason expands through it too, as /warn's does.
+func (h *handlers) presetNamed(ctx context.Context, guild, typed string) (storage.ReasonPreset, bool, error) {
+	typed = strings.TrimSpace(typed)
+	if typed == "" || utf8.RuneCountInString(typed) > maxPresetName {
+		return storage.ReasonPreset{}, false, nil
+	}
+	presets, err := h.presets(ctx, guild)
+	if err != nil {
+		return storage.ReasonPreset{}, false, err
+	}
+	for _, p := range presets {
+		if strings.EqualFold(typed, p.Name) {
+			return p, true, nil
+		}
+	}
+	return storage.ReasonPreset{}, false, nil
 }
 
 // byOption routes an autocomplete to the handler of its focused option;
