@@ -200,13 +200,13 @@ func (h *handlers) clearPreview(ctx context.Context, e *event, data discord.Slas
 	return discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{row}}, nil
 }
 
-// caseList is "#3, #5 and #9", cut short after 20 numbers.
+// caseList is "cases #3, #5 and #9", cut short after 20 numbers.
 func caseList(numbers []int64) string {
 	const most = 20
 	parts := make([]string, 0, min(len(numbers), most))
 	for i, n := range numbers {
 		if i == most {
-			return strings.Join(parts, ", ") + fmt.Sprintf(" and %d more", len(numbers)-most)
+			return "cases " + strings.Join(parts, ", ") + fmt.Sprintf(" and %d more", len(numbers)-most)
 		}
 		parts = append(parts, fmt.Sprintf("#%d", n))
 	}
