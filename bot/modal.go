@@ -111,10 +111,19 @@ func warnModal(id warnModalID, username string) discord.ModalCreate {
 	}
 }
 
+// errModalTooLate answers a menu whose modal could not open because the
+// router deferred the interaction while the checks waited on Discord.
+var errModalTooLate = &UserError{"Discord was slow to answer me, so the form could not open. Nothing was recorded; please try again."}
+
 // openModal answers with a modal. It must be the first answer: Discord
-// takes no modal after a deferral.
+// takes no modal after a deferral, so after one the moderator is told to
+// try again rather than that something broke.
 func (e *event) openModal(m discord.ModalCreate) error {
-	return e.respond(discord.InteractionResponseTypeModal, m)
+	err := e.respond(discord.InteractionResponseTypeModal, m)
+	if errors.Is(err, errCannotAnswerLate) {
+		return errModalTooLate
+	}
+	return err
 }
 
 // handleWarnModal does what /warn does with the fields of a warning

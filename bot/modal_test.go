@@ -358,6 +358,46 @@ func TestWarnMenuPreset(t *testing.T) {
 	}
 }
 
+// TestWarnMenuSlowDiscord: a modal must be Discord's first answer, so the
+// menus ask Discord nothing they can do without before opening it, and when
+// the router has had to defer anyway, the moderator is told to try again.
+func TestWarnMenuSlowDiscord(t *testing.T) {
+	h := newHarness(t)
+	ch := h.guild.Channels()[0]
+
+	t.Run("AuthorSlow", func(t *testing.T) {
+		// Members added after the bot started are not in its cache (the
+		// fake sends no member events): the menu fetches them, and does
+		// not wait for a slow answer. Without the author's roles the
+		// hierarchy waits for the submit, which refuses.
+		boss := h.guild.AddMember(discordtest.MemberOptions{Username: "boss", Roles: []*discordtest.Role{h.modRole}})
+		h.srv.Delay("GET", routeMember, 2*time.Second)
+		defer h.srv.Delay("GET", routeMember, 0)
+		in, err := h.srv.InvokeMessageCommand(context.Background(), h.guild, h.mod, menuWarnMessage, h.srv.PostMemberMessage(ch, boss, "hi"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		openedModal(t, in)
+		wantRefused(t, h.submit(h.mod, in, map[string]string{fieldReason: "x"}), "is not below yours")
+		if n := len(h.casesOf(boss)); n != 0 {
+			t.Errorf("cases of the boss got=%d, want 0", n)
+		}
+	})
+
+	t.Run("GuildSlow", func(t *testing.T) {
+		h.guild.Outage()
+		defer h.guild.Recover()
+		h.srv.Delay("GET", "/guilds/{guild_id}", 2*time.Second)
+		h.srv.Delay("GET", "/guilds/{guild_id}/roles", 2*time.Second)
+		defer h.srv.Delay("GET", "/guilds/{guild_id}", 0)
+		defer h.srv.Delay("GET", "/guilds/{guild_id}/roles", 0)
+		in := h.menu(h.mod, menuWarn, h.member)
+		if in.Type != discord.InteractionResponseTypeModal {
+			wantRefused(t, in, "Discord was slow to answer me, so the form could not open. Nothing was recorded")
+		}
+	})
+}
+
 // TestWarnMenuEscalates: a warning given through the modal escalates as
 // /warn's does, with the bot's own permissions and the member's, fetched
 // afresh for the submit, checked the same way.
