@@ -112,8 +112,9 @@ func warnModal(id warnModalID, username string) discord.ModalCreate {
 }
 
 // errModalTooLate answers a menu whose modal could not open because the
-// router deferred the interaction while the checks waited on Discord.
-var errModalTooLate = &UserError{"Discord was slow to answer me, so the form could not open. Nothing was recorded; please try again."}
+// router deferred the interaction while it waited (on Discord, or for a
+// turn while the bot was busy).
+var errModalTooLate = &UserError{"That took me too long, so the form could not open. Nothing was recorded; please try again."}
 
 // openModal answers with a modal. It must be the first answer: Discord
 // takes no modal after a deferral, so after one the moderator is told to

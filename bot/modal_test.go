@@ -393,7 +393,7 @@ func TestWarnMenuSlowDiscord(t *testing.T) {
 		defer h.srv.Delay("GET", "/guilds/{guild_id}/roles", 0)
 		in := h.menu(h.mod, menuWarn, h.member)
 		if in.Type != discord.InteractionResponseTypeModal {
-			wantRefused(t, in, "Discord was slow to answer me, so the form could not open. Nothing was recorded")
+			wantRefused(t, in, "That took me too long, so the form could not open. Nothing was recorded")
 		}
 	})
 }
