@@ -149,20 +149,33 @@ func (h *handlers) handlePresetList(e *event, _ discord.SlashCommandInteractionD
 	if len(presets) == 0 {
 		return e.reply("This server has no preset reasons. Add one with /config reasons add.", true)
 	}
-	var lines []string
-	for _, p := range presets {
-		lines = append(lines, fmt.Sprintf("**%s**%s: %s", escapeMarkdown(p.Name), presetPointsText(p),
-			escapeMarkdown(clipRunes(oneLine(p.Text), 120))))
-	}
 	embed := discord.Embed{
 		Title:       fmt.Sprintf("Preset reasons (%d of %d)", len(presets), maxPresets),
-		Description: strings.Join(lines, "\n"),
+		Description: presetLines(presets),
 		Color:       kindColor(""),
 		Footer:      &discord.EmbedFooter{Text: "Type a preset's name as a reason, or pick it from the list."},
 	}
 	return e.createMessage(discord.MessageCreate{
 		Embeds: []discord.Embed{fitEmbed(embed)}, Flags: discord.MessageFlagEphemeral, AllowedMentions: noMentions(),
 	})
+}
+
+// presetLines lists the presets, one a line, each text cut short so
+// that every preset fits an embed's description: a full server's long
+// texts, doubled by escaping, would otherwise push the last ones out.
+func presetLines(presets []storage.ReasonPreset) string {
+	var desc string
+	for clip := 120; clip > 0; clip -= 10 {
+		lines := make([]string, 0, len(presets))
+		for _, p := range presets {
+			lines = append(lines, fmt.Sprintf("**%s**%s: %s", escapeMarkdown(p.Name), presetPointsText(p),
+				escapeMarkdown(clipRunes(oneLine(p.Text), clip))))
+		}
+		if desc = strings.Join(lines, "\n"); utf8.RuneCountInString(desc) <= embedDescriptionMax {
+			break
+		}
+	}
+	return desc
 }
 
 // presets returns the guild's presets; none when the bot runs without a
