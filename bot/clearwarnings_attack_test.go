@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -141,30 +140,6 @@ func TestClearWarningsThousand(t *testing.T) {
 		if c.Revoked == nil {
 			t.Fatalf("case #%d not revoked", c.Number)
 		}
-	}
-	h.verify()
-}
-
-// TestPresetCapConcurrent: adds racing for the last free place never pass
-// the cap; moderators' helpers get no case choices.
-func TestPresetCapConcurrent(t *testing.T) {
-	h := newHarness(t)
-	guild := h.guild.ID.String()
-	ctx := context.Background()
-	for i := range maxPresets - 1 {
-		if _, err := h.stores.Presets.Put(ctx, guild, storage.ReasonPreset{Name: fmt.Sprintf("p%d", i), Text: "x"}, maxPresets, h.admin.ID.String(), time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Go(func() {
-			h.slash(h.admin, "config reasons add", discordtest.Options{"name": fmt.Sprintf("q%d", i), "text": "x"})
-		})
-	}
-	wg.Wait()
-	if got, _ := h.stores.Presets.List(ctx, guild); len(got) != maxPresets {
-		t.Errorf("presets got=%d, want %d", len(got), maxPresets)
 	}
 	h.verify()
 }
