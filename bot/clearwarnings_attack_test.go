@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/disgoorg/disgo/discord"
+
 	"github.com/modbot/bot/discordtest"
 	"github.com/modbot/bot/storage"
 )
@@ -142,4 +144,27 @@ func TestClearWarningsThousand(t *testing.T) {
 		}
 	}
 	h.verify()
+}
+
+// TestClearWarningsCancelAfterConfirm: a cancel that arrives after the
+// confirm (a quick second click, before the buttons are gone) must not
+// claim that nothing was revoked, nor replace the report.
+func TestClearWarningsCancelAfterConfirm(t *testing.T) {
+	h := newHarness(t)
+	h.seedCase(h.guild.ID.String(), storage.CaseWarning, h.member, h.mod, "x")
+	in := h.slash(h.mod, "clearwarnings", discordtest.Options{"user": h.member, "reason": "slate"})
+	cancel, _ := findButton(in, "Cancel")
+	out := h.click(h.mod, in, "Revoke all")
+	wantText(t, "report", out.Content, "Revoked 1 warning")
+	ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	late, err := h.srv.ClickForgedButton(ctx, h.guild, h.mod, *in.Message, cancel.CustomID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An update (type 7) would replace the report on the message.
+	if late.Type == discord.InteractionResponseTypeUpdateMessage || strings.Contains(late.Content, "no warning was revoked") {
+		t.Errorf("a cancel after the confirm got type=%d %q, want a refusal that leaves the report", late.Type, late.Content)
+	}
+	wantRefused(t, late, "already")
 }
