@@ -127,7 +127,7 @@ func (h *handlers) menuTarget(e *event, guildID, userID snowflake.ID) (target Ta
 	select {
 	case f := <-done:
 		if f.err != nil {
-			h.log.Warn("could not fetch the member a menu is about; the submit checks them", errAttr(f.err))
+			h.interactionLog(e, "warn").Warn("could not fetch the member a menu is about; the submit checks them", errAttr(f.err))
 			return Target{UserID: userID}, false
 		}
 		return f.t, true

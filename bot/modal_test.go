@@ -384,6 +384,17 @@ func TestWarnMenuSlowDiscord(t *testing.T) {
 		}
 	})
 
+	t.Run("AuthorFetchFails", func(t *testing.T) {
+		// The checks that need the author's roles wait for the submit.
+		m := h.newMember("unlucky")
+		h.srv.FailNext("GET", routeMember, 500, 5)
+		in, err := h.srv.InvokeMessageCommand(context.Background(), h.guild, h.mod, menuWarnMessage, h.srv.PostMemberMessage(ch, m, "hi"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		openedModal(t, in)
+	})
+
 	t.Run("GuildSlow", func(t *testing.T) {
 		h.guild.Outage()
 		defer h.guild.Recover()
