@@ -387,7 +387,7 @@ func TestWarnMenuSlowDiscord(t *testing.T) {
 	t.Run("AuthorFetchFails", func(t *testing.T) {
 		// The checks that need the author's roles wait for the submit.
 		m := h.newMember("unlucky")
-		h.srv.FailNext("GET", routeMember, 500, 5)
+		h.srv.FailNext("GET", routeMember, 403, 1)
 		in, err := h.srv.InvokeMessageCommand(context.Background(), h.guild, h.mod, menuWarnMessage, h.srv.PostMemberMessage(ch, m, "hi"))
 		if err != nil {
 			t.Fatal(err)
