@@ -200,13 +200,13 @@ func (h *handlers) clearPreview(ctx context.Context, e *event, data discord.Slas
 	return discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{row}}, nil
 }
 
-// caseList is "#3, #5 and #9", cut short after 20 numbers.
+// caseList is "cases #3, #5 and #9", cut short after 20 numbers.
 func caseList(numbers []int64) string {
 	const most = 20
 	parts := make([]string, 0, min(len(numbers), most))
 	for i, n := range numbers {
 		if i == most {
-			return strings.Join(parts, ", ") + fmt.Sprintf(" and %d more", len(numbers)-most)
+			return "cases " + strings.Join(parts, ", ") + fmt.Sprintf(" and %d more", len(numbers)-most)
 		}
 		parts = append(parts, fmt.Sprintf("#%d", n))
 	}
@@ -228,7 +228,12 @@ func (h *handlers) handleClearWarningsButton(e *event, args []string) error {
 		return userErrorf("Only <@%s>, who asked for this, can confirm or cancel it.", b.invoker)
 	}
 	if !b.confirm {
-		h.clears.take(b.key)
+		// Only a confirmation still waiting can be cancelled: after the
+		// confirm (a quick second click), "nothing was revoked" would be
+		// false and would replace the report.
+		if pending, ok := h.clears.take(b.key); !ok || !pending.issued.Equal(b.issued) || pending.invoker != b.invoker || pending.target != b.target {
+			return &UserError{"This confirmation was already used, cancelled or has expired, so there is nothing to cancel."}
+		}
 		content := "Cancelled: no warning was revoked."
 		return e.updateMessage(discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{}})
 	}

@@ -222,3 +222,27 @@ func TestClearWarnings(t *testing.T) {
 		}
 	})
 }
+
+// TestCaseList: a long list reads as a short one does, "cases #…".
+func TestCaseList(t *testing.T) {
+	seq := func(n int) []int64 {
+		out := make([]int64, n)
+		for i := range out {
+			out[i] = int64(i + 1)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{
+		{1, "case #1"},
+		{2, "cases #1 and #2"},
+		{20, "cases #1, #2, #3, #4, #5, #6, #7, #8, #9, #10, #11, #12, #13, #14, #15, #16, #17, #18, #19 and #20"},
+		{1000, "cases #1, #2, #3, #4, #5, #6, #7, #8, #9, #10, #11, #12, #13, #14, #15, #16, #17, #18, #19, #20 and 980 more"},
+	} {
+		if got := caseList(seq(tc.n)); got != tc.want {
+			t.Errorf("caseList of %d got=%q, want %q", tc.n, got, tc.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/disgo/rest"
@@ -78,15 +79,61 @@ func (h *handlers) handleWarnMessageMenu(e *event, data discord.ApplicationComma
 	if msg.WebhookID != nil {
 		return &UserError{"A webhook sent this message, not a member, so there is no one to warn."}
 	}
-	target, err := h.discord.memberTarget(e.ctx, mc.guildID, msg.Author.ID)
-	if err != nil {
-		return err
-	}
-	if err := checkWarnable(mc, target); err != nil {
+	target, known := h.menuTarget(e, mc.guildID, msg.Author.ID)
+	if known {
+		if err := checkWarnable(mc, target); err != nil {
+			return err
+		}
+	} else if err := CheckTarget(mc.actor, target, mc.facts, "warn"); err != nil {
 		return err
 	}
 	id := warnModalID{guild: mc.guildID, target: msg.Author.ID, channel: msg.ChannelID, message: msg.ID}
 	return e.openModal(warnModal(id, msg.Author.Username))
+}
+
+// menuTargetWait is how long after an interaction arrives a menu may wait
+// for the member it is about: the modal must be the first answer, and must
+// come before the router's automatic deferral (autoDeferAfter), after
+// which Discord takes no modal.
+const menuTargetWait = time.Second
+
+// menuTarget finds the member a menu is about for the checks made before
+// the modal opens, from the cache or else from Discord, waiting no later
+// than menuTargetWait after the interaction arrived. When Discord is slower
+// than that, known is false and target holds only the user ID: the checks
+// that need no roles are made now and all of them at the submit. The fetch
+// itself is never cut short, since a REST call cancelled while its
+// rate-limit bucket is locked leaves the bucket locked; it finishes on its
+// own.
+func (h *handlers) menuTarget(e *event, guildID, userID snowflake.ID) (target Target, known bool) {
+	if m, ok := h.discord.cache.Member(guildID, userID); ok {
+		return Target{UserID: userID, IsMember: true, RoleIDs: m.RoleIDs}, true
+	}
+	type fetched struct {
+		t   Target
+		err error
+	}
+	done := make(chan fetched, 1)
+	go func() {
+		t, err := h.discord.memberTarget(e.ctx, guildID, userID)
+		done <- fetched{t, err}
+	}()
+	wait := menuTargetWait
+	if !e.received.IsZero() {
+		wait = max(0, wait-time.Since(e.received))
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case f := <-done:
+		if f.err != nil {
+			h.interactionLog(e, "warn").Warn("could not fetch the member a menu is about; the submit checks them", errAttr(f.err))
+			return Target{UserID: userID}, false
+		}
+		return f.t, true
+	case <-timer.C:
+		return Target{UserID: userID}, false
+	}
 }
 
 // checkWarnable refuses, before the modal opens, a warning that /warn

@@ -11,6 +11,8 @@ import (
 
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/snowflake/v2"
+
+	"github.com/modbot/bot/storage"
 )
 
 // The routes of the warning modals' custom IDs. The message variant's
@@ -109,10 +111,20 @@ func warnModal(id warnModalID, username string) discord.ModalCreate {
 	}
 }
 
+// errModalTooLate answers a menu whose modal could not open because the
+// router deferred the interaction while it waited (on Discord, or for a
+// turn while the bot was busy).
+var errModalTooLate = &UserError{"That took me too long, so the form could not open. Nothing was recorded; please try again."}
+
 // openModal answers with a modal. It must be the first answer: Discord
-// takes no modal after a deferral.
+// takes no modal after a deferral, so after one the moderator is told to
+// try again rather than that something broke.
 func (e *event) openModal(m discord.ModalCreate) error {
-	return e.respond(discord.InteractionResponseTypeModal, m)
+	err := e.respond(discord.InteractionResponseTypeModal, m)
+	if errors.Is(err, errCannotAnswerLate) {
+		return errModalTooLate
+	}
+	return err
 }
 
 // handleWarnModal does what /warn does with the fields of a warning
@@ -132,7 +144,13 @@ func (h *handlers) handleWarnModal(e *event, args []string, data discord.ModalSu
 		if id.guild != mc.guildID {
 			return "", nil, errForgedModal
 		}
-		in, err := readWarnModal(data, mc)
+		// A preset's name typed as the reason stands for the preset, as
+		// on /warn.
+		preset, _, err := h.presetNamed(ctx, mc.guild, data.Text(fieldReason))
+		if err != nil {
+			return "", nil, err
+		}
+		in, err := readWarnModal(data, mc, preset)
 		if err != nil {
 			return "", nil, err
 		}
@@ -146,14 +164,23 @@ func (h *handlers) handleWarnModal(e *event, args []string, data discord.ModalSu
 
 // readWarnModal checks the modal's fields as /warn's options are checked;
 // a refusal names the field. Discord enforces the bounds the modal sets,
-// but a submit can be forged, so they are checked here too.
-func readWarnModal(data discord.ModalSubmitInteractionData, mc *modContext) (warnInput, error) {
+// but a submit can be forged, so they are checked here too. A preset (its
+// Name set) that the reason named gives its text, and its points unless
+// the moderator gave some.
+func readWarnModal(data discord.ModalSubmitInteractionData, mc *modContext, preset storage.ReasonPreset) (warnInput, error) {
 	var in warnInput
 	var err error
-	if in.reason, err = CleanText(data.Text(fieldReason), "reason", 1, maxReason); err != nil {
+	reason := data.Text(fieldReason)
+	if preset.Name != "" {
+		reason = preset.Text
+	}
+	if in.reason, err = CleanText(reason, "reason", 1, maxReason); err != nil {
 		return in, nothingRecorded(err)
 	}
 	in.points = 1
+	if preset.Points > 0 {
+		in.points = preset.Points
+	}
 	if s := strings.TrimSpace(data.Text(fieldPoints)); s != "" {
 		p, err := strconv.Atoi(s)
 		if err != nil || p < minWarnPoints || p > maxWarnPoints {

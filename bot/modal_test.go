@@ -332,6 +332,83 @@ func TestWarningsMenu(t *testing.T) {
 	wantText(t, "Warnings", embedText(in.Embeds[0]), "first-canary")
 }
 
+// TestWarnMenuPreset: a preset's name typed as the Warn… modal's reason
+// stands for its text and points, as it does on /warn.
+func TestWarnMenuPreset(t *testing.T) {
+	h := newHarness(t)
+	h.addPreset("spam", "Posting spam links", 3)
+
+	in := h.submit(h.mod, h.menu(h.mod, menuWarn, h.member), map[string]string{fieldReason: " SPAM "})
+	c := h.storedCase(replyCase(t, in.Content))
+	if c.Reason != "Posting spam links" || c.Points != 3 {
+		t.Errorf("modal warning got reason=%q points=%d, want the preset's text and 3 points as /warn gives", c.Reason, c.Points)
+	}
+	in = h.submit(h.mod, h.menu(h.mod, menuWarn, h.member), map[string]string{fieldReason: "spam", fieldPoints: "5"})
+	if c := h.storedCase(replyCase(t, in.Content)); c.Reason != "Posting spam links" || c.Points != 5 {
+		t.Errorf("modal warning with points got reason=%q points=%d, want the preset's text and 5", c.Reason, c.Points)
+	}
+	in = h.submit(h.mod, h.menu(h.mod, menuWarn, h.member), map[string]string{fieldReason: "spam links"})
+	if c := h.storedCase(replyCase(t, in.Content)); c.Reason != "spam links" || c.Points != 1 {
+		t.Errorf("a reason that is no preset's name got reason=%q points=%d, want it as typed", c.Reason, c.Points)
+	}
+	// What /warn gives for the same input.
+	in = h.slash(h.mod, "warn", discordtest.Options{"user": h.member, "reason": " SPAM "})
+	if c := h.storedCase(replyCase(t, in.Content)); c.Reason != "Posting spam links" || c.Points != 3 {
+		t.Errorf("/warn got reason=%q points=%d", c.Reason, c.Points)
+	}
+}
+
+// TestWarnMenuSlowDiscord: a modal must be Discord's first answer, so the
+// menus ask Discord nothing they can do without before opening it, and when
+// the router has had to defer anyway, the moderator is told to try again.
+func TestWarnMenuSlowDiscord(t *testing.T) {
+	h := newHarness(t)
+	ch := h.guild.Channels()[0]
+
+	t.Run("AuthorSlow", func(t *testing.T) {
+		// Members added after the bot started are not in its cache (the
+		// fake sends no member events): the menu fetches them, and does
+		// not wait for a slow answer. Without the author's roles the
+		// hierarchy waits for the submit, which refuses.
+		boss := h.guild.AddMember(discordtest.MemberOptions{Username: "boss", Roles: []*discordtest.Role{h.modRole}})
+		h.srv.Delay("GET", routeMember, 2*time.Second)
+		defer h.srv.Delay("GET", routeMember, 0)
+		in, err := h.srv.InvokeMessageCommand(context.Background(), h.guild, h.mod, menuWarnMessage, h.srv.PostMemberMessage(ch, boss, "hi"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		openedModal(t, in)
+		wantRefused(t, h.submit(h.mod, in, map[string]string{fieldReason: "x"}), "is not below yours")
+		if n := len(h.casesOf(boss)); n != 0 {
+			t.Errorf("cases of the boss got=%d, want 0", n)
+		}
+	})
+
+	t.Run("AuthorFetchFails", func(t *testing.T) {
+		// The checks that need the author's roles wait for the submit.
+		m := h.newMember("unlucky")
+		h.srv.FailNext("GET", routeMember, 403, 1)
+		in, err := h.srv.InvokeMessageCommand(context.Background(), h.guild, h.mod, menuWarnMessage, h.srv.PostMemberMessage(ch, m, "hi"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		openedModal(t, in)
+	})
+
+	t.Run("GuildSlow", func(t *testing.T) {
+		h.guild.Outage()
+		defer h.guild.Recover()
+		h.srv.Delay("GET", "/guilds/{guild_id}", 2*time.Second)
+		h.srv.Delay("GET", "/guilds/{guild_id}/roles", 2*time.Second)
+		defer h.srv.Delay("GET", "/guilds/{guild_id}", 0)
+		defer h.srv.Delay("GET", "/guilds/{guild_id}/roles", 0)
+		in := h.menu(h.mod, menuWarn, h.member)
+		if in.Type != discord.InteractionResponseTypeModal {
+			wantRefused(t, in, "That took me too long, so the form could not open. Nothing was recorded")
+		}
+	})
+}
+
 // TestWarnMenuEscalates: a warning given through the modal escalates as
 // /warn's does, with the bot's own permissions and the member's, fetched
 // afresh for the submit, checked the same way.

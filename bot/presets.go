@@ -149,20 +149,33 @@ func (h *handlers) handlePresetList(e *event, _ discord.SlashCommandInteractionD
 	if len(presets) == 0 {
 		return e.reply("This server has no preset reasons. Add one with /config reasons add.", true)
 	}
-	var lines []string
-	for _, p := range presets {
-		lines = append(lines, fmt.Sprintf("**%s**%s: %s", escapeMarkdown(p.Name), presetPointsText(p),
-			escapeMarkdown(clipRunes(oneLine(p.Text), 120))))
-	}
 	embed := discord.Embed{
 		Title:       fmt.Sprintf("Preset reasons (%d of %d)", len(presets), maxPresets),
-		Description: strings.Join(lines, "\n"),
+		Description: presetLines(presets),
 		Color:       kindColor(""),
 		Footer:      &discord.EmbedFooter{Text: "Type a preset's name as a reason, or pick it from the list."},
 	}
 	return e.createMessage(discord.MessageCreate{
 		Embeds: []discord.Embed{fitEmbed(embed)}, Flags: discord.MessageFlagEphemeral, AllowedMentions: noMentions(),
 	})
+}
+
+// presetLines lists the presets, one a line, each text cut short so
+// that every preset fits an embed's description: a full server's long
+// texts, doubled by escaping, would otherwise push the last ones out.
+func presetLines(presets []storage.ReasonPreset) string {
+	var desc string
+	for clip := 120; clip > 0; clip -= 10 {
+		lines := make([]string, 0, len(presets))
+		for _, p := range presets {
+			lines = append(lines, fmt.Sprintf("**%s**%s: %s", escapeMarkdown(p.Name), presetPointsText(p),
+				escapeMarkdown(clipRunes(oneLine(p.Text), clip))))
+		}
+		if desc = strings.Join(lines, "\n"); utf8.RuneCountInString(desc) <= embedDescriptionMax {
+			break
+		}
+	}
+	return desc
 }
 
 // presets returns the guild's presets; none when the bot runs without a
@@ -250,17 +263,14 @@ func (h *handlers) withPresets(next slashHandler) slashHandler {
 	return func(e *event, data discord.SlashCommandInteractionData) error {
 		typed, ok := data.OptString("reason")
 		gid := e.GuildID()
-		if !ok || gid == nil || utf8.RuneCountInString(strings.TrimSpace(typed)) > maxPresetName {
+		if !ok || gid == nil {
 			return next(e, data)
 		}
-		presets, err := h.presets(e.ctx, gid.String())
+		p, found, err := h.presetNamed(e.ctx, gid.String(), typed)
 		if err != nil {
 			return err
 		}
-		for _, p := range presets {
-			if !strings.EqualFold(strings.TrimSpace(typed), p.Name) {
-				continue
-			}
+		if found {
 			opts := maps.Clone(data.Options)
 			text, _ := json.Marshal(p.Text)
 			opts["reason"] = discord.SlashCommandOption{Name: "reason", Type: discord.ApplicationCommandOptionTypeString, Value: text}
@@ -269,10 +279,29 @@ func (h *handlers) withPresets(next slashHandler) slashHandler {
 				opts["points"] = discord.SlashCommandOption{Name: "points", Type: discord.ApplicationCommandOptionTypeInt, Value: pts}
 			}
 			data.Options = opts
-			break
 		}
 		return next(e, data)
 	}
+}
+
+// presetNamed returns the guild's preset whose name typed is, compared as
+// withPresets compares: around spaces ignored, in any case. The Warn…
+// modal's reason expands through it too, as /warn's does.
+func (h *handlers) presetNamed(ctx context.Context, guild, typed string) (storage.ReasonPreset, bool, error) {
+	typed = strings.TrimSpace(typed)
+	if typed == "" || utf8.RuneCountInString(typed) > maxPresetName {
+		return storage.ReasonPreset{}, false, nil
+	}
+	presets, err := h.presets(ctx, guild)
+	if err != nil {
+		return storage.ReasonPreset{}, false, err
+	}
+	for _, p := range presets {
+		if strings.EqualFold(typed, p.Name) {
+			return p, true, nil
+		}
+	}
+	return storage.ReasonPreset{}, false, nil
 }
 
 // byOption routes an autocomplete to the handler of its focused option;

@@ -233,3 +233,23 @@ func TestCaseAutocomplete(t *testing.T) {
 		}
 	}
 }
+
+// TestPresetListFits: the list shows every preset, even 25 with long texts
+// full of characters that escaping doubles, within an embed's limits.
+func TestPresetListFits(t *testing.T) {
+	h := newHarness(t)
+	for i := range maxPresets {
+		h.addPreset(fmt.Sprintf("preset_%02d_%s", i, strings.Repeat("n", 20)), strings.Repeat("*_", maxReason/2), maxWarnPoints)
+	}
+	list := h.slash(h.admin, "config reasons list", nil)
+	if len(list.Embeds) != 1 {
+		t.Fatalf("list got %d embeds, want 1", len(list.Embeds))
+	}
+	text := embedText(list.Embeds[0])
+	for i := range maxPresets {
+		wantText(t, "list", text, fmt.Sprintf(`preset\_%02d\_`, i))
+	}
+	if n := utf8.RuneCountInString(list.Embeds[0].Description); n > embedDescriptionMax {
+		t.Errorf("description of %d characters, over %d", n, embedDescriptionMax)
+	}
+}
