@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -124,8 +125,12 @@ func (h *handlers) recordManualAction(ctx context.Context, guildID snowflake.ID,
 	target := h.discord.memberUser(ctx, log, guildID, *e.TargetID)
 	mod := h.discord.memberUser(ctx, log, guildID, e.UserID)
 	reason := "(no reason given in Discord)"
-	if e.Reason != nil && strings.TrimSpace(*e.Reason) != "" {
-		reason = clipRunes(strings.TrimSpace(*e.Reason), maxReason)
+	if e.Reason != nil {
+		// Another bot's reason is free text no slash command checked:
+		// cleaned as a typed one is, then cut to the length one may have.
+		if r, _ := CleanText(*e.Reason, "reason", 0, math.MaxInt); r != "" {
+			reason = clipRunes(r, maxReason)
+		}
 	}
 	c, recorded, err := h.stores.Cases.CreateManual(ctx, storage.NewCase{
 		GuildID:       guildID.String(),
