@@ -33,6 +33,9 @@ type auditLogSource interface {
 // sends a guild's audit-log entries.
 const manualActionPermission = discord.PermissionViewAuditLog
 
+// unnamedModerator names the moderator of an entry whose user_id is null.
+const unnamedModerator = "unknown (Discord's audit log names no one)"
+
 // manualAction is what an audit-log entry did, as a case.
 type manualAction struct {
 	kind     storage.CaseKind
@@ -123,7 +126,12 @@ func (h *handlers) recordManualAction(ctx context.Context, guildID snowflake.ID,
 		return
 	}
 	target := h.discord.memberUser(ctx, log, guildID, *e.TargetID)
-	mod := h.discord.memberUser(ctx, log, guildID, e.UserID)
+	// A null user_id (Discord itself acted, or the account is gone) names
+	// no one to look up.
+	mod := discord.User{ID: e.UserID, Username: unnamedModerator}
+	if e.UserID != 0 {
+		mod = h.discord.memberUser(ctx, log, guildID, e.UserID)
+	}
 	reason := "(no reason given in Discord)"
 	if e.Reason != nil {
 		// Another bot's reason is free text no slash command checked:
@@ -160,6 +168,13 @@ func (h *handlers) recordManualAction(ctx context.Context, guildID snowflake.ID,
 	}
 	embed := caseEmbed(c)
 	embed.Footer = &discord.EmbedFooter{Text: "Taken outside the bot, in Discord's own menus or by another bot"}
+	if e.UserID == 0 {
+		for i := range embed.Fields {
+			if embed.Fields[i].Name == "Moderator" {
+				embed.Fields[i].Value = unnamedModerator
+			}
+		}
+	}
 	if act.kind == storage.CaseTimeout {
 		embed.Fields = append(embed.Fields, discord.EmbedField{Name: "Ends", Value: discordTime(now.Add(act.duration)), Inline: boolPtr(true)})
 	}

@@ -1,8 +1,13 @@
 package bot
 
 import (
+	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/disgoorg/disgo/discord"
+	"github.com/disgoorg/snowflake/v2"
 
 	"github.com/modbot/bot/storage"
 )
@@ -21,5 +26,28 @@ func TestManualActionReasonCleaned(t *testing.T) {
 	}
 	if strings.ContainsAny(c.Reason, "\u202e\x00\x07\r") {
 		t.Errorf("reason kept a control or bidi character: %q", c.Reason)
+	}
+}
+
+// An entry Discord sends with no user_id (null: Discord itself acted, or
+// the account is gone) still records the action, without asking Discord
+// for user 0 and without a mention of a user that does not exist.
+func TestManualActionNoModerator(t *testing.T) {
+	h := newHarness(t)
+	modlog := h.addModlog()
+	target := h.newMember("nomod")
+	h.deliverAgain(discord.AuditLogEntry{ID: snowflake.New(time.Now()), ActionType: discord.AuditLogEventMemberKick, TargetID: &target.ID})
+	c := h.waitCases(target, storage.CaseKick, 1)[0]
+	if c.ModeratorName == "user 0" || strings.Contains(c.ModeratorName, "0") {
+		t.Errorf("moderator name got %q, want one that says Discord named no one", c.ModeratorName)
+	}
+	for _, r := range h.srv.RequestsTo(http.MethodGet, "/users/{user_id}") {
+		if r.Path == "/users/0" {
+			t.Errorf("asked Discord for user 0")
+		}
+	}
+	waitMessages(t, h.srv, modlog.ID, 1)
+	if text := lastEmbed(t, "modlog", h.srv.Messages(modlog.ID)); strings.Contains(text, "<@0>") {
+		t.Errorf("modlog mentions user 0: %q", text)
 	}
 }
