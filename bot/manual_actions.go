@@ -81,10 +81,23 @@ func changeTime(raw json.RawMessage) (time.Time, bool) {
 	return *t, true
 }
 
+// closingEntryTimeout bounds the recording of an entry that arrives during
+// a shutdown, which holds up the gateway's reader.
+const closingEntryTimeout = 5 * time.Second
+
 // handleAuditLogEntry is called on the gateway's reader: it records the
 // entry in its own goroutine, tracked for a graceful shutdown.
 func (b *Bot) handleAuditLogEntry(guildID snowflake.ID, e discord.AuditLogEntry) {
 	if b.closing.Load() {
+		// The session a restart resumes counts this entry as delivered,
+		// so Discord will not send it again: it is recorded here, before
+		// the connection closes, from the cache alone and without a
+		// modlog post, since the shutdown waits on no REST call.
+		safely(b.log, "audit-log entry", func() {
+			ctx, cancel := context.WithTimeout(b.baseCtx, closingEntryTimeout)
+			defer cancel()
+			b.handlers.recordManualActionWith(ctx, guildID, e, false)
+		})
 		return
 	}
 	b.inflight.Add(1)
@@ -103,6 +116,12 @@ func (b *Bot) handleAuditLogEntry(guildID snowflake.ID, e discord.AuditLogEntry)
 // itself made it (its own command already recorded it), the guild turned
 // manual actions off, or the entry was recorded before (a replay).
 func (h *handlers) recordManualAction(ctx context.Context, guildID snowflake.ID, e discord.AuditLogEntry) {
+	h.recordManualActionWith(ctx, guildID, e, true)
+}
+
+// recordManualActionWith is recordManualAction; without online, names come
+// from the gateway cache alone and nothing is posted to the modlog.
+func (h *handlers) recordManualActionWith(ctx context.Context, guildID snowflake.ID, e discord.AuditLogEntry, online bool) {
 	// The entry's ID carries when the moderator acted; an entry replayed
 	// after a restart is dated by it, not by its arrival.
 	now := h.now()
@@ -125,12 +144,12 @@ func (h *handlers) recordManualAction(ctx context.Context, guildID snowflake.ID,
 	if settings.IgnoreManualActions {
 		return
 	}
-	target := h.discord.memberUser(ctx, log, guildID, *e.TargetID)
+	target := h.discord.memberUser(ctx, log, guildID, *e.TargetID, online)
 	// A null user_id (Discord itself acted, or the account is gone) names
 	// no one to look up.
 	mod := discord.User{ID: e.UserID, Username: unnamedModerator}
 	if e.UserID != 0 {
-		mod = h.discord.memberUser(ctx, log, guildID, e.UserID)
+		mod = h.discord.memberUser(ctx, log, guildID, e.UserID, online)
 	}
 	reason := "(no reason given in Discord)"
 	if e.Reason != nil {
@@ -166,6 +185,9 @@ func (h *handlers) recordManualAction(ctx context.Context, guildID snowflake.ID,
 			log.Error("could not cancel a scheduled unban after a manual unban", errAttr(err))
 		}
 	}
+	if !online {
+		return
+	}
 	embed := caseEmbed(c)
 	embed.Footer = &discord.EmbedFooter{Text: "Taken outside the bot, in Discord's own menus or by another bot"}
 	if e.UserID == 0 {
@@ -182,10 +204,13 @@ func (h *handlers) recordManualAction(ctx context.Context, guildID snowflake.ID,
 }
 
 // memberUser returns a user as the case names them: from the gateway
-// cache, else from REST, else by ID alone.
-func (d *discordAPI) memberUser(ctx context.Context, log *slog.Logger, guildID, id snowflake.ID) discord.User {
+// cache, else from REST (when online), else by ID alone.
+func (d *discordAPI) memberUser(ctx context.Context, log *slog.Logger, guildID, id snowflake.ID, online bool) discord.User {
 	if m, ok := d.cache.Member(guildID, id); ok && m.User.Username != "" {
 		return m.User
+	}
+	if !online {
+		return discord.User{ID: id, Username: fmt.Sprintf("user %s", id)}
 	}
 	u, err := d.userByID(ctx, log, id)
 	if err != nil {

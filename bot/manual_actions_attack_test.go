@@ -51,3 +51,25 @@ func TestManualActionNoModerator(t *testing.T) {
 		t.Errorf("modlog mentions user 0: %q", text)
 	}
 }
+
+// An entry that arrives while a shutdown waits for the interactions in
+// flight is counted in the session a restart resumes, so Discord does not
+// send it again: it is recorded before the connection closes, not dropped.
+func TestManualActionDuringShutdown(t *testing.T) {
+	h := newHarness(t)
+	target := h.newMember("lateban")
+	h.bot.closing.Store(true)
+	entry := discord.AuditLogEntry{ID: snowflake.New(time.Now()), ActionType: discord.AuditLogEventMemberBanAdd,
+		UserID: h.mod.ID, TargetID: &target.ID, Reason: new("banned as the bot stopped")}
+	h.bot.handleAuditLogEntry(h.guild.ID, entry)
+	h.bot.closing.Store(false)
+	c := h.waitCases(target, storage.CaseBan, 1)[0]
+	if c.Reason != "banned as the bot stopped" || c.ModeratorID != h.mod.ID.String() {
+		t.Errorf("case got %+v", c)
+	}
+	// A replay after the restart records it no second time.
+	h.deliverAgain(entry)
+	if n := len(h.casesOf(target)); n != 1 {
+		t.Errorf("cases got %d, want 1", n)
+	}
+}

@@ -209,7 +209,9 @@ func (d *discordAPI) purge(ctx context.Context, channel snowflake.ID, count int,
 // that the messages may be gone or not.
 type unconfirmedPurge struct{ err error }
 
-func (u *unconfirmedPurge) Error() string { return "the purge's delete request went unconfirmed: " + u.err.Error() }
+func (u *unconfirmedPurge) Error() string {
+	return "the purge's delete request went unconfirmed: " + u.err.Error()
+}
 func (u *unconfirmedPurge) Unwrap() error { return u.err }
 
 // purgeFailure turns Discord's refusals of a purge into advice.
