@@ -200,6 +200,12 @@ func (h *handlers) recordManualActionWith(ctx context.Context, guildID snowflake
 	if act.kind == storage.CaseTimeout {
 		embed.Fields = append(embed.Fields, discord.EmbedField{Name: "Ends", Value: discordTime(now.Add(act.duration)), Inline: boolPtr(true)})
 	}
+	// Another bot banning a raid sends a burst of entries, and the modlog
+	// channel takes a few posts a second: posted all at once, most would
+	// run out of their time waiting behind the others and be lost. One at
+	// a time, each post's time starts when its turn comes.
+	h.manualPosts.Lock()
+	defer h.manualPosts.Unlock()
 	h.discord.postCaseModlog(ctx, log, settings, c.Number, embed)
 }
 

@@ -1,14 +1,17 @@
 package bot
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/snowflake/v2"
 
+	"github.com/modbot/bot/discordtest"
 	"github.com/modbot/bot/storage"
 )
 
@@ -71,5 +74,49 @@ func TestManualActionDuringShutdown(t *testing.T) {
 	h.deliverAgain(entry)
 	if n := len(h.casesOf(target)); n != 1 {
 		t.Errorf("cases got %d, want 1", n)
+	}
+}
+
+// A raid banned by another bot reaches the bot as a burst of entries. The
+// modlog channel takes a few posts a second; every case of the burst is
+// posted all the same, none given up while waiting behind the others.
+func TestManualActionBurstModlog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out Discord's rate limit on the modlog channel")
+	}
+	h := newHarness(t)
+	modlog := h.addModlog()
+	const burst = 16
+	targets := make([]*discordtest.Member, burst)
+	for i := range targets {
+		targets[i] = h.newMember(fmt.Sprintf("raider%d", i))
+	}
+	// Two posts every two seconds, as Discord's per-channel limit allows
+	// about as many.
+	stop := make(chan struct{})
+	var arming sync.WaitGroup
+	arming.Go(func() {
+		for {
+			h.srv.RateLimit(http.MethodPost, "/channels/{channel_id}/messages", 2, 2*time.Second)
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Second):
+			}
+		}
+	})
+	defer func() { close(stop); arming.Wait(); h.srv.ClearFaults() }()
+	for _, m := range targets {
+		h.guild.BanAs(h.mod, m.ID, "raid")
+	}
+	for _, m := range targets {
+		h.waitCases(m, storage.CaseBan, 1)
+	}
+	deadline := time.Now().Add(2 * burst * time.Second)
+	for len(h.srv.Messages(modlog.ID)) < burst && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := len(h.srv.Messages(modlog.ID)); got != burst {
+		t.Errorf("modlog posts of a burst of %d manual bans: got %d", burst, got)
 	}
 }
