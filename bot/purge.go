@@ -194,11 +194,11 @@ func (d *discordAPI) purge(ctx context.Context, channel snowflake.ID, count int,
 		err = d.rest.Do(rest.BulkDeleteMessages.Compile(nil, channel), discord.MessageBulkDelete{Messages: ids}, nil, rest.WithCtx(ctx), rest.WithReason(reason))
 	}
 	if err != nil {
+		// A 5xx or no answer at all: Discord may have deleted them.
 		var refused *UserError
-		if f := purgeFailure(err); errors.As(f, &refused) {
+		if f := purgeFailure(err); errors.As(f, &refused) || (resterr.Status(err) != 0 && resterr.Status(err) < 500) {
 			return purgeResult{}, f
 		}
-		// A 5xx or a lost connection: Discord may have deleted them.
 		return purgeResult{}, &unconfirmedPurge{err: err}
 	}
 	res.deleted = len(ids)
