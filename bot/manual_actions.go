@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/disgoorg/disgo/discord"
+	"github.com/disgoorg/disgo/rest"
 	"github.com/disgoorg/snowflake/v2"
 
 	"github.com/modbot/bot/storage"
@@ -133,7 +134,21 @@ func (h *handlers) recordManualActionWith(ctx context.Context, guildID snowflake
 	if !ok || e.TargetID == nil {
 		return
 	}
-	if e.UserID == h.discord.botID() {
+	self := h.discord.botID()
+	if self == 0 && online {
+		// Right after a RESUME the cache lacks the bot's own user while
+		// Discord replays what it missed, perhaps the entry of the bot's
+		// own last ban: its ID comes from REST then.
+		var u discord.User
+		if err := h.discord.rest.Do(rest.GetCurrentUser.Compile(nil), nil, &u, rest.WithCtx(ctx)); err == nil {
+			self = u.ID
+		}
+	}
+	if self == 0 {
+		log.Error("an audit-log entry is not recorded: the bot does not know its own ID yet, so it cannot tell whether it made the entry itself")
+		return
+	}
+	if e.UserID == self {
 		return
 	}
 	settings, err := h.stores.Settings.Get(ctx, guildID.String())

@@ -120,3 +120,26 @@ func TestManualActionBurstModlog(t *testing.T) {
 		t.Errorf("modlog posts of a burst of %d manual bans: got %d", burst, got)
 	}
 }
+
+// After a RESUME, a new process learns its own user ID from REST while
+// Discord already replays the events it missed, among them the entry of a
+// ban the bot made just before it stopped. Until then the gateway cache
+// holds no user of its own: the entry is still recognised as the bot's.
+func TestManualActionOwnEntryBeforeSelfKnown(t *testing.T) {
+	h := newHarness(t)
+	target := h.newMember("ownban")
+	in := h.slash(h.mod, "ban", discordtest.Options{"user": target, "reason": "through the bot"})
+	wantText(t, "reply", in.Content, "Banned")
+	entry := h.lastAuditEntry(target.ID)
+	if entry.UserID != h.conn.ID() {
+		t.Fatalf("entry by %s, want the bot", entry.UserID)
+	}
+	api := h.bot.handlers.discord
+	known := api.botID
+	api.botID = func() snowflake.ID { return 0 } // as right after a RESUME
+	h.deliverAgain(entry)
+	api.botID = known
+	if n := len(h.casesOf(target)); n != 1 {
+		t.Errorf("cases of a /ban replayed before the bot knew its own ID: got %d, want 1", n)
+	}
+}
