@@ -195,8 +195,9 @@ func (h *handlers) recordManualActionWith(ctx context.Context, guildID snowflake
 	}
 	log.Info("recorded an action taken outside the bot", slog.String("kind", string(act.kind)), slog.Int64("case", c.Number))
 	if act.kind == storage.CaseUnban {
-		// A pending end of a temporary ban would act on a later ban.
-		if _, err := h.stores.Schedule.Cancel(ctx, c.GuildID, c.TargetID, storage.ActionUnban, now); err != nil {
+		// A pending end of a temporary ban would act on a later ban; one
+		// made after this unban (handled late) is that later ban's own.
+		if _, err := h.stores.Schedule.CancelCreatedBefore(ctx, c.GuildID, c.TargetID, storage.ActionUnban, now, h.now()); err != nil {
 			log.Error("could not cancel a scheduled unban after a manual unban", errAttr(err))
 		}
 	}

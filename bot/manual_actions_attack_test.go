@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -141,5 +142,40 @@ func TestManualActionOwnEntryBeforeSelfKnown(t *testing.T) {
 	api.botID = known
 	if n := len(h.casesOf(target)); n != 1 {
 		t.Errorf("cases of a /ban replayed before the bot knew its own ID: got %d, want 1", n)
+	}
+}
+
+// A manual unban cancels the pending end of the temporary ban it lifted,
+// but an entry handled late (behind a burst, or replayed) does not cancel
+// the end of a temporary ban made after it: that ban would become
+// permanent.
+func TestManualUnbanHandledLate(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	sched := storage.NewSchedule(h.db, h.keys)
+	pending := func() int {
+		t.Helper()
+		n, err := sched.Pending(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	target := h.newMember("tempban")
+	unbannedAt := time.Now().Add(-time.Minute)
+	in := h.slash(h.mod, "ban", discordtest.Options{"user": target, "reason": "a day off", "duration": "1d"})
+	wantText(t, "reply", in.Content, "Banned")
+	if pending() != 1 {
+		t.Fatalf("pending actions after /ban 1d: %d, want 1", pending())
+	}
+	h.deliverAgain(discord.AuditLogEntry{ID: snowflake.New(unbannedAt), ActionType: discord.AuditLogEventMemberBanRemove,
+		UserID: h.mod.ID, TargetID: &target.ID})
+	if n := pending(); n != 1 {
+		t.Errorf("pending actions after an older manual unban was handled: %d, want the temporary ban's end kept", n)
+	}
+	h.deliverAgain(discord.AuditLogEntry{ID: snowflake.New(time.Now()), ActionType: discord.AuditLogEventMemberBanRemove,
+		UserID: h.mod.ID, TargetID: &target.ID})
+	if n := pending(); n != 0 {
+		t.Errorf("pending actions after a manual unban of the temporary ban: %d, want 0", n)
 	}
 }
