@@ -190,7 +190,7 @@ func (h *handlers) recordManualActionWith(ctx context.Context, guildID snowflake
 		log.Error("could not record an action taken outside the bot", slog.String("kind", string(act.kind)), errAttr(err))
 		return
 	case !recorded:
-		log.Info("audit-log entry already recorded (replayed?)")
+		log.Info("audit-log entry not recorded: recorded before (a replay?), or from before the member's erasure")
 		return
 	}
 	log.Info("recorded an action taken outside the bot", slog.String("kind", string(act.kind)), slog.Int64("case", c.Number))

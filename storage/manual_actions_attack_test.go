@@ -91,3 +91,32 @@ func TestManualActionsErasureAndDeparture(t *testing.T) {
 		}
 	}
 }
+
+// An entry of an action taken before the member's erasure, handled after
+// it (a replay, or a burst that kept it waiting), would bring back a record
+// the erasure removed: it is not recorded. One taken after the erasure is.
+func TestManualActionBeforeErasure(t *testing.T) {
+	ctx := context.Background()
+	db := newTestDB(t)
+	k := newTestKeys(t)
+	cs := NewCases(db, k)
+	const member, mod = "333333333333333333", "222222222222222222"
+	mustCreateCase(t, cs, warning(member, "spam"))
+	erasedAt := t0.Add(time.Hour)
+	if _, err := cs.EraseMember(ctx, testGuild, member, mod, erasedAt, nil); err != nil {
+		t.Fatal(err)
+	}
+	old := NewCase{GuildID: testGuild, Kind: CaseKick, TargetID: member, TargetName: "raider",
+		ModeratorID: mod, ModeratorName: "mod", Reason: "before the erasure", CreatedAt: erasedAt.Add(-time.Minute)}
+	if _, ok, err := cs.CreateManual(ctx, old, "900000000000000003"); err != nil || ok {
+		t.Errorf("an action from before the erasure: recorded=%v err=%v, want nothing recorded", ok, err)
+	}
+	later := old
+	later.CreatedAt, later.Reason = erasedAt.Add(time.Minute), "after the erasure"
+	if _, ok, err := cs.CreateManual(ctx, later, "900000000000000004"); err != nil || !ok {
+		t.Errorf("an action after the erasure: recorded=%v err=%v, want it recorded", ok, err)
+	}
+	if _, err := VerifyDatabase(ctx, db, k); err != nil {
+		t.Error(err)
+	}
+}
