@@ -39,6 +39,9 @@ type handlers struct {
 	// auditEntries: the connection delivers audit-log entries, which
 	// become the cases of manual actions (manual_actions.go).
 	auditEntries bool
+	// manualPosts takes the modlog posts of manual actions one at a time
+	// (manual_actions.go).
+	manualPosts sync.Mutex
 
 	// settingsLocks holds a *sync.Mutex per guild ID. A settings change
 	// reads, edits and saves the whole settings row; without the lock two

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/disgoorg/disgo/discord"
+	"github.com/disgoorg/disgo/rest"
 	"github.com/disgoorg/snowflake/v2"
 
 	"github.com/modbot/bot/storage"
@@ -31,6 +33,9 @@ type auditLogSource interface {
 // manualActionPermission is what Discord requires of the bot before it
 // sends a guild's audit-log entries.
 const manualActionPermission = discord.PermissionViewAuditLog
+
+// unnamedModerator names the moderator of an entry whose user_id is null.
+const unnamedModerator = "unknown (Discord's audit log names no one)"
 
 // manualAction is what an audit-log entry did, as a case.
 type manualAction struct {
@@ -77,10 +82,23 @@ func changeTime(raw json.RawMessage) (time.Time, bool) {
 	return *t, true
 }
 
+// closingEntryTimeout bounds the recording of an entry that arrives during
+// a shutdown, which holds up the gateway's reader.
+const closingEntryTimeout = 5 * time.Second
+
 // handleAuditLogEntry is called on the gateway's reader: it records the
 // entry in its own goroutine, tracked for a graceful shutdown.
 func (b *Bot) handleAuditLogEntry(guildID snowflake.ID, e discord.AuditLogEntry) {
 	if b.closing.Load() {
+		// The session a restart resumes counts this entry as delivered,
+		// so Discord will not send it again: it is recorded here, before
+		// the connection closes, from the cache alone and without a
+		// modlog post, since the shutdown waits on no REST call.
+		safely(b.log, "audit-log entry", func() {
+			ctx, cancel := context.WithTimeout(b.baseCtx, closingEntryTimeout)
+			defer cancel()
+			b.handlers.recordManualActionWith(ctx, guildID, e, false)
+		})
 		return
 	}
 	b.inflight.Add(1)
@@ -99,6 +117,12 @@ func (b *Bot) handleAuditLogEntry(guildID snowflake.ID, e discord.AuditLogEntry)
 // itself made it (its own command already recorded it), the guild turned
 // manual actions off, or the entry was recorded before (a replay).
 func (h *handlers) recordManualAction(ctx context.Context, guildID snowflake.ID, e discord.AuditLogEntry) {
+	h.recordManualActionWith(ctx, guildID, e, true)
+}
+
+// recordManualActionWith is recordManualAction; without online, names come
+// from the gateway cache alone and nothing is posted to the modlog.
+func (h *handlers) recordManualActionWith(ctx context.Context, guildID snowflake.ID, e discord.AuditLogEntry, online bool) {
 	// The entry's ID carries when the moderator acted; an entry replayed
 	// after a restart is dated by it, not by its arrival.
 	now := h.now()
@@ -110,7 +134,21 @@ func (h *handlers) recordManualAction(ctx context.Context, guildID snowflake.ID,
 	if !ok || e.TargetID == nil {
 		return
 	}
-	if e.UserID == h.discord.botID() {
+	self := h.discord.botID()
+	if self == 0 && online {
+		// Right after a RESUME the cache lacks the bot's own user while
+		// Discord replays what it missed, perhaps the entry of the bot's
+		// own last ban: its ID comes from REST then.
+		var u discord.User
+		if err := h.discord.rest.Do(rest.GetCurrentUser.Compile(nil), nil, &u, rest.WithCtx(ctx)); err == nil {
+			self = u.ID
+		}
+	}
+	if self == 0 {
+		log.Error("an audit-log entry is not recorded: the bot does not know its own ID yet, so it cannot tell whether it made the entry itself")
+		return
+	}
+	if e.UserID == self {
 		return
 	}
 	settings, err := h.stores.Settings.Get(ctx, guildID.String())
@@ -121,11 +159,20 @@ func (h *handlers) recordManualAction(ctx context.Context, guildID snowflake.ID,
 	if settings.IgnoreManualActions {
 		return
 	}
-	target := h.discord.memberUser(ctx, log, guildID, *e.TargetID)
-	mod := h.discord.memberUser(ctx, log, guildID, e.UserID)
+	target := h.discord.memberUser(ctx, log, guildID, *e.TargetID, online)
+	// A null user_id (Discord itself acted, or the account is gone) names
+	// no one to look up.
+	mod := discord.User{ID: e.UserID, Username: unnamedModerator}
+	if e.UserID != 0 {
+		mod = h.discord.memberUser(ctx, log, guildID, e.UserID, online)
+	}
 	reason := "(no reason given in Discord)"
-	if e.Reason != nil && strings.TrimSpace(*e.Reason) != "" {
-		reason = clipRunes(strings.TrimSpace(*e.Reason), maxReason)
+	if e.Reason != nil {
+		// Another bot's reason is free text no slash command checked:
+		// cleaned as a typed one is, then cut to the length one may have.
+		if r, _ := CleanText(*e.Reason, "reason", 0, math.MaxInt); r != "" {
+			reason = clipRunes(r, maxReason)
+		}
 	}
 	c, recorded, err := h.stores.Cases.CreateManual(ctx, storage.NewCase{
 		GuildID:       guildID.String(),
@@ -143,29 +190,49 @@ func (h *handlers) recordManualAction(ctx context.Context, guildID snowflake.ID,
 		log.Error("could not record an action taken outside the bot", slog.String("kind", string(act.kind)), errAttr(err))
 		return
 	case !recorded:
-		log.Info("audit-log entry already recorded (replayed?)")
+		log.Info("audit-log entry not recorded: recorded before (a replay?), or from before the member's erasure")
 		return
 	}
 	log.Info("recorded an action taken outside the bot", slog.String("kind", string(act.kind)), slog.Int64("case", c.Number))
 	if act.kind == storage.CaseUnban {
-		// A pending end of a temporary ban would act on a later ban.
-		if _, err := h.stores.Schedule.Cancel(ctx, c.GuildID, c.TargetID, storage.ActionUnban, now); err != nil {
+		// A pending end of a temporary ban would act on a later ban; one
+		// made after this unban (handled late) is that later ban's own.
+		if _, err := h.stores.Schedule.CancelCreatedBefore(ctx, c.GuildID, c.TargetID, storage.ActionUnban, now, h.now()); err != nil {
 			log.Error("could not cancel a scheduled unban after a manual unban", errAttr(err))
 		}
 	}
+	if !online {
+		return
+	}
 	embed := caseEmbed(c)
 	embed.Footer = &discord.EmbedFooter{Text: "Taken outside the bot, in Discord's own menus or by another bot"}
+	if e.UserID == 0 {
+		for i := range embed.Fields {
+			if embed.Fields[i].Name == "Moderator" {
+				embed.Fields[i].Value = unnamedModerator
+			}
+		}
+	}
 	if act.kind == storage.CaseTimeout {
 		embed.Fields = append(embed.Fields, discord.EmbedField{Name: "Ends", Value: discordTime(now.Add(act.duration)), Inline: boolPtr(true)})
 	}
+	// Another bot banning a raid sends a burst of entries, and the modlog
+	// channel takes a few posts a second: posted all at once, most would
+	// run out of their time waiting behind the others and be lost. One at
+	// a time, each post's time starts when its turn comes.
+	h.manualPosts.Lock()
+	defer h.manualPosts.Unlock()
 	h.discord.postCaseModlog(ctx, log, settings, c.Number, embed)
 }
 
 // memberUser returns a user as the case names them: from the gateway
-// cache, else from REST, else by ID alone.
-func (d *discordAPI) memberUser(ctx context.Context, log *slog.Logger, guildID, id snowflake.ID) discord.User {
+// cache, else from REST (when online), else by ID alone.
+func (d *discordAPI) memberUser(ctx context.Context, log *slog.Logger, guildID, id snowflake.ID, online bool) discord.User {
 	if m, ok := d.cache.Member(guildID, id); ok && m.User.Username != "" {
 		return m.User
+	}
+	if !online {
+		return discord.User{ID: id, Username: fmt.Sprintf("user %s", id)}
 	}
 	u, err := d.userByID(ctx, log, id)
 	if err != nil {

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -89,6 +90,14 @@ func (h *handlers) handlePurge(ctx context.Context, data discord.SlashCommandInt
 	// names the moderator who asked.
 	reason := clipRunes(fmt.Sprintf("/purge by %s (%s)", oneLine(invokerName(e)), mc.actor.UserID), maxAuditReason)
 	res, err := h.discord.purge(ctx, channel, count, from, botsOnly, mc.now, reason)
+	if unconfirmed := (*unconfirmedPurge)(nil); errors.As(err, &unconfirmed) {
+		// Running /purge again would delete the next messages: the
+		// moderator looks first.
+		id := newErrorID()
+		log.Error("Discord did not confirm a purge", errAttr(err), slog.String("error_id", id))
+		return "", nil, userErrorf("Discord did not confirm the deletion (error ID %s), so the messages may or may not be gone. "+
+			"Look at the channel before you run /purge again: it deletes the newest matching messages, whatever they are by then.", id)
+	}
 	if err != nil {
 		return "", nil, err
 	}
@@ -185,11 +194,25 @@ func (d *discordAPI) purge(ctx context.Context, channel snowflake.ID, count int,
 		err = d.rest.Do(rest.BulkDeleteMessages.Compile(nil, channel), discord.MessageBulkDelete{Messages: ids}, nil, rest.WithCtx(ctx), rest.WithReason(reason))
 	}
 	if err != nil {
-		return purgeResult{}, purgeFailure(err)
+		// A 5xx or no answer at all: Discord may have deleted them.
+		var refused *UserError
+		if f := purgeFailure(err); errors.As(f, &refused) || (resterr.Status(err) != 0 && resterr.Status(err) < 500) {
+			return purgeResult{}, f
+		}
+		return purgeResult{}, &unconfirmedPurge{err: err}
 	}
 	res.deleted = len(ids)
 	return res, nil
 }
+
+// unconfirmedPurge is a delete request that failed without a refusal, so
+// that the messages may be gone or not.
+type unconfirmedPurge struct{ err error }
+
+func (u *unconfirmedPurge) Error() string {
+	return "the purge's delete request went unconfirmed: " + u.err.Error()
+}
+func (u *unconfirmedPurge) Unwrap() error { return u.err }
 
 // purgeFailure turns Discord's refusals of a purge into advice.
 func purgeFailure(err error) error {

@@ -51,6 +51,7 @@ type ScheduleStore interface {
 	Complete(ctx context.Context, id int64, at time.Time) error
 	Fail(ctx context.Context, id int64, reason string, retryAt, at time.Time) error
 	Cancel(ctx context.Context, guildID, userID string, kind storage.ActionKind, at time.Time) (int, error)
+	CancelCreatedBefore(ctx context.Context, guildID, userID string, kind storage.ActionKind, before, at time.Time) (int, error)
 	RequeueStale(ctx context.Context, claimedBefore, at time.Time) (int, error)
 }
 

@@ -46,7 +46,8 @@ func putManualActions(ctx context.Context, tx dbtx, rec *recorder, s GuildSettin
 
 // CreateManual stores the case of an action taken outside the bot, read
 // from the guild's audit-log entry entryID, unless that entry was recorded
-// before: then it returns false and stores nothing. The check and the case
+// before, or the action predates an erasure of the member: then it returns
+// false and stores nothing. The check and the case
 // share one write transaction, so two deliveries of the same entry (a
 // gateway replay racing the original) record it once.
 func (s *Cases) CreateManual(ctx context.Context, n NewCase, entryID string) (_ Case, recorded bool, err error) {
@@ -71,6 +72,15 @@ func (s *Cases) CreateManual(ctx context.Context, n NewCase, entryID string) (_ 
 		return Case{}, false, err
 	}
 	if seen > 0 {
+		return Case{}, false, nil
+	}
+	// An action from before the member's erasure, handled after it,
+	// would bring back what the erasure removed.
+	erased, err := erasedIn(ctx, tx, s.c, n.GuildID, userIndex(s.c, n.TargetID))
+	if err != nil {
+		return Case{}, false, err
+	}
+	if !erased.IsZero() && n.CreatedAt.UnixMilli() <= erased.UnixMilli() {
 		return Case{}, false, nil
 	}
 	rec := newRecorder(s.c)

@@ -83,7 +83,7 @@ func (s *Schedule) Add(ctx context.Context, n NewScheduledAction, at time.Time) 
 	}
 	defer tx.Rollback()
 	rec := newRecorder(s.c)
-	if _, err := cancelActions(ctx, tx, rec, userIndexes(s.c, n.TargetID), n.GuildID, n.Kind, at); err != nil {
+	if _, err := cancelActions(ctx, tx, rec, userIndexes(s.c, n.TargetID), n.GuildID, n.Kind, time.Time{}, at); err != nil {
 		return ScheduledAction{}, err
 	}
 	id, err := insertAction(ctx, tx, rec, n, at)
@@ -188,7 +188,14 @@ func (s *Schedule) Fail(ctx context.Context, id int64, reason string, retryAt, a
 
 // Cancel cancels the pending actions of kind for userID in a guild and
 // returns how many it cancelled (0 is not an error).
-func (s *Schedule) Cancel(ctx context.Context, guildID, userID string, kind ActionKind, at time.Time) (_ int, err error) {
+func (s *Schedule) Cancel(ctx context.Context, guildID, userID string, kind ActionKind, at time.Time) (int, error) {
+	return s.CancelCreatedBefore(ctx, guildID, userID, kind, time.Time{}, at)
+}
+
+// CancelCreatedBefore is Cancel for the actions created before before only
+// (all of them when before is zero): an unban made outside the bot and
+// handled late ends the temporary bans made before it, not one made since.
+func (s *Schedule) CancelCreatedBefore(ctx context.Context, guildID, userID string, kind ActionKind, before, at time.Time) (_ int, err error) {
 	defer wrap(&err, "cancel scheduled actions")
 	tx, err := s.db.beginWrite(ctx)
 	if err != nil {
@@ -196,7 +203,7 @@ func (s *Schedule) Cancel(ctx context.Context, guildID, userID string, kind Acti
 	}
 	defer tx.Rollback()
 	rec := newRecorder(s.c)
-	n, err := cancelActions(ctx, tx, rec, userIndexes(s.c, userID), guildID, kind, at)
+	n, err := cancelActions(ctx, tx, rec, userIndexes(s.c, userID), guildID, kind, before, at)
 	if err != nil {
 		return 0, err
 	}
@@ -316,10 +323,15 @@ func insertAction(ctx context.Context, tx dbtx, rec *recorder, n NewScheduledAct
 // user of blind indexes idx. It matches every index the user's rows may
 // carry, so that during a rotation of the index keys an older pending
 // action is cancelled, not left beside the new one.
-func cancelActions(ctx context.Context, tx dbtx, rec *recorder, idx [][]byte, guildID string, kind ActionKind, at time.Time) (int, error) {
+func cancelActions(ctx context.Context, tx dbtx, rec *recorder, idx [][]byte, guildID string, kind ActionKind, before, at time.Time) (int, error) {
 	target, args := indexIn(`t.target_index`, idx)
 	args = append(append([]any{guildID}, args...), string(kind))
-	pending, err := rec.remove(ctx, tx, tScheduled, `t.guild_id = ? AND `+target+` AND t.kind = ? AND t.state = 'pending'`, args...)
+	where := `t.guild_id = ? AND ` + target + ` AND t.kind = ? AND t.state = 'pending'`
+	if !before.IsZero() {
+		where += ` AND t.created_at < ?`
+		args = append(args, before.UnixMilli())
+	}
+	pending, err := rec.remove(ctx, tx, tScheduled, where, args...)
 	if err != nil {
 		return 0, err
 	}
