@@ -292,9 +292,15 @@ func TestRestoreKilled(t *testing.T) {
 		delay := time.Duration(rng.Int64N(int64(took) * 6 / 5))
 		if cycle%2 == 1 {
 			// Every other kill comes after the restore has begun to
-			// change things, wherever a loaded machine moved that point.
+			// change things, wherever a loaded machine moved that point:
+			// half of them at once, half a little later, before or after
+			// the swap. took also counts the process's start and exit,
+			// so a delay drawn from all of it mostly lands after the end.
 			waitForFile(pendingPath(live), took*3)
-			delay = time.Duration(rng.Int64N(int64(took)/2 + 1))
+			delay = 0
+			if cycle%4 == 3 {
+				delay = time.Duration(rng.Int64N(int64(took)/8 + 1))
+			}
 		}
 		if c.killAfter(t, delay) {
 			killed++
