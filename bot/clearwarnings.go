@@ -24,9 +24,9 @@ const (
 	// clearConfirmFor is how long the confirm button works, as for an
 	// erasure: what it revokes is read again when pressed.
 	clearConfirmFor = eraseConfirmFor
-	// maxPendingClears bounds the confirmations waiting for a press; the
-	// oldest go first.
-	maxPendingClears = 1000
+	// maxPendingConfirms bounds the confirmations of one kind waiting for
+	// a press; the oldest go first.
+	maxPendingConfirms = 1000
 )
 
 // clearWarningsCommand defines /clearwarnings: a moderator revokes every
@@ -48,24 +48,28 @@ func clearWarningsCommand() Command {
 	}
 }
 
-// pendingClear is a /clearwarnings waiting for its confirm button. The
-// reason is too long for a custom ID, so it waits here, under a random key
-// the buttons carry; after a restart the buttons find nothing and say so.
-type pendingClear struct {
+// pendingConfirm is a /clearwarnings or /privacy erase waiting for its
+// confirm button, under a random key the buttons carry: a press takes it,
+// so a confirmation is used or cancelled once. /clearwarnings' reason is
+// too long for a custom ID, so it waits here too. After a restart the
+// buttons find nothing and say so.
+type pendingConfirm struct {
 	invoker, target snowflake.ID
 	reason          string
 	issued          time.Time
 }
 
-// pendingClears holds the confirmations waiting for a press. The zero value
-// is ready to use.
-type pendingClears struct {
+// pendingConfirms holds the confirmations waiting for a press. The zero
+// value is ready to use.
+type pendingConfirms struct {
 	mu    sync.Mutex
-	m     map[string]pendingClear
+	m     map[string]pendingConfirm
 	order []string
 }
 
-func (p *pendingClears) put(c pendingClear) (string, error) {
+// put files c under a new random key, dropping the oldest confirmations
+// and those past clearConfirmFor (which is eraseConfirmFor).
+func (p *pendingConfirms) put(c pendingConfirm) (string, error) {
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
@@ -74,9 +78,9 @@ func (p *pendingClears) put(c pendingClear) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.m == nil {
-		p.m = map[string]pendingClear{}
+		p.m = map[string]pendingConfirm{}
 	}
-	for len(p.order) > 0 && (len(p.order) >= maxPendingClears || c.issued.Sub(p.m[p.order[0]].issued) > clearConfirmFor) {
+	for len(p.order) > 0 && (len(p.order) >= maxPendingConfirms || c.issued.Sub(p.m[p.order[0]].issued) > clearConfirmFor) {
 		delete(p.m, p.order[0])
 		p.order = p.order[1:]
 	}
@@ -85,13 +89,27 @@ func (p *pendingClears) put(c pendingClear) (string, error) {
 	return key, nil
 }
 
-// take removes and returns the confirmation under key.
-func (p *pendingClears) take(key string) (pendingClear, bool) {
+// take removes and returns the confirmation under key. It is found only if
+// it was issued with these very buttons: by invoker, about target, at
+// issued.
+func (p *pendingConfirms) take(key string, invoker, target snowflake.ID, issued time.Time) (pendingConfirm, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c, ok := p.m[key]
 	delete(p.m, key)
-	return c, ok
+	if !ok || c.invoker != invoker || c.target != target || !c.issued.Equal(issued) {
+		return pendingConfirm{}, false
+	}
+	return c, true
+}
+
+// validPendingKey reports whether s has the form of a key put made.
+func validPendingKey(s string) bool {
+	if len(s) != 16 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
 }
 
 // clearButton is what /clearwarnings' buttons carry in their custom IDs.
@@ -114,10 +132,7 @@ func (b clearButton) customID() string {
 // cut-short ID is refused.
 func parseClearButton(args []string) (clearButton, error) {
 	bad := errForgedCustomID
-	if len(args) != 5 || (args[4] != "confirm" && args[4] != "cancel") || len(args[3]) != 16 {
-		return clearButton{}, bad
-	}
-	if _, err := hex.DecodeString(args[3]); err != nil {
+	if len(args) != 5 || (args[4] != "confirm" && args[4] != "cancel") || !validPendingKey(args[3]) {
 		return clearButton{}, bad
 	}
 	invoker, err1 := snowflake.Parse(args[0])
@@ -184,7 +199,7 @@ func (h *handlers) clearPreview(ctx context.Context, e *event, data discord.Slas
 		return discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{}}, nil
 	}
 	issued := mc.now.Truncate(time.Second)
-	key, err := h.clears.put(pendingClear{invoker: mc.actor.UserID, target: user.ID, reason: reason, issued: issued})
+	key, err := h.clears.put(pendingConfirm{invoker: mc.actor.UserID, target: user.ID, reason: reason, issued: issued})
 	if err != nil {
 		return discord.MessageUpdate{}, err
 	}
@@ -231,7 +246,7 @@ func (h *handlers) handleClearWarningsButton(e *event, args []string) error {
 		// Only a confirmation still waiting can be cancelled: after the
 		// confirm (a quick second click), "nothing was revoked" would be
 		// false and would replace the report.
-		if pending, ok := h.clears.take(b.key); !ok || !pending.issued.Equal(b.issued) || pending.invoker != b.invoker || pending.target != b.target {
+		if _, ok := h.clears.take(b.key, b.invoker, b.target, b.issued); !ok {
 			return &UserError{"This confirmation was already used, cancelled or has expired, so there is nothing to cancel."}
 		}
 		content := "Cancelled: no warning was revoked."
@@ -241,9 +256,8 @@ func (h *handlers) handleClearWarningsButton(e *event, args []string) error {
 	if now := h.now(); now.Sub(b.issued) > clearConfirmFor || b.issued.After(now.Add(time.Minute)) {
 		return expired
 	}
-	pending, ok := h.clears.take(b.key)
-	// The key must have been issued with these very buttons.
-	if !ok || !pending.issued.Equal(b.issued) || pending.invoker != b.invoker || pending.target != b.target {
+	pending, ok := h.clears.take(b.key, b.invoker, b.target, b.issued)
+	if !ok {
 		return expired
 	}
 	if err := e.deferUpdate(); err != nil {

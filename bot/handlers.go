@@ -50,7 +50,9 @@ type handlers struct {
 	// data directory), so a lock in memory is enough.
 	settingsLocks sync.Map
 	// clears holds the /clearwarnings confirmations waiting for a press.
-	clears pendingClears
+	clears pendingConfirms
+	// erasures holds the /privacy erase confirmations waiting for a press.
+	erasures pendingConfirms
 }
 
 // deferredHandler does a command's work after the deferral and returns what

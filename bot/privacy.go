@@ -147,10 +147,13 @@ func (h *handlers) exportMessage(ctx context.Context, guild, user string) (disco
 }
 
 // eraseButton is what an erasure's confirm and cancel buttons carry in
-// their custom IDs, so a press needs no state on the bot's side.
+// their custom IDs. The key names the confirmation waiting in
+// handlers.erasures: a press takes it, so an erasure is confirmed or
+// cancelled once.
 type eraseButton struct {
 	invoker, target snowflake.ID
 	issued          time.Time // whole seconds
+	key             string
 	confirm         bool
 }
 
@@ -160,7 +163,7 @@ func (b eraseButton) customID() string {
 	if b.confirm {
 		action = "confirm"
 	}
-	return fmt.Sprintf("%s/%s/%s/%d/%s", privacyEraseRoute, b.invoker, b.target, b.issued.Unix(), action)
+	return fmt.Sprintf("%s/%s/%s/%d/%s/%s", privacyEraseRoute, b.invoker, b.target, b.issued.Unix(), b.key, action)
 }
 
 // parseEraseButton reads the segments of an erasure button's custom ID
@@ -169,7 +172,7 @@ func (b eraseButton) customID() string {
 // hold user IDs.
 func parseEraseButton(args []string) (eraseButton, error) {
 	bad := errForgedCustomID
-	if len(args) != 4 || (args[3] != "confirm" && args[3] != "cancel") {
+	if len(args) != 5 || (args[4] != "confirm" && args[4] != "cancel") || !validPendingKey(args[3]) {
 		return eraseButton{}, bad
 	}
 	invoker, err1 := snowflake.Parse(args[0])
@@ -178,7 +181,7 @@ func parseEraseButton(args []string) (eraseButton, error) {
 	if err1 != nil || err2 != nil || err3 != nil || invoker == 0 || target == 0 {
 		return eraseButton{}, bad
 	}
-	return eraseButton{invoker: invoker, target: target, issued: time.Unix(issued, 0), confirm: args[3] == "confirm"}, nil
+	return eraseButton{invoker: invoker, target: target, issued: time.Unix(issued, 0), key: args[3], confirm: args[4] == "confirm"}, nil
 }
 
 // handlePrivacyErase shows an admin what erasing a member's records would
@@ -227,7 +230,12 @@ func (h *handlers) erasePreview(ctx context.Context, e *event, data discord.Slas
 		return discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{}}, nil
 	}
 	content := erasePreviewText(user.ID, p)
-	b := eraseButton{invoker: mc.actor.UserID, target: user.ID, issued: mc.now.Truncate(time.Second), confirm: true}
+	issued := mc.now.Truncate(time.Second)
+	key, err := h.erasures.put(pendingConfirm{invoker: mc.actor.UserID, target: user.ID, issued: issued})
+	if err != nil {
+		return discord.MessageUpdate{}, err
+	}
+	b := eraseButton{invoker: mc.actor.UserID, target: user.ID, issued: issued, key: key, confirm: true}
 	cancel := b
 	cancel.confirm = false
 	row := discord.NewActionRow(
@@ -266,8 +274,8 @@ func erasePreviewText(target snowflake.ID, p storage.ErasePreview) string {
 }
 
 // handlePrivacyEraseButton answers the erasure's buttons. Only the admin
-// who asked may press them, and confirming checks Manage Server again: the
-// button outlives the permission.
+// who asked may press them, each confirmation is used once, and confirming
+// checks Manage Server again: the button outlives the permission.
 func (h *handlers) handlePrivacyEraseButton(e *event, args []string) error {
 	b, err := parseEraseButton(args)
 	if err != nil {
@@ -277,11 +285,23 @@ func (h *handlers) handlePrivacyEraseButton(e *event, args []string) error {
 		return userErrorf("Only <@%s>, who asked for this erasure, can confirm or cancel it.", b.invoker)
 	}
 	if !b.confirm {
+		// Only a confirmation still waiting can be cancelled: after the
+		// erasure (a quick second click), "nothing was erased" would be
+		// false and would replace the report.
+		if _, ok := h.erasures.take(b.key, b.invoker, b.target, b.issued); !ok {
+			return &UserError{"This confirmation was already used, cancelled or has expired, so there is nothing to cancel."}
+		}
 		content := "Cancelled: nothing was erased."
 		return e.updateMessage(discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{}})
 	}
+	expired := &UserError{"This confirmation has expired: run /privacy erase again to see what would be erased now."}
 	if now := h.now(); now.Sub(b.issued) > eraseConfirmFor || b.issued.After(now.Add(time.Minute)) {
-		return &UserError{"This confirmation has expired: run /privacy erase again to see what would be erased now."}
+		return expired
+	}
+	// Taken before the erasure, so that a second press, even at once,
+	// neither erases again nor posts a second modlog line.
+	if _, ok := h.erasures.take(b.key, b.invoker, b.target, b.issued); !ok {
+		return expired
 	}
 	if err := e.deferUpdate(); err != nil {
 		return fmt.Errorf("defer the erasure: %w", err)

@@ -216,8 +216,17 @@ func TestPrivacyErase(t *testing.T) {
 
 	t.Run("ForgedAndStale", func(t *testing.T) {
 		in := preview()
-		old := eraseButton{invoker: h.admin.ID, target: h.member.ID, issued: time.Now().Add(-time.Hour), confirm: true}
-		asMod := eraseButton{invoker: h.mod.ID, target: h.member.ID, issued: time.Now(), confirm: true}
+		old := eraseButton{invoker: h.admin.ID, target: h.member.ID, issued: time.Now().Add(-time.Hour), key: "0123456789abcdef", confirm: true}
+		// A key no preview made is refused, whoever presses it.
+		unknown := eraseButton{invoker: h.admin.ID, target: h.member.ID, issued: time.Now().Truncate(time.Second), key: "0123456789abcdef", confirm: true}
+		// A confirmation waiting for the moderator, as if they had lost
+		// Manage Server since their preview.
+		asMod := eraseButton{invoker: h.mod.ID, target: h.member.ID, issued: time.Now().Truncate(time.Second), confirm: true}
+		key, err := h.bot.handlers.erasures.put(pendingConfirm{invoker: asMod.invoker, target: asMod.target, issued: asMod.issued})
+		if err != nil {
+			t.Fatal(err)
+		}
+		asMod.key = key
 		for _, tc := range []struct {
 			who  *discordtest.Member
 			id   string
@@ -225,9 +234,11 @@ func TestPrivacyErase(t *testing.T) {
 		}{
 			{h.admin, "/privacy-erase/1/2", "damaged or out of date"},
 			{h.admin, fmt.Sprintf("/privacy-erase/%s/%s/1/delete", h.admin.ID, h.member.ID), "damaged or out of date"},
+			{h.admin, fmt.Sprintf("/privacy-erase/%s/%s/1/nothex/confirm", h.admin.ID, h.member.ID), "damaged or out of date"},
 			{h.admin, old.customID(), "This confirmation has expired"},
-			// A forged button naming the moderator as invoker still meets
-			// the server's own check of Manage Server.
+			{h.admin, unknown.customID(), "This confirmation has expired"},
+			// A confirmation of the moderator's still meets the server's
+			// own check of Manage Server.
 			{h.mod, asMod.customID(), "Only members with the Manage Server permission"},
 		} {
 			out, err := h.srv.ClickForgedButton(ctx, h.guild, tc.who, *in.Message, tc.id)

@@ -53,7 +53,7 @@ func (h *handlers) routes() []route {
 		slash("/mywarnings", h.handleMyWarnings),
 		slash("/privacy/export", h.handlePrivacyExport),
 		slash("/privacy/erase", h.handlePrivacyErase),
-		button(privacyEraseRoute, 4, h.handlePrivacyEraseButton),
+		button(privacyEraseRoute, 5, h.handlePrivacyEraseButton),
 
 		slash("/config/show", h.handleConfigShow),
 		slash("/config/modlog", h.handleConfigModlog),
