@@ -29,6 +29,7 @@ type RetentionStore interface {
 	CancelDeparture(ctx context.Context, guildID string, at time.Time) (bool, error)
 	Departures(ctx context.Context) ([]storage.Departure, error)
 	DeleteGuildBatch(ctx context.Context, guildID string, now time.Time, limit int) (bool, error)
+	PruneManualEntries(ctx context.Context, before time.Time) (int, error)
 }
 
 // operatorRetention holds the operator's retention settings. A reload
@@ -248,6 +249,10 @@ func (r *retainer) sweep(ctx context.Context) {
 	// One period for the whole sweep: a reload meanwhile applies from the
 	// next one, so no batch deletes by a period the others did not use.
 	operator := r.periods.cases()
+	if _, err := r.store.PruneManualEntries(ctx, now.Add(-storage.ManualEntryKeep)); err != nil && ctx.Err() == nil {
+		// Only the replay guard's old records: the sweep goes on.
+		r.log.Warn("could not prune the records of manual actions' audit-log entries; the next sweep tries again", errAttr(err))
+	}
 	total, after := 0, int64(0)
 	for {
 		r.applyChanges(ctx)

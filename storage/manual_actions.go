@@ -106,3 +106,40 @@ func (s *Cases) CreateManual(ctx context.Context, n NewCase, entryID string) (_ 
 	}
 	return createdCase(number, n), true, rec.commit(ctx, tx)
 }
+
+// ManualEntryKeep is how long the record of a manual action's audit-log
+// entry is kept. It exists to catch a gateway replay, which comes within
+// minutes of the entry; past that it only ties an entry in the server's
+// own audit log to a time, which after an erasure would say that records
+// of someone were made then.
+const ManualEntryKeep = 7 * 24 * time.Hour
+
+// PruneManualEntries deletes the records of audit-log entries made before
+// before, and returns how many went.
+func (r *Retention) PruneManualEntries(ctx context.Context, before time.Time) (_ int, err error) {
+	defer wrap(&err, "prune the records of manual actions' audit-log entries")
+	tx, err := r.db.beginWrite(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	rec := newRecorder(r.c)
+	const where = `t.recorded_at < ?`
+	gone, err := rec.remove(ctx, tx, tManualEntries, where, before.UnixMilli())
+	if err != nil || len(gone) == 0 {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM manual_action_entries WHERE recorded_at < ?`, before.UnixMilli()); err != nil {
+		return 0, err
+	}
+	if _, err := appendAudit(ctx, tx, rec, AuditEntry{
+		At: time.Now(), ActorID: RetentionActor, Action: "retention.manual-entries",
+		Details: fmt.Sprintf("%d records of audit-log entries of manual actions deleted", len(gone)),
+	}); err != nil {
+		return 0, err
+	}
+	if err := rec.commit(ctx, tx); err != nil {
+		return 0, err
+	}
+	return len(gone), nil
+}

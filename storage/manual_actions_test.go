@@ -76,3 +76,39 @@ func TestCreateManual(t *testing.T) {
 		t.Errorf("VerifyRecords after an edit of the switch got err=%v, want ErrRecordAltered", err)
 	}
 }
+
+// TestPruneManualEntries checks that the replay guard's records older than
+// the cut go, sealed as every deletion is, and the newer ones stay and
+// still catch a replay.
+func TestPruneManualEntries(t *testing.T) {
+	ctx := context.Background()
+	db := newTestDB(t)
+	k := newTestKeys(t)
+	cs := NewCases(db, k)
+	n := NewCase{GuildID: testGuild, Kind: CaseKick, TargetID: "333333333333333333", TargetName: "raider",
+		ModeratorID: "222222222222222222", ModeratorName: "mod", Reason: "from the member menu"}
+	old, recent := n, n
+	old.CreatedAt, recent.CreatedAt = t0, t0.Add(10*24*time.Hour)
+	for _, c := range []struct {
+		n     NewCase
+		entry string
+	}{{old, "900000000000000001"}, {old, "900000000000000002"}, {recent, "900000000000000003"}} {
+		if _, ok, err := cs.CreateManual(ctx, c.n, c.entry); err != nil || !ok {
+			t.Fatalf("entry %s: recorded=%v err=%v", c.entry, ok, err)
+		}
+	}
+	r := NewRetention(db, k)
+	got, err := r.PruneManualEntries(ctx, t0.Add(ManualEntryKeep))
+	if err != nil || got != 2 {
+		t.Fatalf("pruned %d (%v), want the 2 older records", got, err)
+	}
+	if got, err := r.PruneManualEntries(ctx, t0.Add(ManualEntryKeep)); err != nil || got != 0 {
+		t.Errorf("a second prune deleted %d (%v), want none", got, err)
+	}
+	if _, ok, err := cs.CreateManual(ctx, recent, "900000000000000003"); err != nil || ok {
+		t.Errorf("a replay of the kept entry: recorded=%v err=%v, want nothing recorded", ok, err)
+	}
+	if _, err := VerifyRecords(ctx, db, k); err != nil {
+		t.Errorf("VerifyRecords after the prune: %v", err)
+	}
+}
