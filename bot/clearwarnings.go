@@ -2,13 +2,10 @@ package bot
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/disgoorg/disgo/discord"
@@ -24,9 +21,6 @@ const (
 	// clearConfirmFor is how long the confirm button works, as for an
 	// erasure: what it revokes is read again when pressed.
 	clearConfirmFor = eraseConfirmFor
-	// maxPendingConfirms bounds the confirmations of one kind waiting for
-	// a press; the oldest go first.
-	maxPendingConfirms = 1000
 )
 
 // clearWarningsCommand defines /clearwarnings: a moderator revokes every
@@ -46,102 +40,6 @@ func clearWarningsCommand() Command {
 		},
 		BotPermissions: discord.PermissionSendMessages | discord.PermissionEmbedLinks,
 	}
-}
-
-// pendingConfirm is a /clearwarnings or /privacy erase waiting for its
-// confirm button, under a random key the buttons carry: a press takes it,
-// so a confirmation is used or cancelled once. /clearwarnings' reason is
-// too long for a custom ID, so it waits here too. After a restart the
-// buttons find nothing and say so.
-type pendingConfirm struct {
-	invoker, target snowflake.ID
-	reason          string
-	issued          time.Time
-}
-
-// pendingConfirms holds the confirmations waiting for a press. The zero
-// value is ready to use.
-type pendingConfirms struct {
-	mu    sync.Mutex
-	m     map[string]pendingConfirm
-	order []string
-}
-
-// put files c under a new random key, dropping the oldest confirmations
-// and those past clearConfirmFor (which is eraseConfirmFor).
-func (p *pendingConfirms) put(c pendingConfirm) (string, error) {
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	key := hex.EncodeToString(b)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.m == nil {
-		p.m = map[string]pendingConfirm{}
-	}
-	for len(p.order) > 0 && (len(p.order) >= maxPendingConfirms || c.issued.Sub(p.m[p.order[0]].issued) > clearConfirmFor) {
-		delete(p.m, p.order[0])
-		p.order = p.order[1:]
-	}
-	p.m[key] = c
-	p.order = append(p.order, key)
-	return key, nil
-}
-
-// take removes and returns the confirmation under key. It is found only if
-// it was issued with these very buttons: by invoker, about target, at
-// issued.
-func (p *pendingConfirms) take(key string, invoker, target snowflake.ID, issued time.Time) (pendingConfirm, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c, ok := p.m[key]
-	delete(p.m, key)
-	if !ok || c.invoker != invoker || c.target != target || !c.issued.Equal(issued) {
-		return pendingConfirm{}, false
-	}
-	return c, true
-}
-
-// validPendingKey reports whether s has the form of a key put made.
-func validPendingKey(s string) bool {
-	if len(s) != 16 {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil
-}
-
-// clearButton is what /clearwarnings' buttons carry in their custom IDs.
-type clearButton struct {
-	invoker, target snowflake.ID
-	issued          time.Time // whole seconds
-	key             string
-	confirm         bool
-}
-
-func (b clearButton) customID() string {
-	action := "cancel"
-	if b.confirm {
-		action = "confirm"
-	}
-	return fmt.Sprintf("%s/%s/%s/%d/%s/%s", clearWarningsRoute, b.invoker, b.target, b.issued.Unix(), b.key, action)
-}
-
-// parseClearButton reads the segments after the route; a forged or
-// cut-short ID is refused.
-func parseClearButton(args []string) (clearButton, error) {
-	bad := errForgedCustomID
-	if len(args) != 5 || (args[4] != "confirm" && args[4] != "cancel") || !validPendingKey(args[3]) {
-		return clearButton{}, bad
-	}
-	invoker, err1 := snowflake.Parse(args[0])
-	target, err2 := snowflake.Parse(args[1])
-	issued, err3 := strconv.ParseInt(args[2], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || invoker == 0 || target == 0 {
-		return clearButton{}, bad
-	}
-	return clearButton{invoker: invoker, target: target, issued: time.Unix(issued, 0), key: args[3], confirm: args[4] == "confirm"}, nil
 }
 
 // handleClearWarnings shows how many active warnings would be revoked,
@@ -205,7 +103,7 @@ func (h *handlers) clearPreview(ctx context.Context, e *event, data discord.Slas
 	}
 	content := fmt.Sprintf("Revoke %s of <@%s> (%s: %s)? Each stays in their history, marked revoked with the reason: %s",
 		plural(int64(len(numbers)), "active warning"), user.ID, plural(int64(points), "point"), caseList(numbers), escapeMarkdown(reason))
-	b := clearButton{invoker: mc.actor.UserID, target: user.ID, issued: issued, key: key, confirm: true}
+	b := confirmButton{route: clearWarningsRoute, invoker: mc.actor.UserID, target: user.ID, issued: issued, key: key, confirm: true}
 	cancel := b
 	cancel.confirm = false
 	row := discord.NewActionRow(
@@ -235,7 +133,7 @@ func caseList(numbers []int64) string {
 // moderator who asked may press them, and confirming checks again that they
 // moderate and outrank the member: the button outlives both.
 func (h *handlers) handleClearWarningsButton(e *event, args []string) error {
-	b, err := parseClearButton(args)
+	b, err := parseConfirmButton(clearWarningsRoute, args)
 	if err != nil {
 		return err
 	}

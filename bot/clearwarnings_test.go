@@ -99,9 +99,9 @@ func TestClearWarnings(t *testing.T) {
 		b, _ := findButton(in, "Revoke all")
 		parts := strings.Split(b.CustomID, "/")
 		key := parts[len(parts)-2]
-		old := clearButton{invoker: h.mod.ID, target: h.member.ID, issued: time.Now().Add(-time.Hour), key: key, confirm: true}
-		unknown := clearButton{invoker: h.mod.ID, target: h.member.ID, issued: time.Now(), key: "0123456789abcdef", confirm: true}
-		retarget := clearButton{invoker: h.mod.ID, target: h.other.ID, issued: time.Now(), key: key, confirm: true}
+		old := confirmButton{route: clearWarningsRoute, invoker: h.mod.ID, target: h.member.ID, issued: time.Now().Add(-time.Hour), key: key, confirm: true}
+		unknown := confirmButton{route: clearWarningsRoute, invoker: h.mod.ID, target: h.member.ID, issued: time.Now(), key: "0123456789abcdef", confirm: true}
+		retarget := confirmButton{route: clearWarningsRoute, invoker: h.mod.ID, target: h.other.ID, issued: time.Now(), key: key, confirm: true}
 		for _, tc := range []struct {
 			id   string
 			want string

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -146,44 +145,6 @@ func (h *handlers) exportMessage(ctx context.Context, guild, user string) (disco
 	}, nil
 }
 
-// eraseButton is what an erasure's confirm and cancel buttons carry in
-// their custom IDs. The key names the confirmation waiting in
-// handlers.erasures: a press takes it, so an erasure is confirmed or
-// cancelled once.
-type eraseButton struct {
-	invoker, target snowflake.ID
-	issued          time.Time // whole seconds
-	key             string
-	confirm         bool
-}
-
-// customID encodes b as a button route, under Discord's 100 characters.
-func (b eraseButton) customID() string {
-	action := "cancel"
-	if b.confirm {
-		action = "confirm"
-	}
-	return fmt.Sprintf("%s/%s/%s/%d/%s/%s", privacyEraseRoute, b.invoker, b.target, b.issued.Unix(), b.key, action)
-}
-
-// parseEraseButton reads the segments of an erasure button's custom ID
-// after its route. A forged or cut-short ID is refused, never indexed past
-// its end; the segments stay out of the error, which is logged, since they
-// hold user IDs.
-func parseEraseButton(args []string) (eraseButton, error) {
-	bad := errForgedCustomID
-	if len(args) != 5 || (args[4] != "confirm" && args[4] != "cancel") || !validPendingKey(args[3]) {
-		return eraseButton{}, bad
-	}
-	invoker, err1 := snowflake.Parse(args[0])
-	target, err2 := snowflake.Parse(args[1])
-	issued, err3 := strconv.ParseInt(args[2], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || invoker == 0 || target == 0 {
-		return eraseButton{}, bad
-	}
-	return eraseButton{invoker: invoker, target: target, issued: time.Unix(issued, 0), key: args[3], confirm: args[4] == "confirm"}, nil
-}
-
 // handlePrivacyErase shows an admin what erasing a member's records would
 // erase, with a confirm and a cancel button. Nothing is erased yet.
 func (h *handlers) handlePrivacyErase(e *event, data discord.SlashCommandInteractionData) error {
@@ -235,7 +196,7 @@ func (h *handlers) erasePreview(ctx context.Context, e *event, data discord.Slas
 	if err != nil {
 		return discord.MessageUpdate{}, err
 	}
-	b := eraseButton{invoker: mc.actor.UserID, target: user.ID, issued: issued, key: key, confirm: true}
+	b := confirmButton{route: privacyEraseRoute, invoker: mc.actor.UserID, target: user.ID, issued: issued, key: key, confirm: true}
 	cancel := b
 	cancel.confirm = false
 	row := discord.NewActionRow(
@@ -277,7 +238,7 @@ func erasePreviewText(target snowflake.ID, p storage.ErasePreview) string {
 // who asked may press them, each confirmation is used once, and confirming
 // checks Manage Server again: the button outlives the permission.
 func (h *handlers) handlePrivacyEraseButton(e *event, args []string) error {
-	b, err := parseEraseButton(args)
+	b, err := parseConfirmButton(privacyEraseRoute, args)
 	if err != nil {
 		return err
 	}

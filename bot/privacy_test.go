@@ -216,12 +216,12 @@ func TestPrivacyErase(t *testing.T) {
 
 	t.Run("ForgedAndStale", func(t *testing.T) {
 		in := preview()
-		old := eraseButton{invoker: h.admin.ID, target: h.member.ID, issued: time.Now().Add(-time.Hour), key: "0123456789abcdef", confirm: true}
+		old := confirmButton{route: privacyEraseRoute, invoker: h.admin.ID, target: h.member.ID, issued: time.Now().Add(-time.Hour), key: "0123456789abcdef", confirm: true}
 		// A key no preview made is refused, whoever presses it.
-		unknown := eraseButton{invoker: h.admin.ID, target: h.member.ID, issued: time.Now().Truncate(time.Second), key: "0123456789abcdef", confirm: true}
+		unknown := confirmButton{route: privacyEraseRoute, invoker: h.admin.ID, target: h.member.ID, issued: time.Now().Truncate(time.Second), key: "0123456789abcdef", confirm: true}
 		// A confirmation waiting for the moderator, as if they had lost
 		// Manage Server since their preview.
-		asMod := eraseButton{invoker: h.mod.ID, target: h.member.ID, issued: time.Now().Truncate(time.Second), confirm: true}
+		asMod := confirmButton{route: privacyEraseRoute, invoker: h.mod.ID, target: h.member.ID, issued: time.Now().Truncate(time.Second), confirm: true}
 		key, err := h.bot.handlers.erasures.put(pendingConfirm{invoker: asMod.invoker, target: asMod.target, issued: asMod.issued})
 		if err != nil {
 			t.Fatal(err)

@@ -77,8 +77,8 @@ func TestRoutesCoverDefinitions(t *testing.T) {
 	// The custom IDs the bot puts on buttons.
 	made := []string{
 		warningsPage{invoker: 1, target: 2, page: 3, all: true}.customID(),
-		eraseButton{invoker: 1, target: 2, issued: time.Unix(3, 0), key: "0123456789abcdef", confirm: true}.customID(),
-		clearButton{invoker: 1, target: 2, issued: time.Unix(3, 0), key: "0123456789abcdef", confirm: true}.customID(),
+		confirmButton{route: privacyEraseRoute, invoker: 1, target: 2, issued: time.Unix(3, 0), key: "0123456789abcdef", confirm: true}.customID(),
+		confirmButton{route: clearWarningsRoute, invoker: 1, target: 2, issued: time.Unix(3, 0), key: "0123456789abcdef", confirm: true}.customID(),
 	}
 	var madePaths []string
 	for _, id := range made {
