@@ -178,6 +178,7 @@ func New(opts Options) (*Bot, error) {
 			store: opts.Stores.Retention, now: opts.Now, log: opts.Logger,
 			periods:  b.retention,
 			interval: opts.SchedulerInterval, wake: make(chan struct{}, 1),
+			forget: opts.Stores.forgetGuild,
 		}
 		c.OnGuildChange(b.retain.guildChanged)
 	}

@@ -92,6 +92,10 @@ type retainer struct {
 	periods  *operatorRetention
 	interval time.Duration // how often due departures are looked for
 	wake     chan struct{}
+	// forget drops what the bot caches of a guild whose records were
+	// deleted, so a guild that adds the bot again starts afresh; nil:
+	// nothing is cached.
+	forget func(guildID string)
 
 	mu        sync.Mutex
 	changes   []guildChange
@@ -235,6 +239,9 @@ func (r *retainer) deleteDeparted(ctx context.Context) {
 				}
 				break
 			}
+		}
+		if r.forget != nil {
+			r.forget(d.GuildID)
 		}
 		if err == nil {
 			log.Info("deleted the records of a server the bot left", slog.Time("left_at", d.LeftAt))

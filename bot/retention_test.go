@@ -220,6 +220,32 @@ func TestGuildLeave(t *testing.T) {
 		}
 		h.verify()
 	})
+	t.Run("AddedBackAfterDeletion", func(t *testing.T) {
+		clock := newTestClock()
+		h := newRetentionHarness(t, clock, 0, 30*day)
+		ctx, guild := context.Background(), h.guild.ID.String()
+		h.addPreset("spam", "Spamming invites", 2)
+		h.slash(h.admin, "config dm", discordtest.Options{"enabled": false})
+		// Both are read, so both sit in the stores' caches.
+		if s, err := h.stores.Settings.Get(ctx, guild); err != nil || s.DMEnabled {
+			t.Fatalf("settings before leaving: DMs %v, %v; want off", s.DMEnabled, err)
+		}
+		if p, err := h.stores.Presets.List(ctx, guild); err != nil || len(p) != 1 {
+			t.Fatalf("presets before leaving: %v, %v; want one", p, err)
+		}
+		h.guild.RemoveBot()
+		h.waitUntil("the departure", func() bool { return len(h.departures()) == 1 })
+		clock.Advance(30*day + time.Minute)
+		h.waitUntil("the deletion", func() bool { return len(h.departures()) == 0 })
+		h.guild.AddBotBack()
+		settle()
+		if s, err := h.stores.Settings.Get(ctx, guild); err != nil || !s.DMEnabled {
+			t.Errorf("settings of a guild whose records were deleted: DMs %v, %v; want the default, on", s.DMEnabled, err)
+		}
+		if p, err := h.stores.Presets.List(ctx, guild); err != nil || len(p) != 0 {
+			t.Errorf("presets of a guild whose records were deleted: %v, %v; want none", p, err)
+		}
+	})
 	t.Run("Outage", func(t *testing.T) {
 		clock := newTestClock()
 		h := newRetentionHarness(t, clock, 0, 30*day)

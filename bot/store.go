@@ -98,9 +98,9 @@ type Stores struct {
 }
 
 // NewStores returns the stores backed by db, sealing with c. Guild settings
-// are cached in memory: every command reads them, and only this process
-// writes them (storage locks the data directory), so the cache stays true
-// as long as every write goes through the returned Stores.
+// and reason presets are cached in memory: every command reads them, and
+// only this process writes them (storage locks the data directory), so the
+// cache stays true as long as every write goes through the returned Stores.
 func NewStores(db *storage.DB, c storage.Cipher) Stores {
 	return Stores{
 		Cases:     storage.NewCases(db, c),
@@ -108,63 +108,135 @@ func NewStores(db *storage.DB, c storage.Cipher) Stores {
 		Schedule:  storage.NewSchedule(db, c),
 		Privacy:   storage.NewCases(db, c),
 		Modlog:    storage.NewModlog(db, c),
-		Presets:   storage.NewPresets(db, c),
+		Presets:   newPresetsCache(storage.NewPresets(db, c)),
 		Retention: storage.NewRetention(db, c),
 		Audit:     storage.NewAudit(db, c),
 		Stats:     storage.NewStats(db, c),
 	}
 }
 
-// settingsCache keeps each guild's settings after the first read, and
-// drops them on every Save.
-type settingsCache struct {
-	next SettingsStore
-	mu   sync.Mutex
-	m    map[string]storage.GuildSettings
-	// gen counts the saves of each guild. A Get stores what it read only if
-	// no save happened meanwhile, so a read that began before a save can
-	// never put the old settings back into the cache.
+// guildCache keeps a value per guild after its first read. Only this
+// process writes what it caches (storage locks the data directory), so an
+// entry stays true as long as every write drops it.
+type guildCache[T any] struct {
+	mu sync.Mutex
+	m  map[string]T
+	// gen counts the drops of each guild. A read stores what it loaded only
+	// if no drop happened meanwhile, so a read that began before a write can
+	// never put the old value back.
 	gen map[string]uint64
 }
 
+func newGuildCache[T any]() *guildCache[T] {
+	return &guildCache[T]{m: make(map[string]T), gen: make(map[string]uint64)}
+}
+
+// get returns the guild's cached value, or loads and caches it. clone
+// copies what the caller may change, so the cached value never is.
+func (c *guildCache[T]) get(ctx context.Context, guildID string, load func(context.Context, string) (T, error), clone func(T) T) (T, error) {
+	c.mu.Lock()
+	v, ok := c.m[guildID]
+	gen := c.gen[guildID]
+	c.mu.Unlock()
+	if ok {
+		return clone(v), nil
+	}
+	v, err := load(ctx, guildID)
+	if err != nil {
+		return v, err
+	}
+	c.mu.Lock()
+	if c.gen[guildID] == gen {
+		c.m[guildID] = clone(v)
+	}
+	c.mu.Unlock()
+	return v, nil
+}
+
+// drop forgets the guild's value; the next get loads it again.
+func (c *guildCache[T]) drop(guildID string) {
+	c.mu.Lock()
+	c.gen[guildID]++
+	delete(c.m, guildID)
+	c.mu.Unlock()
+}
+
+// guildForgetter is a store that caches guilds' records and must forget a
+// guild whose records were deleted behind it (the bot left the guild).
+type guildForgetter interface {
+	forgetGuild(guildID string)
+}
+
+// forgetGuild drops whatever the stores cache of the guild.
+func (s Stores) forgetGuild(guildID string) {
+	for _, st := range []any{s.Settings, s.Presets} {
+		if f, ok := st.(guildForgetter); ok {
+			f.forgetGuild(guildID)
+		}
+	}
+}
+
+// settingsCache keeps each guild's settings after the first read, and
+// drops them on every Save.
+type settingsCache struct {
+	next  SettingsStore
+	cache *guildCache[storage.GuildSettings]
+}
+
 func newSettingsCache(next SettingsStore) *settingsCache {
-	return &settingsCache{next: next, m: make(map[string]storage.GuildSettings), gen: make(map[string]uint64)}
+	return &settingsCache{next: next, cache: newGuildCache[storage.GuildSettings]()}
 }
 
 // Get returns a copy that the caller may change freely.
 func (c *settingsCache) Get(ctx context.Context, guildID string) (storage.GuildSettings, error) {
-	c.mu.Lock()
-	s, ok := c.m[guildID]
-	gen := c.gen[guildID]
-	c.mu.Unlock()
-	if ok {
-		return cloneSettings(s), nil
-	}
-	s, err := c.next.Get(ctx, guildID)
-	if err != nil {
-		return s, err
-	}
-	c.mu.Lock()
-	if c.gen[guildID] == gen {
-		c.m[guildID] = cloneSettings(s)
-	}
-	c.mu.Unlock()
-	return s, nil
+	return c.cache.get(ctx, guildID, c.next.Get, cloneSettings)
 }
 
 // Save writes through, then drops the cached settings: the next Get reads
 // exactly what storage holds (UpdatedAt included).
 func (c *settingsCache) Save(ctx context.Context, s storage.GuildSettings, actorID string, at time.Time) error {
 	err := c.next.Save(ctx, s, actorID, at)
-	c.mu.Lock()
-	c.gen[s.GuildID]++
-	delete(c.m, s.GuildID)
-	c.mu.Unlock()
+	c.cache.drop(s.GuildID)
 	return err
 }
+
+func (c *settingsCache) forgetGuild(guildID string) { c.cache.drop(guildID) }
 
 func cloneSettings(s storage.GuildSettings) storage.GuildSettings {
 	s.ModeratorRoleIDs = slices.Clone(s.ModeratorRoleIDs)
 	s.Escalations = slices.Clone(s.Escalations)
 	return s
 }
+
+// presetsCache keeps each guild's reason presets after the first read:
+// every command with a reason looks its text up among them. Put and Remove
+// drop the guild's entry.
+type presetsCache struct {
+	next  PresetStore
+	cache *guildCache[[]storage.ReasonPreset]
+}
+
+func newPresetsCache(next PresetStore) *presetsCache {
+	return &presetsCache{next: next, cache: newGuildCache[[]storage.ReasonPreset]()}
+}
+
+// List returns a copy that the caller may change freely.
+func (c *presetsCache) List(ctx context.Context, guildID string) ([]storage.ReasonPreset, error) {
+	return c.cache.get(ctx, guildID, c.next.List, slices.Clone[[]storage.ReasonPreset])
+}
+
+// Put writes through and drops the guild's cached presets.
+func (c *presetsCache) Put(ctx context.Context, guildID string, p storage.ReasonPreset, max int, actorID string, at time.Time) (bool, error) {
+	replaced, err := c.next.Put(ctx, guildID, p, max, actorID, at)
+	c.cache.drop(guildID)
+	return replaced, err
+}
+
+// Remove writes through and drops the guild's cached presets.
+func (c *presetsCache) Remove(ctx context.Context, guildID, name, actorID string, at time.Time) (storage.ReasonPreset, error) {
+	p, err := c.next.Remove(ctx, guildID, name, actorID, at)
+	c.cache.drop(guildID)
+	return p, err
+}
+
+func (c *presetsCache) forgetGuild(guildID string) { c.cache.drop(guildID) }
