@@ -341,7 +341,7 @@ func BenchmarkWarn(b *testing.B) {
 		if err == nil && !strings.HasPrefix(content, "Warned") {
 			err = fmt.Errorf("/warn answered %q", content)
 		}
-		met.InteractionDone("/warn", outcomeOf(err), time.Since(start))
+		met.InteractionDone("warn", outcomeOf(err), time.Since(start))
 		return err
 	}
 	// Numbers far above the seeded ones, unique across the ramp's runs.

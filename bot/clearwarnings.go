@@ -97,7 +97,7 @@ func (h *handlers) clearPreview(ctx context.Context, e *event, data discord.Slas
 		return discord.MessageUpdate{Content: &content, Components: &[]discord.ContainerComponent{}}, nil
 	}
 	issued := mc.now.Truncate(time.Second)
-	key, err := h.clears.put(pendingConfirm{invoker: mc.actor.UserID, target: user.ID, reason: reason, issued: issued})
+	key, err := h.clears.put(pendingConfirm{invoker: mc.actor.UserID, target: user.ID, reason: reason, issued: issued, numbers: numbers})
 	if err != nil {
 		return discord.MessageUpdate{}, err
 	}
@@ -162,7 +162,7 @@ func (h *handlers) handleClearWarningsButton(e *event, args []string) error {
 		return fmt.Errorf("defer /clearwarnings: %w", err)
 	}
 	log := h.interactionLog(e, "clearwarnings")
-	content, err := h.clearWarnings(e.ctx, e, log, b.target, pending.reason)
+	content, err := h.clearWarnings(e.ctx, e, log, b.target, pending.reason, pending.numbers)
 	if err != nil {
 		content = h.failureText(e, log, err)
 	}
@@ -173,10 +173,11 @@ func (h *handlers) handleClearWarningsButton(e *event, args []string) error {
 	return nil
 }
 
-// clearWarnings revokes the target's active warnings, tells them by DM
-// where the guild has DMs on, posts one modlog summary, and returns the
-// moderator's report.
-func (h *handlers) clearWarnings(ctx context.Context, e *event, log *slog.Logger, targetID snowflake.ID, reason string) (string, error) {
+// clearWarnings revokes those of the target's active warnings that the
+// moderator was shown (shown), tells them by DM where the guild has DMs
+// on, posts one modlog summary, and returns the moderator's report, which
+// names any warning given since the preview and left active.
+func (h *handlers) clearWarnings(ctx context.Context, e *event, log *slog.Logger, targetID snowflake.ID, reason string, shown []int64) (string, error) {
 	mc, err := h.moderatorContext(ctx, e, "clearwarnings")
 	if err != nil {
 		return "", err
@@ -188,12 +189,18 @@ func (h *handlers) clearWarnings(ctx context.Context, e *event, log *slog.Logger
 	if err := CheckTarget(mc.actor, target, mc.facts, "clear the warnings of"); err != nil {
 		return "", err
 	}
-	revoked, err := h.stores.Cases.RevokeWarnings(ctx, mc.guild, targetID.String(), mc.actor.UserID.String(), reason, mc.now)
+	revoked, newer, err := h.stores.Cases.RevokeWarnings(ctx, mc.guild, targetID.String(), shown, mc.actor.UserID.String(), reason, mc.now)
 	if err != nil {
 		return "", fmt.Errorf("revoke the warnings: %w", err)
 	}
+	left := ""
+	if newer > 0 {
+		left = fmt.Sprintf("%s given since you asked %s left as %s: run /clearwarnings again to revoke %s too.",
+			plural(int64(newer), "warning"), map[bool]string{true: "was", false: "were"}[newer == 1],
+			map[bool]string{true: "it is", false: "they are"}[newer == 1], map[bool]string{true: "it", false: "them"}[newer == 1])
+	}
 	if len(revoked) == 0 {
-		return fmt.Sprintf("<@%s> has no active warnings any more: nothing was revoked.", targetID), nil
+		return joinLines(fmt.Sprintf("None of the warnings of <@%s> you were shown is active any more: nothing was revoked.", targetID), left), nil
 	}
 	numbers := make([]int64, len(revoked))
 	points := 0
@@ -221,7 +228,7 @@ func (h *handlers) clearWarnings(ctx context.Context, e *event, log *slog.Logger
 	})
 	head := fmt.Sprintf("Revoked %s of <@%s> (%s): %s. They stay in their history but no longer count (%s).",
 		plural(int64(len(revoked)), "warning"), targetID, escapeMarkdown(name), caseList(numbers), plural(int64(points), "point"))
-	return joinLines(head, dm.String(), modlog), nil
+	return joinLines(head, left, dm.String(), modlog), nil
 }
 
 // clearDM tells a member their warnings were revoked, naming the moderator

@@ -97,6 +97,24 @@ func TestClearWarningsBetweenPreviewAndPress(t *testing.T) {
 		}
 	})
 
+	t.Run("WarnedMeanwhile", func(t *testing.T) {
+		m := h.newMember("busy")
+		in := preview(m)
+		wantText(t, "preview", in.Content, "Revoke 1 active warning")
+		later := h.seedCase(guild, storage.CaseWarning, m, h.mod, "after the preview")
+		out := h.click(h.mod, in, "Revoke all")
+		wantText(t, "report", out.Content, "Revoked 1 warning of "+m.Mention(),
+			"1 warning given since you asked was left as it is: run /clearwarnings again")
+		for _, c := range h.casesOfKind(m, storage.CaseWarning) {
+			if c.Number == later.Number && c.Revoked != nil {
+				t.Errorf("case #%d, given after the preview, was revoked", c.Number)
+			}
+			if c.Number != later.Number && c.Revoked == nil {
+				t.Errorf("case #%d, shown in the preview, was not revoked", c.Number)
+			}
+		}
+	})
+
 	t.Run("Restart", func(t *testing.T) {
 		m := h.newMember("patient")
 		in := preview(m)

@@ -24,6 +24,9 @@ type pendingConfirm struct {
 	invoker, target snowflake.ID
 	reason          string
 	issued          time.Time
+	// numbers are the cases the moderator was shown, which a confirmed
+	// /clearwarnings revokes and no other.
+	numbers []int64
 }
 
 // pendingConfirms holds the confirmations waiting for a press. The zero

@@ -63,8 +63,8 @@ func TestObserver(t *testing.T) {
 	t.Run("WarnOK", func(t *testing.T) {
 		n := obs.count()
 		h.slash(h.mod, "warn", discordtest.Options{"user": h.member, "reason": "spam"})
-		if got := obs.since(n); !slices.Equal(got, []string{"/warn ok"}) {
-			t.Errorf("interactions got=%v, want [/warn ok]", got)
+		if got := obs.since(n); !slices.Equal(got, []string{"warn ok"}) {
+			t.Errorf("interactions got=%v, want [warn ok]", got)
 		}
 		obs.mu.Lock()
 		defer obs.mu.Unlock()
@@ -76,16 +76,16 @@ func TestObserver(t *testing.T) {
 	t.Run("RefusedByPermission", func(t *testing.T) {
 		n := obs.count()
 		h.slash(h.member, "warn", discordtest.Options{"user": h.other, "reason": "spam"})
-		if got := obs.since(n); !slices.Equal(got, []string{"/warn refused"}) {
-			t.Errorf("interactions got=%v, want [/warn refused]", got)
+		if got := obs.since(n); !slices.Equal(got, []string{"warn refused"}) {
+			t.Errorf("interactions got=%v, want [warn refused]", got)
 		}
 	})
 
 	t.Run("SubcommandReportsTopLevel", func(t *testing.T) {
 		n := obs.count()
 		h.slash(h.admin, "config show", nil)
-		if got := obs.since(n); len(got) != 1 || !strings.HasPrefix(got[0], "/config ") {
-			t.Errorf("interactions got=%v, want one /config", got)
+		if got := obs.since(n); len(got) != 1 || !strings.HasPrefix(got[0], "config ") {
+			t.Errorf("interactions got=%v, want one config", got)
 		}
 	})
 
@@ -105,12 +105,12 @@ func TestObserver(t *testing.T) {
 		n := obs.count()
 		h.db.Close() // every command now fails inside the bot
 		in := h.slash(h.mod, "warnings", discordtest.Options{"user": h.member})
-		if got := obs.since(n); !slices.Equal(got, []string{"/warnings error"}) {
-			t.Errorf("interactions got=%v, want [/warnings error]", got)
+		if got := obs.since(n); !slices.Equal(got, []string{"warnings error"}) {
+			t.Errorf("interactions got=%v, want [warnings error]", got)
 		}
 		var done []capturedLine
 		for range 100 {
-			if done = logs.find("interaction done"); len(done) > 0 && done[len(done)-1].attrs["command"] == "/warnings" {
+			if done = logs.find("interaction done"); len(done) > 0 && done[len(done)-1].attrs["command"] == "warnings" {
 				break
 			}
 			time.Sleep(5 * time.Millisecond)

@@ -314,10 +314,18 @@ func (r *router) finish(e *event) {
 }
 
 // routeLabel names the route of e for metrics and the log: the top-level
-// slash command ("/config"), the button's route ("/warnings-page"), or
-// the autocomplete's command ("/unwarn autocomplete"); unknownRoute for
-// anything the routes table does not hold, whatever it claims to be.
+// slash command ("config"), the button's route ("warnings-page"), the
+// autocomplete's command ("unwarn autocomplete") or the context menu
+// ("Warn…"); unknownRoute for anything the routes table does not hold,
+// whatever it claims to be. Labels are names, as a moderator types them
+// and as the other log lines give them, not the router's paths.
 func (r *router) routeLabel(e *event) string {
+	return strings.TrimPrefix(r.routePath(e), "/")
+}
+
+// routePath is the router's path of the route that answers e: "/warn",
+// "/warnings-page", "/unwarn autocomplete", or a context menu's name.
+func (r *router) routePath(e *event) string {
 	switch i := e.Interaction.(type) {
 	case discord.ApplicationCommandInteraction:
 		if _, slash := i.Data.(discord.SlashCommandInteractionData); !slash {

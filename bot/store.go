@@ -28,9 +28,10 @@ type CaseStore interface {
 	// Recent returns the guild's newest cases, whatever their state.
 	Recent(ctx context.Context, guildID string, limit int) ([]storage.Case, error)
 	Revoke(ctx context.Context, guildID string, number int64, byID, reason string, at time.Time) (storage.Case, error)
-	// RevokeWarnings revokes every active warning of a member in one
-	// transaction and returns them.
-	RevokeWarnings(ctx context.Context, guildID, userID, byID, reason string, at time.Time) ([]storage.Case, error)
+	// RevokeWarnings revokes the active warnings of a member among numbers
+	// in one transaction, and returns them and how many other active
+	// warnings the member has.
+	RevokeWarnings(ctx context.Context, guildID, userID string, numbers []int64, byID, reason string, at time.Time) ([]storage.Case, int, error)
 	UpdateReason(ctx context.Context, guildID string, number int64, byID, reason string, at time.Time) (storage.Case, error)
 	History(ctx context.Context, guildID string, number int64) ([]storage.ReasonChange, error)
 }

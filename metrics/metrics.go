@@ -111,6 +111,21 @@ func New(src Sources) *Metrics {
 			Help: "Scheduled backups that failed since the bot started.",
 		}),
 	}
+	// The series whose labels come from a small known set start at zero,
+	// so a scrape and a rate() see them before their first event: a query
+	// for rate limits or DM failures then reads 0 rather than no data.
+	for _, kind := range []string{"resume", "identify"} {
+		m.reconnects.WithLabelValues(kind)
+	}
+	for _, scope := range []string{"global", "user", "shared"} {
+		m.rateLimited.WithLabelValues(scope)
+	}
+	for _, reason := range []string{"closed", "timeout", "error"} {
+		m.dmFailures.WithLabelValues(reason)
+	}
+	for _, kind := range []string{"warning", "note", "timeout", "untimeout", "kick", "ban", "unban"} {
+		m.casesCreated.WithLabelValues(kind)
+	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -75,8 +75,8 @@ func TestObserverMethods(t *testing.T) {
 		labels map[string]string
 		want   float64
 	}{
-		{"InteractionCount", func() { m.InteractionDone("/warn", "refused", 20*time.Millisecond) },
-			"bot_interactions_total", map[string]string{"command": "/warn", "outcome": "refused"}, 1},
+		{"InteractionCount", func() { m.InteractionDone("warn", "refused", 20*time.Millisecond) },
+			"bot_interactions_total", map[string]string{"command": "warn", "outcome": "refused"}, 1},
 		{"InteractionDuration", func() { m.InteractionDone("/ban", "ok", time.Second) },
 			"bot_interaction_duration_seconds", map[string]string{"command": "/ban"}, 1},
 		{"CaseCreated", func() { m.CaseCreated("warning") }, "bot_cases_created_total", map[string]string{"kind": "warning"}, 1},
@@ -180,7 +180,7 @@ func BenchmarkScrape(b *testing.B) {
 
 // fill gives every metric of m a series with a typical spread of labels.
 func fill(m *metrics.Metrics) {
-	for _, c := range []string{"/warn", "/warnings", "/ban", "/kick", "/timeout", "/config", "/warnings-page", "/unwarn autocomplete"} {
+	for _, c := range []string{"warn", "warnings", "ban", "kick", "timeout", "config", "warnings-page", "unwarn autocomplete"} {
 		for _, o := range []string{"ok", "refused", "error"} {
 			m.InteractionDone(c, o, 30*time.Millisecond)
 		}
@@ -204,4 +204,48 @@ func fill(m *metrics.Metrics) {
 	m.RateLimited("global")
 	m.RateLimited("user")
 	m.BackupFailed()
+}
+
+// TestFreshScrapeNamesEveryMetric scrapes a bot that has done nothing yet:
+// every metric the bot documents must be there, those labelled by a known
+// set at zero, so that dashboards and alert rules read 0, not "no data".
+// The interaction metrics, labelled by route, appear with the first one.
+func TestFreshScrapeNamesEveryMetric(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "bot.db")
+	if err := os.WriteFile(db, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New(metrics.Sources{
+		DBPath:           db,
+		ScheduledPending: func(context.Context) (int, error) { return 0, nil },
+		LastBackup:       func() (time.Time, time.Duration, error) { return time.Now(), time.Second, nil },
+	})
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		"bot_gateway_connected 0", "bot_gateway_latency_seconds 0",
+		`bot_gateway_reconnects_total{kind="resume"} 0`, `bot_gateway_reconnects_total{kind="identify"} 0`,
+		`bot_rest_rate_limited_total{scope="global"} 0`, `bot_rest_rate_limited_total{scope="user"} 0`,
+		`bot_rest_rate_limited_total{scope="shared"} 0`,
+		`bot_cases_created_total{kind="warning"} 0`, `bot_cases_created_total{kind="ban"} 0`,
+		`bot_dm_failures_total{reason="closed"} 0`, `bot_dm_failures_total{reason="timeout"} 0`,
+		`bot_dm_failures_total{reason="error"} 0`,
+		"bot_scheduled_actions_pending 0", "bot_db_size_bytes 1", "bot_wal_size_bytes 0",
+		"bot_backup_last_success_timestamp_seconds ", "bot_backup_last_duration_seconds 1",
+		"bot_backup_failures_total 0",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("a fresh scrape lacks %q", want)
+		}
+	}
+	m.InteractionDone("warn", "ok", time.Millisecond)
+	rec = httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{`bot_interactions_total{command="warn",outcome="ok"} 1`, `bot_interaction_duration_seconds_count{command="warn"} 1`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("after one /warn the scrape lacks %q", want)
+		}
+	}
 }

@@ -99,9 +99,14 @@ func TestRevokeWarnings(t *testing.T) {
 	expired.ExpiresAt = t0.Add(time.Minute)
 	mustCreateCase(t, cs, expired)
 	at := t0.Add(time.Hour)
-	got, err := cs.RevokeWarnings(ctx, testGuild, target, "222222222222222222", "clean slate", at)
-	if err != nil || len(got) != 2 || got[0].Number != a.Number || got[1].Number != b.Number {
-		t.Fatalf("RevokeWarnings: %+v, %v; want cases %d and %d", got, err, a.Number, b.Number)
+	shown := []int64{a.Number, b.Number}
+	later := mustCreateCase(t, cs, warning(target, "given after the preview"))
+	got, newer, err := cs.RevokeWarnings(ctx, testGuild, target, shown, "222222222222222222", "clean slate", at)
+	if err != nil || len(got) != 2 || got[0].Number != a.Number || got[1].Number != b.Number || newer != 1 {
+		t.Fatalf("RevokeWarnings: %+v, %d newer, %v; want cases %d and %d, and 1 newer", got, newer, err, a.Number, b.Number)
+	}
+	if c, err := cs.Get(ctx, testGuild, later.Number); err != nil || c.Revoked != nil {
+		t.Errorf("a warning not among the numbers shown: %+v, %v; want it left active", c.Revoked, err)
 	}
 	for _, c := range got {
 		if c.Revoked == nil || c.Revoked.Reason != "clean slate" || c.Reason == "" {
@@ -111,8 +116,8 @@ func TestRevokeWarnings(t *testing.T) {
 	if pts, _ := cs.ActivePoints(ctx, testGuild, other, at); pts != 1 {
 		t.Errorf("another member's points: %d, want 1", pts)
 	}
-	if again, err := cs.RevokeWarnings(ctx, testGuild, target, "222222222222222222", "x", at); err != nil || len(again) != 0 {
-		t.Errorf("RevokeWarnings again: %+v, %v; want none", again, err)
+	if again, newer, err := cs.RevokeWarnings(ctx, testGuild, target, shown, "222222222222222222", "x", at); err != nil || len(again) != 0 || newer != 1 {
+		t.Errorf("RevokeWarnings again: %+v, %d newer, %v; want none revoked, 1 newer", again, newer, err)
 	}
 	recent, err := cs.Recent(ctx, testGuild, 2)
 	if err != nil || len(recent) != 2 || recent[0].Number <= recent[1].Number {
