@@ -148,7 +148,14 @@ func run(ctx context.Context, args []string, e *env) int {
 		if c.name != name {
 			continue
 		}
-		err := c.run(ctx, e, c.withGlobal(args[1:], global))
+		rest := args[1:]
+		if c.subcommands {
+			// `bot keys -c x.toml status` too.
+			var g []string
+			g, rest = globalFlags(rest)
+			global = append(global, g...)
+		}
+		err := c.run(ctx, e, c.withGlobal(rest, global))
 		return exitCode(e, c.name, err)
 	}
 	fmt.Fprintf(e.stderr, "bot: unknown command %q\n", name)
@@ -275,9 +282,11 @@ func noConfigFlag(fs *flag.FlagSet, why string) (check func() error) {
 	}
 }
 
-// parseFlags parses args, prints help on --help and turns flag errors into usage errors.
+// parseFlags parses args, prints help on --help and turns flag errors into
+// usage errors. Flags may come before or after the arguments, as in
+// `bot restore FILE --dry-run`; everything after "--" is an argument.
 func parseFlags(e *env, fs *flag.FlagSet, usage string, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagsFirst(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			if e.helpProbe != nil {
 				e.helpProbe(fs, usage)
@@ -289,6 +298,45 @@ func parseFlags(e *env, fs *flag.FlagSet, usage string, args []string) error {
 		return usagef("%v", err)
 	}
 	return nil
+}
+
+// flagsFirst reorders args so that the flags of fs come before the other
+// arguments, which the flag package wants, keeping the order within each.
+// A flag that takes a value keeps the argument after it unless given as
+// -name=value; an unknown flag stays a flag, for Parse to refuse.
+func flagsFirst(fs *flag.FlagSet, args []string) []string {
+	var flags, plain []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			plain = append(plain, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			plain = append(plain, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	if len(plain) == 0 {
+		return flags
+	}
+	return append(append(flags, "--"), plain...)
 }
 
 // printFlags lists the flags of fs, except those without a usage text.

@@ -100,7 +100,11 @@ func TestConfigFlag(t *testing.T) {
 		{"BeforeCommand", []string{"-c", "config.toml", "migrate", "status"}, exitOK, ""},
 		{"BeforeCommandWithSubcommand", []string{"--config", "config.toml", "keys", "status"}, exitOK, ""},
 		{"BeforeCommandWithEquals", []string{"--config=config.toml", "audit", "verify"}, exitOK, ""},
+		{"BetweenCommandAndSubcommand", []string{"keys", "-c", "config.toml", "status"}, exitOK, ""},
+		{"BetweenCommandAndSubcommandLong", []string{"audit", "--config=config.toml", "verify"}, exitOK, ""},
+		{"AfterFileArgument", []string{"backup", "b.db", "-c", "config.toml"}, exitOK, ""},
 		{"MissingFile", []string{"-c", "nope.toml", "audit", "verify"}, exitFailure, "nope.toml"},
+		{"MissingFileBetween", []string{"migrate", "-c", "nope.toml", "status"}, exitFailure, "nope.toml"},
 		{"Demo", []string{"demo", "-c", "config.toml"}, exitUsage, "bot demo: this command reads no configuration file"},
 		{"DemoBeforeCommand", []string{"-c", "config.toml", "demo"}, exitUsage, "bot demo: this command reads no configuration file"},
 		{"DemoLong", []string{"demo", "--config=config.toml"}, exitUsage, "bot demo: this command reads no configuration file"},
@@ -144,6 +148,37 @@ func TestConfigFlag(t *testing.T) {
 			t.Errorf("demo --help got=%q, want no -c/--config", out)
 		}
 	})
+}
+
+// TestFlagsAfterArguments: flags may follow a command's arguments, as in
+// `bot restore FILE --dry-run`, and "--" ends the flags.
+func TestFlagsAfterArguments(t *testing.T) {
+	dir := initDir(t)
+	if code, out, errOut := runCLI(t, dir, nil, "backup", "b.db", "--verify=full"); code != exitOK || !strings.Contains(out, "full integrity check") {
+		t.Fatalf("backup FILE --verify=full: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, out, errOut := runCLI(t, dir, nil, "restore", "b.db", "--dry-run"); code != exitOK || !strings.Contains(out, "Dry run: nothing was changed") {
+		t.Errorf("restore FILE --dry-run: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, dir, nil, "restore", "b.db", "--no-such-flag"); code != exitUsage || !strings.Contains(errOut, "no-such-flag") {
+		t.Errorf("restore FILE --no-such-flag: exit %d, stderr %q; want a usage error naming it", code, errOut)
+	}
+
+	fs := newFlagSet("test")
+	fs.Bool("yes", false, "")
+	fs.String("out", "", "")
+	for _, tt := range []struct{ in, want []string }{
+		{[]string{"a", "--yes", "b"}, []string{"--yes", "--", "a", "b"}},
+		{[]string{"a", "--out", "f", "b"}, []string{"--out", "f", "--", "a", "b"}},
+		{[]string{"--out=f", "a"}, []string{"--out=f", "--", "a"}},
+		{[]string{"a", "--", "--yes"}, []string{"--", "a", "--yes"}},
+		{[]string{"--yes"}, []string{"--yes"}},
+		{[]string{"-", "--unknown", "x"}, []string{"--unknown", "--", "-", "x"}},
+	} {
+		if got := flagsFirst(fs, tt.in); strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("flagsFirst(%q) got=%q, want %q", tt.in, got, tt.want)
+		}
+	}
 }
 
 func TestSuggestThreshold(t *testing.T) {
