@@ -73,7 +73,7 @@ func TestAuditVerifyRecords(t *testing.T) {
 
 	editDB(t, filepath.Join(dir, "data", "bot.db"), `UPDATE cases SET kind = 'note' WHERE number = 2`)
 	code, out, _ = runCLI(t, dir, nil, "audit", "verify")
-	if code != exitFailure || !strings.Contains(out, "FAILED: case #2 in guild 200000000000000001: changed since the bot wrote it") {
+	if code != exitFailure || !strings.Contains(out, "FAILED: case #2 in guild 200000000000000001: kind changed since it was written (written as warning, now note)") {
 		t.Errorf("edited case: exit %d, stdout %q; want exit 1 naming case #2", code, out)
 	}
 	code, out, _ = runCLI(t, dir, nil, "audit", "verify", "--json")
@@ -88,7 +88,7 @@ func TestAuditVerifyRecords(t *testing.T) {
 	editDB(t, filepath.Join(dir, "data", "bot.db"), `UPDATE cases SET kind = 'warning' WHERE number = 2`,
 		`DELETE FROM cases WHERE number = 1`)
 	code, out, _ = runCLI(t, dir, nil, "audit", "verify")
-	if code != exitFailure || !strings.Contains(out, "case #1 in guild 200000000000000001: is missing") {
+	if code != exitFailure || !strings.Contains(out, "case #1 is missing from guild 200000000000000001") {
 		t.Errorf("deleted case: exit %d, stdout %q", code, out)
 	}
 }
@@ -118,7 +118,7 @@ func TestRestoreRefusesEditedRecords(t *testing.T) {
 	}
 	for _, args := range [][]string{{"restore", "--dry-run", plain}, {"restore", plain}} {
 		code, out, errOut := runCLI(t, dir, nil, args...)
-		if code != exitFailure || !strings.Contains(errOut, "case #3 in guild 200000000000000001: changed since the bot wrote it") {
+		if code != exitFailure || !strings.Contains(errOut, "case #3 in guild 200000000000000001: points changed since it was written (written as 1, now 50)") {
 			t.Errorf("%v: exit %d\nstdout: %s\nstderr: %s", args, code, out, errOut)
 		}
 	}

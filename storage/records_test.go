@@ -119,11 +119,17 @@ func TestRecordEditsAreNamed(t *testing.T) {
 		edits []string
 		want  string
 	}{
-		{"DeleteCase", []string{`DELETE FROM cases WHERE number = 3`}, "case #3 in guild " + testGuild + ": is missing"},
+		{"DeleteCase", []string{`DELETE FROM cases WHERE number = 3`}, "case #3 is missing from guild " + testGuild},
 		{"Unrevoke", []string{`UPDATE cases SET revoked_at = NULL, revoked_by = NULL, revoke_reason = NULL WHERE number = 1`},
 			"case #1 in guild " + testGuild + ": changed"},
-		{"Points", []string{`UPDATE cases SET points = 50 WHERE number = 1`}, "case #1 in guild " + testGuild + ": changed"},
-		{"KindToNote", []string{`UPDATE cases SET kind = 'note' WHERE number = 7`}, "case #7 in guild " + testGuild + ": changed"},
+		{"Points", []string{`UPDATE cases SET points = 50 WHERE number = 1`},
+			"case #1 in guild " + testGuild + ": points changed since it was written (written as 1, now 50)"},
+		{"KindToNote", []string{`UPDATE cases SET kind = 'note' WHERE number = 7`},
+			"case #7 in guild " + testGuild + ": kind changed since it was written (written as warning, now note)"},
+		{"PointsAndKind", []string{`UPDATE cases SET kind = 'note', points = 9 WHERE number = 7`},
+			"case #7 in guild " + testGuild + ": changed since the bot wrote it"},
+		{"Revoke", []string{`UPDATE cases SET revoked_at = 5, revoked_by = X'01' WHERE number = 7`},
+			"case #7 in guild " + testGuild + ": marked revoked since it was written"},
 		{"Expiry", []string{`UPDATE cases SET expires_at = 1 WHERE number = 7`}, "case #7"},
 		{"Relink", []string{`UPDATE cases SET linked_case_id = (SELECT id FROM cases WHERE number = 2) WHERE number = 9`}, "case #9"},
 		{"SwapIDs", []string{`UPDATE case_history SET case_id = (SELECT id FROM cases WHERE number = 3)`}, "revision 1 of the reason of case #3"},

@@ -192,6 +192,11 @@ func (v *recordVerifier) table(ctx context.Context, tx dbtx, table int) error {
 			v.report.Bad++
 			if v.firstBad == nil {
 				v.firstBad = rowError(table, r)
+				if table == tCases && r.stored != nil {
+					if what := v.caseChange(r); what != "" {
+						v.firstBad.Reason = what
+					}
+				}
 			}
 		}
 		if table == tCases || table == tErased {
@@ -199,6 +204,54 @@ func (v *recordVerifier) table(ctx context.Context, tx dbtx, table int) error {
 		}
 		return nil
 	})
+}
+
+// Columns of a case's sealed values (recordTables[tCases].values) that
+// caseChange tries.
+const (
+	caseColKind      = 2
+	caseColPoints    = 10
+	caseColRevokedAt = 14
+	caseColRevokedBy = 15
+	caseColRevReason = 16
+)
+
+// maxTriedPoints bounds the points caseChange tries as a case's original.
+const maxTriedPoints = 1000
+
+// caseChange names what was changed in a case whose seal does not match,
+// for the edits a SQLite shell makes most often: its kind, its points, or
+// a revocation added. It tries each as the original value, which the seal
+// then proves; "" when none matches, and the report stays general.
+func (v *recordVerifier) caseChange(r recordRow) string {
+	matches := func(col int, val any) bool {
+		vals := slices.Clone(r.values)
+		vals[col] = val
+		stored, _, err := v.sealer.seal(tCases, vals)
+		return err == nil && hmac.Equal(stored, r.stored)
+	}
+	if now, ok := r.values[caseColKind].(string); ok {
+		for _, k := range []CaseKind{CaseWarning, CaseNote, CaseTimeout, CaseUntimeout, CaseKick, CaseBan, CaseUnban} {
+			if string(k) != now && matches(caseColKind, string(k)) {
+				return fmt.Sprintf("kind changed since it was written (written as %s, now %s)", k, now)
+			}
+		}
+	}
+	if now, ok := r.values[caseColPoints].(int64); ok {
+		for p := range int64(maxTriedPoints + 1) {
+			if p != now && matches(caseColPoints, p) {
+				return fmt.Sprintf("points changed since it was written (written as %d, now %d)", p, now)
+			}
+		}
+	}
+	if r.values[caseColRevokedAt] != nil {
+		vals := slices.Clone(r.values)
+		vals[caseColRevokedAt], vals[caseColRevokedBy], vals[caseColRevReason] = nil, nil, nil
+		if stored, _, err := v.sealer.seal(tCases, vals); err == nil && hmac.Equal(stored, r.stored) {
+			return "marked revoked since it was written, outside the bot"
+		}
+	}
+	return ""
 }
 
 // countNumber counts a case number of a guild, kept or erased.
@@ -253,8 +306,8 @@ func (v *recordVerifier) firstGap(ctx context.Context, tx dbtx) (*RecordError, e
 		return nil, err
 	}
 	return &RecordError{
-		Record: recordTables[tCases].describe([]any{guilds[0], want}),
-		Reason: "is missing: it was deleted outside the bot",
+		Record: fmt.Sprintf("case #%d is missing from guild %s", want, guilds[0]),
+		Reason: "it was deleted outside the bot",
 	}, nil
 }
 
