@@ -140,13 +140,18 @@ release-snapshot:
 # a local Discord, every archive's files and binary (OS, architecture, size
 # under 40 MB), the SBOMs and checksums.txt. It builds dist/ first, unless
 # RELEASE_DIST names a build to check.
+# release-check also runs the upgrade tests against the released linux/amd64
+# binary (the one the .deb and .rpm carry): the schema-1 data set opens in
+# it, and it refuses a database newer than it knows.
 release-check:
 ifeq ($(RELEASE_DIST),)
 	$(MAKE) release-snapshot
-	RELEASE_DIST=$(abspath dist) $(GO) test -count=1 -v -timeout 10m -run '^TestRelease' ./internal/releasecheck/
-else
-	RELEASE_DIST=$(abspath $(RELEASE_DIST)) $(GO) test -count=1 -v -timeout 10m -run '^TestRelease' ./internal/releasecheck/
 endif
+	RELEASE_DIST=$(abspath $(or $(RELEASE_DIST),dist)) $(GO) test -count=1 -v -timeout 10m -run '^TestRelease' ./internal/releasecheck/
+	@bin=$$(ls $(abspath $(or $(RELEASE_DIST),dist))/bot_linux_amd64*/bot 2>/dev/null | head -n 1); \
+	if [ -z "$$bin" ]; then echo "release-check: no linux/amd64 binary under $(or $(RELEASE_DIST),dist)" >&2; exit 1; fi; \
+	echo "== upgrade tests with $$bin"; \
+	UPGRADE_BOT_BIN=$$bin $(GO) test -count=1 -timeout 10m -run '^(TestUpgrade|TestOlderBinaryRefusesNewerDatabase)$$' ./cli/
 
 # The packages in dist/ (make release-snapshot first): the .deb and .rpm
 # file lists, then the .deb installed with dpkg -i, `bot init` as the

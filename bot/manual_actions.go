@@ -37,6 +37,16 @@ const manualActionPermission = discord.PermissionViewAuditLog
 // unnamedModerator names the moderator of an entry whose user_id is null.
 const unnamedModerator = "unknown (Discord's audit log names no one)"
 
+// moderatorMention mentions the moderator of a case, or says that no one
+// is named: a manual action's entry without a user_id leaves the case's
+// moderator 0.
+func moderatorMention(id string) string {
+	if id == "" || id == "0" {
+		return unnamedModerator
+	}
+	return "<@" + id + ">"
+}
+
 // manualAction is what an audit-log entry did, as a case.
 type manualAction struct {
 	kind     storage.CaseKind
@@ -206,13 +216,6 @@ func (h *handlers) recordManualActionWith(ctx context.Context, guildID snowflake
 	}
 	embed := caseEmbed(c)
 	embed.Footer = &discord.EmbedFooter{Text: "Taken outside the bot, in Discord's own menus or by another bot"}
-	if e.UserID == 0 {
-		for i := range embed.Fields {
-			if embed.Fields[i].Name == "Moderator" {
-				embed.Fields[i].Value = unnamedModerator
-			}
-		}
-	}
 	if act.kind == storage.CaseTimeout {
 		embed.Fields = append(embed.Fields, discord.EmbedField{Name: "Ends", Value: discordTime(now.Add(act.duration)), Inline: boolPtr(true)})
 	}

@@ -54,6 +54,20 @@ func TestManualActionNoModerator(t *testing.T) {
 	if text := lastEmbed(t, "modlog", h.srv.Messages(modlog.ID)); strings.Contains(text, "<@0>") {
 		t.Errorf("modlog mentions user 0: %q", text)
 	}
+	// Every other place that names a case's moderator says the same.
+	for name, in := range map[string]*discordtest.Interaction{
+		"/modstats":     h.slash(h.mod, "modstats", nil),
+		"/warnings all": h.slash(h.mod, "warnings", discordtest.Options{"user": target, "all": true}),
+		"/case view":    h.slash(h.mod, "case view", discordtest.Options{"number": c.Number}),
+	} {
+		text := in.Content
+		for _, e := range in.Embeds {
+			text += "\n" + embedText(e)
+		}
+		if strings.Contains(text, "<@0>") || !strings.Contains(text, unnamedModerator) {
+			t.Errorf("%s names the moderator as %q; want %q", name, text, unnamedModerator)
+		}
+	}
 }
 
 // An entry that arrives while a shutdown waits for the interactions in

@@ -149,7 +149,7 @@ func moderatorLines(mods []storage.ModeratorCount) string {
 		for _, k := range kinds {
 			parts = append(parts, fmt.Sprintf("%s %d", strings.ToLower(kindTitle(k.Kind)), k.Count))
 		}
-		lines = append(lines, fmt.Sprintf("%d. <@%s>: %s (%s)", i+1, m.ModeratorID, plural(int64(m.Total), "case"), strings.Join(parts, ", ")))
+		lines = append(lines, fmt.Sprintf("%d. %s: %s (%s)", i+1, moderatorMention(m.ModeratorID), plural(int64(m.Total), "case"), strings.Join(parts, ", ")))
 	}
 	return strings.Join(lines, "\n")
 }

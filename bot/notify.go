@@ -191,7 +191,7 @@ func caseEmbed(c storage.Case) discord.Embed {
 		Timestamp: &c.CreatedAt,
 		Fields: []discord.EmbedField{
 			{Name: "Member", Value: fmt.Sprintf("<@%s> (%s)", c.TargetID, escapeMarkdown(c.TargetName)), Inline: boolPtr(true)},
-			{Name: "Moderator", Value: fmt.Sprintf("<@%s>", c.ModeratorID), Inline: boolPtr(true)},
+			{Name: "Moderator", Value: moderatorMention(c.ModeratorID), Inline: boolPtr(true)},
 		},
 		Description: "**Reason:** " + escapeMarkdown(c.Reason),
 	}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/disgoorg/disgo/discord"
@@ -114,6 +115,12 @@ func presetName(s string) (string, error) {
 	}
 	if strings.ContainsAny(name, "\n\t") {
 		return "", &UserError{"A preset's name must be one line."}
+	}
+	// A name is typed to be used: one with invisible characters (zero
+	// width spaces, direction marks) looks like another and never matches
+	// what a moderator types.
+	if strings.ContainsFunc(name, func(r rune) bool { return r != ' ' && !unicode.IsGraphic(r) || unicode.Is(unicode.Cf, r) }) {
+		return "", &UserError{"A preset's name can't hold invisible characters (such as zero-width spaces); type it with visible letters only."}
 	}
 	return name, nil
 }

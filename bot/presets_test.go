@@ -59,6 +59,7 @@ func TestReasonPresets(t *testing.T) {
 		}
 		wantRefused(t, h.addPreset(strings.Repeat("n", maxPresetName+1), "x", 0), "The name can be at most 32 characters; yours has 33.")
 		wantRefused(t, h.addPreset("two\nlines", "x", 0), "one line")
+		wantRefused(t, h.addPreset("zw\u200b", "x", 0), "invisible characters")
 		wantRefused(t, h.slash(h.admin, "config reasons remove", discordtest.Options{"name": "nothing"}), "There is no preset reason named nothing")
 		if got, _ := h.stores.Presets.List(context.Background(), guild); len(got) != 0 {
 			t.Errorf("presets after refusals: %+v, want none", got)
@@ -232,6 +233,26 @@ func TestCaseAutocomplete(t *testing.T) {
 			t.Errorf("/%s: label got=%v", path.command, label)
 		}
 	}
+
+	t.Run("OlderThanTheScan", func(t *testing.T) {
+		for range autocompleteScan {
+			h.seedCase(guild, storage.CaseNote, h.other, h.mod, "filler")
+		}
+		got := h.complete(h.mod, "case view", discordtest.Options{"number": fmt.Sprint(w.Number)}, "number")
+		if len(got) == 0 || int64(got[0].Value.(float64)) != w.Number {
+			t.Errorf("typing the number of a case older than the last %d got=%s, want it first", autocompleteScan, numbers(got))
+		}
+		if got := h.complete(h.member, "case view", discordtest.Options{"number": fmt.Sprint(w.Number)}, "number"); len(got) != 0 {
+			t.Errorf("a non-moderator typing a number got=%v, want no choices", got)
+		}
+		// /unwarn offers it only while it counts.
+		if got := h.autocomplete(h.mod, fmt.Sprint(w.Number)); len(got) == 0 || int64(got[0].Value.(float64)) != w.Number {
+			t.Errorf("/unwarn: typing an old active warning's number got=%s, want it first", numbers(got))
+		}
+		if got := h.autocomplete(h.mod, fmt.Sprint(revoked.Number)); len(got) != 0 && int64(got[0].Value.(float64)) == revoked.Number {
+			t.Errorf("/unwarn offered revoked case #%d", revoked.Number)
+		}
+	})
 }
 
 // TestPresetListFits: the list shows every preset, even 25 with long texts

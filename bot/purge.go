@@ -69,7 +69,18 @@ func (h *handlers) handlePurge(ctx context.Context, data discord.SlashCommandInt
 	// The options check (options_check.go) holds count to its bounds.
 	count, _ := data.OptInt("count")
 	var from snowflake.ID
-	if u, ok := data.OptUser("user"); ok {
+	if _, given := data.OptUser("user"); given {
+		u, member, err := userOption(data, "user")
+		if err != nil {
+			return "", nil, err
+		}
+		// Deleting someone's messages acts on them, so the rules of the
+		// other actions hold: not the owner, and only below oneself.
+		if u.ID != mc.actor.UserID {
+			if err := CheckTarget(mc.actor, targetFrom(u.ID, member), mc.facts, "purge the messages of"); err != nil {
+				return "", nil, err
+			}
+		}
 		from = u.ID
 	}
 	botsOnly, _ := data.OptBool("bots-only")

@@ -183,6 +183,9 @@ func TestPurge(t *testing.T) {
 			{"Member", h.member, discordtest.Options{"count": 5}, "You need the Manage Messages permission to use /purge"},
 			{"ZeroCount", h.admin, discordtest.Options{"count": 0}, "Count must be 1 to 100."},
 			{"CountTooLarge", h.admin, discordtest.Options{"count": 101}, "Count must be 1 to 100."},
+			{"AboveTheCleaner", cleaner, discordtest.Options{"count": 5, "user": h.admin},
+				"You can't purge the messages of someone whose highest role"},
+			{"Owner", cleaner, discordtest.Options{"count": 5, "user": h.owner}, "You can't purge the messages of the server owner."},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				audits, before := len(purgeAudits()), visible()

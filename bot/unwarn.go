@@ -97,12 +97,14 @@ func alreadyRevoked(c storage.Case) error {
 func (h *handlers) unwarnAutocomplete(e *event, data discord.AutocompleteInteractionData) error {
 	return h.completeCases(e, data, func(ctx context.Context, guild string) ([]storage.Case, error) {
 		return h.stores.Cases.RecentActive(ctx, guild, autocompleteScan, h.now())
-	}, func(c storage.Case) bool { return c.Kind == storage.CaseWarning })
+	}, func(c storage.Case) bool { return c.Kind == storage.CaseWarning && c.Active(h.now()) })
 }
 
 // completeCases answers an autocomplete of a case number from the cases
 // that recent returns, newest first, keeping those keep accepts that fit
-// what the moderator typed. Members who are not moderators get no choices.
+// what the moderator typed. A typed number is also looked up itself, first,
+// so that an older case than recent reaches is offered too. Members who
+// are not moderators get no choices.
 func (h *handlers) completeCases(e *event, data discord.AutocompleteInteractionData,
 	recent func(ctx context.Context, guild string) ([]storage.Case, error), keep func(storage.Case) bool) error {
 	ctx := e.ctx
@@ -117,11 +119,22 @@ func (h *handlers) completeCases(e *event, data discord.AutocompleteInteractionD
 			return err
 		}
 		query := typedQuery(data.Focused().Value)
+		exact := int64(0)
+		if n, err := strconv.ParseInt(query, 10, 64); err == nil && n > 0 {
+			c, err := h.stores.Cases.Get(ctx, e.GuildID().String(), n)
+			switch {
+			case err == nil && keep(c):
+				exact = n
+				choices = append(choices, discord.AutocompleteChoiceInt{Name: caseChoiceLabel(c), Value: int(c.Number)})
+			case err != nil && !errors.Is(err, storage.ErrNotFound):
+				return err
+			}
+		}
 		for _, c := range cases {
 			if len(choices) == maxChoices {
 				break
 			}
-			if keep(c) && matchesQuery(c, query) {
+			if c.Number != exact && keep(c) && matchesQuery(c, query) {
 				choices = append(choices, discord.AutocompleteChoiceInt{Name: caseChoiceLabel(c), Value: int(c.Number)})
 			}
 		}

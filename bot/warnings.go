@@ -226,7 +226,7 @@ func caseField(c storage.Case, now time.Time, showModerator bool) discord.EmbedF
 	}
 	by := "a moderator"
 	if showModerator {
-		by = fmt.Sprintf("<@%s>", c.ModeratorID)
+		by = moderatorMention(c.ModeratorID)
 	}
 	lines := []string{reason, fmt.Sprintf("By %s on %s", by, discordTime(c.CreatedAt))}
 	if c.Duration > 0 {

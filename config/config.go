@@ -303,7 +303,7 @@ func (l *loader) warnings(c *Config) []Warning {
 				k, envName(k))})
 		}
 	}
-	if fix := exposedFile(c.File); len(inFile) > 0 && fix != "" {
+	if fix := exposedFile(c.File, ownedBySelf); len(inFile) > 0 && fix != "" {
 		ws = append(ws, Warning{Message: fmt.Sprintf(
 			"%s holds %s and can be read by other users; run: chmod %s %s",
 			l.fileShown, strings.Join(inFile, " and "), fix, shellQuote(c.File))})
@@ -319,8 +319,8 @@ func (l *loader) warnings(c *Config) []Warning {
 // this process reads through its group, as bot.service reads the
 // package's /etc/bot/config.toml (root:bot 0640), needs the group, and
 // only others lose their access: chmod 600 there would lock the service
-// out.
-func exposedFile(path string) string {
+// out. owned tells whether this process's user owns a file.
+func exposedFile(path string, owned func(fs.FileInfo) bool) string {
 	if path == "" || runtime.GOOS == "windows" {
 		return ""
 	}
@@ -329,7 +329,7 @@ func exposedFile(path string) string {
 		return ""
 	}
 	switch perm := fi.Mode().Perm(); {
-	case ownedByProcess(fi):
+	case owned(fi):
 		if perm&0o044 != 0 {
 			return "600"
 		}
@@ -338,9 +338,6 @@ func exposedFile(path string) string {
 	}
 	return ""
 }
-
-// ownedByProcess is ownedBySelf, replaced in tests that cannot chown.
-var ownedByProcess = ownedBySelf
 
 // shellQuote quotes p for copy-pasting into a POSIX shell when it needs it.
 func shellQuote(p string) string {

@@ -207,12 +207,15 @@ func (s *Server) guildLocked(id snowflake.ID) *Guild {
 }
 
 // AddRole adds a role with the given permissions and position (higher is
-// more powerful; @everyone is 0).
+// more powerful; @everyone is 0), and dispatches GUILD_ROLE_CREATE to the
+// sessions already connected, as Discord does.
 func (g *Guild) AddRole(name string, perms discord.Permissions, position int) *Role {
 	r := &Role{ID: g.srv.newID(), Name: name, Guild: g, perms: perms, position: position}
 	g.srv.mu.Lock()
 	g.roles = append(g.roles, r)
+	ev := obj{"guild_id": g.ID.String(), "role": roleJSON(r)}
 	g.srv.mu.Unlock()
+	g.srv.broadcast("GUILD_ROLE_CREATE", intentGuilds, ev)
 	return r
 }
 

@@ -32,7 +32,7 @@ func SpecPath() string {
 }
 
 // specs caches one loaded document per absolute path for the whole process:
-// parsing and compiling the 1.1 MB description is the expensive part.
+// parsing and compiling the whole description is the expensive part.
 var specs sync.Map // string -> *spec
 
 // spec validates request bodies against one OpenAPI document. Schemas are

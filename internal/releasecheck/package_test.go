@@ -351,7 +351,8 @@ func TestPackageDebInstall(t *testing.T) {
 		t.Log("systemd is not running here: checked that no unit is linked to start, not systemctl")
 	}
 
-	out := mustRun(t, "/usr/bin/bot", "version")
+	// As the service's user, as the unit runs it.
+	out := mustRun(t, "runuser", "-u", "bot", "--", "/usr/bin/bot", "version")
 	if !strings.Contains(out, "bot "+d.version+" ") {
 		t.Errorf("bot version: %q, want version %s", out, d.version)
 	}
