@@ -27,7 +27,10 @@ func TestRegisteredCommandsMatch(t *testing.T) {
 		}
 		t.Fatal("the registered commands are not recognised as the wanted set")
 	}
-	if len(h.srv.RequestsTo("PUT", "/applications/{application_id}/guilds/{guild_id}/commands")) != 1 {
-		t.Errorf("want exactly one registration")
+	if puts := h.srv.RequestsTo("PUT", "/applications/{application_id}/guilds/{guild_id}/commands"); len(puts) != 1 {
+		for _, r := range puts {
+			t.Logf("registration: %s %s status %d at %s", r.Method, r.Path, r.Status, r.Time.Format("15:04:05.000"))
+		}
+		t.Errorf("%d registrations, want exactly one", len(puts))
 	}
 }

@@ -127,7 +127,7 @@ func (h *harness) start() {
 	h.done = make(chan error, 1)
 	go func() { h.done <- h.bot.Run(ctx) }()
 	deadline := time.Now().Add(10 * time.Second)
-	for !h.bot.Ready() || !h.commandsRegistered() {
+	for !h.bot.Ready() || !h.commandsRegistered() || !h.commandsSynced() {
 		select {
 		case err := <-h.done:
 			h.t.Fatalf("bot stopped during start-up: %v", err)
@@ -142,6 +142,20 @@ func (h *harness) start() {
 
 func (h *harness) commandsRegistered() bool {
 	return len(h.srv.Commands(h.guild.ID)) == len(Definitions())
+}
+
+// commandsSynced reports whether Run has finished registering the
+// commands. The fake holds them as soon as it has handled the PUT, but it
+// logs the request (RequestsTo) only after writing the answer, and the
+// bot has them registered only once it has read that answer; a test that
+// counts the registrations must not start in between. It never waits for a
+// registration in progress.
+func (h *harness) commandsSynced() bool {
+	if !h.bot.regMu.TryLock() {
+		return false
+	}
+	defer h.bot.regMu.Unlock()
+	return h.bot.synced
 }
 
 // newConn returns a new connection to the harness's fake Discord, as `bot

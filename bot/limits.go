@@ -217,7 +217,7 @@ func (l *limiter) run(e *event, dispatch func(*event)) {
 }
 
 // errBusy answers an interaction past the in-flight cap and the queue.
-var errBusy = &UserError{"The bot is busy; try again in a few seconds."}
+var errBusy = &UserError{"The bot is busy, try again in a few seconds."}
 
 // refuse tells the user why e was not handled.
 func (l *limiter) refuse(e *event, err error) {

@@ -249,7 +249,7 @@ func (r *router) recovered(e *event, v any) {
 
 // somethingWentWrong is what a user sees of an internal failure; the error
 // ID leads the bot's owner to the log line with the details.
-const somethingWentWrong = "Something went wrong (error ID %s). The bot's owner can find the details in its log."
+const somethingWentWrong = "Sorry, something went wrong (error ID %s). The bot's owner can find the details in its log."
 
 // safely runs f, recovering a panic in it (see logPanic), so that a bug in
 // one pass of a background loop costs that pass, not the bot.

@@ -21,7 +21,8 @@ import (
 
 const privacyUsage = `
 Usage: bot privacy export --guild ID --user ID [--out FILE] [-c FILE]
-       bot privacy erase (--guild ID | --all-guilds) --user ID [--yes] [-c FILE]
+       bot privacy erase --guild ID --user ID [--all-guilds] [--yes] [-c FILE]
+       bot privacy erase --all-guilds --user ID [--yes] [-c FILE]
 
 For an owner answering a member's request that arrived outside Discord
 (members ask in Discord with /privacy export; admins erase with
@@ -35,9 +36,10 @@ export  prints the JSON document /privacy export gives the member: every
 
 erase   shows what it will erase, asks you to type "erase" (--yes skips
         the question; without a terminal --yes is required), then erases
-        every record about the member in the guild, or in every guild with
-        --all-guilds. A pending end of a timed ban or timeout is kept until
-        it has run. The erasure is physical: the database and its WAL are
+        every record about the member in the guild. With --all-guilds it
+        erases them in every guild, the one --guild names among them
+        (--guild may then be left out). A pending end of a timed ban or
+        timeout is kept until it has run. The erasure is physical: the database and its WAL are
         rewritten so that none of the member's bytes remain, and the
         erasure is added to the data directory's erasure ledger, so that
         restoring an older backup erases the member again. Backups already
@@ -99,10 +101,13 @@ func cmdPrivacy(ctx context.Context, e *env, args []string) error {
 		return usagef("--all-guilds and --yes go with 'bot privacy erase'")
 	case sub == "erase" && *out != "":
 		return usagef("--out goes with 'bot privacy export'")
-	case *all && *guild != "":
-		return usagef("give --guild ID or --all-guilds, not both")
-	case !*all && !isSnowflake(*guild):
+	case (!*all || *guild != "") && !isSnowflake(*guild):
 		return usagef("--guild %q: give the guild (server) ID, a number%s", *guild, orAll)
+	}
+	if *all {
+		// Every guild includes the one --guild names: it only checks
+		// that the owner meant a real ID.
+		*guild = ""
 	}
 	cfg, err := e.loadConfig(*cfgPath, nil)
 	if err != nil {
@@ -168,8 +173,9 @@ func exportMember(ctx context.Context, e *env, in *datadir.Installation, guildID
 	if err := atomicfile.Write(out, doc, 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "Wrote %s: %d cases and %d scheduled actions about the member in guild %s (mode 0600; it holds personal data, send it to the member only).\n",
-		e.rel(out), len(recs.Cases), len(recs.Scheduled), guildID)
+	fmt.Fprintf(e.stderr, "Wrote %s: %d %s and %d scheduled %s about the member in guild %s (mode 0600; it holds personal data, send it to the member only).\n",
+		e.rel(out), len(recs.Cases), plural(len(recs.Cases), "case", "cases"),
+		len(recs.Scheduled), plural(len(recs.Scheduled), "action", "actions"), guildID)
 	return nil
 }
 
@@ -236,7 +242,9 @@ func eraseMember(ctx context.Context, e *env, in *datadir.Installation, guildID,
 	fmt.Fprintf(e.stdout, "Erased %d %s and %d earlier %s, and added the erasure to %s.\n",
 		res.Cases, plural(res.Cases, "case", "cases"), res.History, plural(res.History, "reason", "reasons"), e.rel(datadir.LedgerPath(in.Config)))
 	if res.KeptUnbans > 0 {
-		fmt.Fprintf(e.stdout, "Kept %d pending end of a timed ban or timeout: 'bot run' still carries it out, then deletes it.\n", res.KeptUnbans)
+		fmt.Fprintf(e.stdout, "Kept %d pending %s: 'bot run' still carries %s out, then deletes %s.\n", res.KeptUnbans,
+			plural(res.KeptUnbans, "end of a timed ban or timeout", "ends of timed bans or timeouts"),
+			plural(res.KeptUnbans, "it", "them"), plural(res.KeptUnbans, "it", "them"))
 	}
 	if len(res.ModlogMessages) > 0 {
 		fmt.Fprintln(e.stdout, "The bot is stopped, so these modlog messages about the erased cases remain in Discord; delete them by hand:")
@@ -258,7 +266,9 @@ func describePreview(guildID string, p storage.ErasePreview) string {
 	slices.Sort(kinds)
 	var parts []string
 	for _, k := range kinds {
-		parts = append(parts, fmt.Sprintf("%d %s", p.Cases[storage.CaseKind(k)], k))
+		n := p.Cases[storage.CaseKind(k)]
+		// Every kind's name takes an s in the plural: warnings, bans.
+		parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, k, k+"s")))
 	}
 	s := fmt.Sprintf("guild %s: %d %s", guildID, p.Total(), plural(p.Total(), "case", "cases"))
 	if len(parts) > 0 {
@@ -267,7 +277,9 @@ func describePreview(guildID string, p storage.ErasePreview) string {
 	s += fmt.Sprintf(", %d earlier %s, %d modlog %s", p.History, plural(p.History, "reason", "reasons"),
 		p.ModlogMessages, plural(p.ModlogMessages, "message", "messages"))
 	if p.KeptUnbans > 0 {
-		s += fmt.Sprintf("; %d pending end of a timed ban or timeout is kept until it has run", p.KeptUnbans)
+		s += fmt.Sprintf("; %d pending %s kept until %s run", p.KeptUnbans,
+			plural(p.KeptUnbans, "end of a timed ban or timeout is", "ends of timed bans or timeouts are"),
+			plural(p.KeptUnbans, "it has", "they have"))
 	}
 	return s
 }

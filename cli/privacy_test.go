@@ -121,6 +121,12 @@ func TestPrivacyExport(t *testing.T) {
 			t.Fatalf("export.json: %v, %v; want mode 0600", st, err)
 		}
 	})
+	t.Run("OutOneCase", func(t *testing.T) {
+		code, _, errOut := runCLI(t, dir, nil, "privacy", "export", "--guild", privGuild, "--user", privOther, "--out", "other.json")
+		if code != exitOK || !strings.Contains(errOut, "Wrote other.json: 1 case and 0 scheduled actions") {
+			t.Fatalf("exit %d, stderr %q; want the count in the singular", code, errOut)
+		}
+	})
 	t.Run("RefusedWhileLocked", func(t *testing.T) {
 		lock, err := storage.Lock(filepath.Join(dir, "data"))
 		if err != nil {
@@ -145,7 +151,7 @@ func TestPrivacyUsage(t *testing.T) {
 		{"Unknown", []string{"privacy", "forget"}, `unknown subcommand "forget"`},
 		{"NoUser", []string{"privacy", "export", "--guild", privGuild}, "--user"},
 		{"NoGuild", []string{"privacy", "erase", "--user", privMember}, "or --all-guilds"},
-		{"Both", []string{"privacy", "erase", "--guild", privGuild, "--all-guilds", "--user", privMember}, "not both"},
+		{"AllGuildsBadGuild", []string{"privacy", "erase", "--guild", "server", "--all-guilds", "--user", privMember}, `--guild "server"`},
 		{"OutWithErase", []string{"privacy", "erase", "--guild", privGuild, "--user", privMember, "--out", "x"}, "--out goes with"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,6 +226,31 @@ func TestPrivacyErase(t *testing.T) {
 		code, out, _ := runCLI(t, dir, nil, append(args, "--yes")...)
 		if code != exitOK || !strings.Contains(out, "nothing to erase") {
 			t.Errorf("exit %d, stdout %q", code, out)
+		}
+	})
+	t.Run("GuildAndAllGuilds", func(t *testing.T) {
+		// privThird has two warnings in privGuild and one in another
+		// guild: --all-guilds erases all three, the --guild given
+		// being one of the guilds.
+		const privThird, otherGuild = "400000000000000007", "200000000000000002"
+		in := installed(t, dir)
+		cs := storage.NewCases(in.DB, in.Keys)
+		for _, g := range []string{privGuild, privGuild, otherGuild} {
+			if _, err := cs.Create(context.Background(), storage.NewCase{Kind: storage.CaseWarning, GuildID: g, TargetID: privThird,
+				TargetName: "third-name", ModeratorID: "400000000000000001", ModeratorName: "mod", Reason: "r", Points: 1,
+				CreatedAt: time.Now().Add(-time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in.Close()
+		code, out, errOut := runCLI(t, dir, nil, "privacy", "erase", "--guild", privGuild, "--user", privThird, "--all-guilds", "--yes")
+		for _, w := range []string{"guild " + privGuild + ": 2 cases (2 warnings)", "guild " + otherGuild + ": 1 case (1 warning)", "Erased 3 cases"} {
+			if code != exitOK || !strings.Contains(out, w) {
+				t.Errorf("exit %d\nstdout %q\nstderr %q\nwant %q", code, out, errOut, w)
+			}
+		}
+		if n := memberCaseCount(t, dir, privThird); n != 0 {
+			t.Errorf("%d cases left, want 0 in every guild", n)
 		}
 	})
 	t.Run("AllGuildsYes", func(t *testing.T) {
