@@ -252,21 +252,27 @@ func TestFlappingPostsOneFiringAndOneClearingPerHour(t *testing.T) {
 
 func TestConditions(t *testing.T) {
 	tests := []struct {
-		name   string
-		break_ func(f *facts, start time.Time)
-		after  time.Duration
-		want   []string
+		name    string
+		break_  func(f *facts, start time.Time)
+		after   time.Duration
+		want    []string // the condition's name first
+		restore func(f *facts, now time.Time)
 	}{
 		{"BackupFailed", func(f *facts, s time.Time) { f.attempt, f.attemptOK = s.Add(time.Minute), false }, 2 * time.Minute,
-			[]string{"backup failed", "since 2030-01-02 03:05 UTC", "bot backup"}},
+			[]string{"backup failed", "since 2030-01-02 03:05 UTC", "bot backup"},
+			func(f *facts, now time.Time) { f.attempt, f.attemptOK, f.success = now, true, now }},
 		{"BackupOverdue", func(f *facts, s time.Time) {}, 48*time.Hour + time.Minute,
-			[]string{"backup overdue", "since 2030-01-02 03:04 UTC", "backup.interval"}},
+			[]string{"backup overdue", "since 2030-01-02 03:04 UTC", "backup.interval"},
+			func(f *facts, now time.Time) { f.attempt, f.attemptOK, f.success = now, true, now }},
 		{"DiskLow", func(f *facts, s time.Time) { f.free = 512 << 20 }, 0,
-			[]string{"disk space low", "512.0 MiB free", "alerts.min_free_disk (1.0 GiB)"}},
+			[]string{"disk space low", "512.0 MiB free", "alerts.min_free_disk (1.0 GiB)"},
+			func(f *facts, now time.Time) { f.free = 2 << 30 }},
 		{"ErrorBurst", func(f *facts, s time.Time) { f.errs = 21 }, 0,
-			[]string{"burst of errors", "21 errors", "alerts.error_burst (20)"}},
+			[]string{"burst of errors", "21 errors", "alerts.error_burst (20)"},
+			func(f *facts, now time.Time) { f.errs = 20 }},
 		{"VerificationFailed", func(f *facts, s time.Time) { f.verifiedAt, f.verifiedOK = s.Add(time.Minute), false }, time.Minute,
-			[]string{"verification failed", "since 2030-01-02 03:05 UTC", "bot audit verify"}},
+			[]string{"verification failed", "since 2030-01-02 03:05 UTC", "bot audit verify"},
+			func(f *facts, now time.Time) { f.verifiedAt, f.verifiedOK = now, true }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -288,6 +294,22 @@ func TestConditions(t *testing.T) {
 			}
 			if strings.Contains(got[0], w.Token) {
 				t.Errorf("message %q holds the webhook token", got[0])
+			}
+
+			// Restored a few minutes later: the clearing goes out at the
+			// next check, within the hour of the alert.
+			c.add(5 * time.Minute)
+			fs.set(func(f *facts) { tt.restore(f, c.now()) })
+			m.Check(ctx)
+			got = contents(srv, w)
+			want := Message(Condition(tt.want[0]), false, c.now(), "")
+			if len(got) != 2 || got[1] != want {
+				t.Fatalf("messages=%q, want the clearing %q", got, want)
+			}
+			c.add(MinGap)
+			m.Check(ctx)
+			if got := contents(srv, w); len(got) != 2 {
+				t.Fatalf("messages=%q, want nothing more once cleared", got)
 			}
 		})
 	}
