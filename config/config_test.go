@@ -346,6 +346,13 @@ func TestWarnings(t *testing.T) {
 		{"EmptyTokenInFile", "[discord]\ntoken = \"\"\n", 0o644, nil, nil, ""},
 		{"TokenFlag", "", 0o600, nil, map[string]string{"discord.token": "tok-1234567890"},
 			"discord.token was given on the command line, where other users can see it (ps); use BOT_DISCORD_TOKEN instead"},
+		// A short http.token starts the bot, with advice to make a strong one.
+		{"ShortHTTPToken", "", 0o600, []string{"BOT_HTTP_TOKEN=short-token"}, nil,
+			"http.token is shorter than 16 characters, so it can be guessed; set a strong one, such as the output of 'openssl rand -hex 32'"},
+		{"ShortHTTPTokenOffLoopback", "[http]\nlisten = \"0.0.0.0:8081\"\ntoken = \"1234\"\n", 0o600, nil, nil,
+			"http.token is shorter than 16 characters"},
+		{"LongHTTPToken", "", 0o600, []string{"BOT_HTTP_TOKEN=0123456789abcdef"}, nil, ""},
+		{"ShortHTTPTokenNoListen", "", 0o600, []string{"BOT_HTTP_TOKEN=short", "BOT_HTTP_LISTEN="}, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
