@@ -55,6 +55,13 @@ func TestReload(t *testing.T) {
 	if !strings.Contains(got, "was not reloaded") || !strings.Contains(got, "log.level") || !strings.Contains(got, ":2") {
 		t.Errorf("log=%q, want the refusal naming log.level and its line", got)
 	}
+	// A table defined twice: the parser gives no position, the log names
+	// the line all the same.
+	write("[log]\nlevel = \"info\"\n[log]\n")
+	lr.reload(context.Background(), src)
+	if got := out.String(); !strings.Contains(got, "config.toml:3: not valid TOML: table log already exists") {
+		t.Errorf("log=%q, want the table defined twice named with its line", got)
+	}
 	if lr.cfg.Log.Level != "debug" || lr.cfg.HTTP.Listen != "127.0.0.1:9999" {
 		t.Errorf("running configuration changed by an invalid file: %+v", lr.cfg.Log)
 	}

@@ -284,6 +284,26 @@ func TestConfigFile(t *testing.T) {
 			t.Errorf("got=%q, want %q", got, want)
 		}
 	})
+	// The parser names a table or key defined twice without its place;
+	// the error still names the line that defines it again.
+	t.Run("ErrDefinedTwice", func(t *testing.T) {
+		for _, tt := range []struct{ name, file, want string }{
+			{"Table", "[limits]\nqueue = 7\n\n# again\n[limits]\nqueue = 8\n",
+				`config.toml:5: not valid TOML: table limits already exists; use key = "value" lines under [section] headers, as in config.example.toml`},
+			{"TableAfterMultiline", "[log]\nlevel = \"info\"\n[discord]\nguild_ids = [\n  \"1\",\n]\n[log]\n",
+				"config.toml:7: not valid TOML: table log already exists"},
+			{"Key", "[limits]\nqueue = 7\nqueue = 8\n", "config.toml:3: not valid TOML"},
+			{"TableOverKey", "limits = 1\n[limits]\n", "config.toml:2: not valid TOML"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				dir := t.TempDir()
+				writeFile(t, dir, "config.toml", tt.file, 0o600)
+				if got := loadError(t, Source{WorkDir: dir}); !strings.HasPrefix(got, tt.want) {
+					t.Errorf("got=%q, want prefix %q", got, tt.want)
+				}
+			})
+		}
+	})
 	t.Run("ErrMalformed", func(t *testing.T) {
 		dir := t.TempDir()
 		writeFile(t, dir, "config.toml", "[discord]\ntoken = \"abc\n[log]\n", 0o600)
