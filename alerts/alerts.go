@@ -7,9 +7,13 @@
 //
 // A message names the condition, since when, and what to do; it never
 // holds a member's data, an error text (which may quote a path or a
-// reason) or a secret. At most one message per condition is posted per
-// MinGap, so a flapping condition cannot flood the channel: a change
-// within the hour is posted when the hour is up, if it still holds.
+// reason) or a secret. A condition's firing is posted at most once per
+// MinGap, so a flapping condition cannot flood the channel: one that holds
+// again within the hour of its last firing post is posted when the hour is
+// up, if it still holds. A clearing is posted at the next check, once for
+// each firing that was posted, so the owner hears promptly that it is over;
+// a flapping condition therefore makes at most one firing and one clearing
+// message per hour.
 package alerts
 
 import (
@@ -23,7 +27,8 @@ import (
 // CheckEvery is how often a Monitor evaluates the conditions.
 const CheckEvery = 15 * time.Second
 
-// MinGap is the least time between two messages about one condition.
+// MinGap is the least time between two posts of one condition firing.
+// Clearings are not held back by it.
 const MinGap = time.Hour
 
 // retryAfter is how long a Monitor waits before posting again after a post
@@ -115,7 +120,7 @@ type state struct {
 	since     time.Time // when it began to hold, or when it cleared
 	detail    string    // what the message says of it, without personal data
 	announced bool      // the last message posted said it holds
-	posted    time.Time // when the last message was posted
+	fired     time.Time // when the last message saying it holds was posted
 	failed    time.Time // when the last post failed
 }
 
@@ -141,7 +146,7 @@ func New(opts Options) *Monitor {
 }
 
 // SetSettings replaces the settings; the next check uses them. A
-// condition's state and its hour between messages carry over.
+// condition's state and its hour between firing messages carry over.
 func (m *Monitor) SetSettings(s Settings) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -162,9 +167,9 @@ func (m *Monitor) Run(ctx context.Context) {
 	}
 }
 
-// Check evaluates every condition once and posts what changed, as far as
-// MinGap allows. Posts go out one at a time, in the order of the
-// conditions.
+// Check evaluates every condition once and posts what changed: a
+// clearing at once, a firing as far as MinGap allows. Posts go out one at
+// a time, in the order of the conditions.
 func (m *Monitor) Check(ctx context.Context) {
 	m.mu.Lock()
 	set := m.set
@@ -172,10 +177,7 @@ func (m *Monitor) Check(ctx context.Context) {
 	m.evaluateLocked(set, now)
 	var due []Condition
 	for _, c := range conditions {
-		st := m.state[c]
-		if st.active != st.announced && set.WebhookURL != "" &&
-			(st.posted.IsZero() || now.Sub(st.posted) >= MinGap) &&
-			(st.failed.IsZero() || now.Sub(st.failed) >= retryAfter) {
+		if set.WebhookURL != "" && m.state[c].due(now) {
 			due = append(due, c)
 		}
 	}
@@ -195,10 +197,27 @@ func (m *Monitor) Check(ctx context.Context) {
 			continue
 		}
 		s := m.state[c]
-		s.announced, s.posted, s.failed = st.active, now, time.Time{}
+		s.announced, s.failed = st.active, time.Time{}
+		if st.active {
+			s.fired = now
+		}
 		m.mu.Unlock()
 		m.log.Info("alert posted", slog.String("condition", string(c)), slog.Bool("holds", st.active))
 	}
+}
+
+// due reports whether a message about the condition is to be posted at
+// now. Only a change from what was last posted counts, so a clearing
+// follows only a firing that was posted; a firing waits for MinGap after
+// the last one, and any post waits retryAfter after a failed one.
+func (st *state) due(now time.Time) bool {
+	if st.active == st.announced {
+		return false
+	}
+	if !st.failed.IsZero() && now.Sub(st.failed) < retryAfter {
+		return false
+	}
+	return !st.active || st.fired.IsZero() || now.Sub(st.fired) >= MinGap
 }
 
 // evaluateLocked brings every condition's state up to now.

@@ -120,24 +120,48 @@ func TestGatewayDown(t *testing.T) {
 		t.Errorf("pings: %+v", p)
 	}
 
-	// Decided: a clearing within the hour is posted when the hour is up.
+	// The owner hears at once that it is back, though within the hour.
 	fs.set(func(f *facts) { f.up = true })
 	c.add(time.Minute)
 	m.Check(ctx)
-	if got := contents(srv, w); len(got) != 1 {
-		t.Fatalf("a second message within the hour: %q", got)
-	}
-	c.add(MinGap)
-	m.Check(ctx)
 	got = contents(srv, w)
 	if len(got) != 2 || !strings.Contains(got[1], "gateway down — cleared") || !strings.Contains(got[1], "03:07 UTC") {
-		t.Fatalf("messages=%q, want the clearing, with when it cleared", got)
+		t.Fatalf("messages=%q, want the clearing at the next check, with when it cleared", got)
 	}
 	c.add(MinGap)
 	m.Check(ctx)
 	if got := contents(srv, w); len(got) != 2 {
 		t.Fatalf("posted again with nothing changed: %q", got)
 	}
+}
+
+// recorder is a Poster that notes when each message was posted.
+type recorder struct {
+	mu    sync.Mutex
+	clock *clock
+	posts []post
+}
+
+type post struct {
+	at      time.Time
+	content string
+}
+
+func (p *recorder) Post(_ context.Context, _, content string) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.posts = append(p.posts, post{p.clock.now(), content})
+	return 204, nil
+}
+
+func (p *recorder) contents() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, q := range p.posts {
+		out = append(out, q.content)
+	}
+	return out
 }
 
 func TestAtMostOnePerHour(t *testing.T) {
@@ -148,34 +172,107 @@ func TestAtMostOnePerHour(t *testing.T) {
 		m.Check(ctx)
 		c.add(150 * time.Second)
 	}
-	if got := contents(srv, w); len(got) != 1 || !strings.Contains(got[0], "disk space low") {
-		t.Fatalf("messages=%q, want one", got)
+	got := contents(srv, w)
+	if len(got) != 2 || !strings.Contains(got[0], "disk space low") || strings.Contains(got[0], "cleared") ||
+		!strings.Contains(got[1], "disk space low — cleared") || !strings.Contains(got[1], "03:06 UTC") {
+		t.Fatalf("messages=%q, want the first firing and its clearing only", got)
 	}
+
+	// Low again within the hour of the firing: held, and dropped since it
+	// cleared before the hour was up; no clearing for a firing never posted.
 	fs.set(func(f *facts) { f.free = 0 })
+	m.Check(ctx) // 03:54
+	fs.set(func(f *facts) { f.free = 10 << 30 })
+	c.add(time.Minute)
+	m.Check(ctx)
 	c.add(MinGap)
 	m.Check(ctx)
-	if got := contents(srv, w); len(got) != 1 {
-		t.Fatalf("posted although the state is the one announced: %q", got)
+	if got := contents(srv, w); len(got) != 2 {
+		t.Fatalf("messages=%q, want nothing for a firing held and cleared within the hour", got)
+	}
+
+	// Low again within the hour, and still low when the hour is up: posted
+	// then, and its clearing at once.
+	fs.set(func(f *facts) { f.free = 0 })
+	m.Check(ctx) // 04:55, an hour and 51 minutes after the first firing
+	if got := contents(srv, w); len(got) != 3 || !strings.Contains(got[2], "since 2030-01-02 04:55 UTC") {
+		t.Fatalf("messages=%q, want the firing, an hour having passed", got)
+	}
+	c.add(time.Minute)
+	fs.set(func(f *facts) { f.free = 10 << 30 })
+	m.Check(ctx)
+	c.add(time.Minute)
+	fs.set(func(f *facts) { f.free = 0 })
+	m.Check(ctx) // 04:57: held until 05:55
+	c.add(58*time.Minute - CheckEvery)
+	m.Check(ctx)
+	if got := contents(srv, w); len(got) != 4 || !strings.Contains(got[3], "cleared") {
+		t.Fatalf("messages=%q, want the firing held until the hour is up", got)
+	}
+	c.add(CheckEvery)
+	m.Check(ctx) // 05:55
+	got = contents(srv, w)
+	if len(got) != 5 || !strings.Contains(got[4], "since 2030-01-02 04:57 UTC") {
+		t.Fatalf("messages=%q, want the held firing once the hour is up, since it still holds", got)
+	}
+}
+
+func TestFlappingPostsOneFiringAndOneClearingPerHour(t *testing.T) {
+	c := &clock{t: time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC)}
+	fs := healthy(c.t)
+	p := &recorder{clock: c}
+	m := New(Options{Settings: settings("https://discord.invalid/api/webhooks/1/t"), Sources: fs.sources(),
+		Poster: p, Now: c.now})
+	ctx := context.Background()
+	for i := range 3 * 3600 / int(CheckEvery/time.Second) { // three hours, a change at every check
+		fs.set(func(f *facts) { f.free = uint64(i%2) * (10 << 30) })
+		m.Check(ctx)
+		c.add(CheckEvery)
+	}
+	var fired, cleared []time.Time
+	for _, q := range p.posts {
+		if strings.Contains(q.content, "cleared") {
+			cleared = append(cleared, q.at)
+		} else {
+			fired = append(fired, q.at)
+		}
+	}
+	if len(fired) != 3 || len(cleared) != 3 {
+		t.Fatalf("messages=%q, want three firings and three clearings", p.contents())
+	}
+	for i := range fired {
+		if i > 0 && fired[i].Sub(fired[i-1]) < MinGap {
+			t.Errorf("firings at %s and %s, within the hour", fired[i-1], fired[i])
+		}
+		if d := cleared[i].Sub(fired[i]); d != CheckEvery {
+			t.Errorf("clearing %s after its firing, want at the next check", d)
+		}
 	}
 }
 
 func TestConditions(t *testing.T) {
 	tests := []struct {
-		name   string
-		break_ func(f *facts, start time.Time)
-		after  time.Duration
-		want   []string
+		name    string
+		break_  func(f *facts, start time.Time)
+		after   time.Duration
+		want    []string // the condition's name first
+		restore func(f *facts, now time.Time)
 	}{
 		{"BackupFailed", func(f *facts, s time.Time) { f.attempt, f.attemptOK = s.Add(time.Minute), false }, 2 * time.Minute,
-			[]string{"backup failed", "since 2030-01-02 03:05 UTC", "bot backup"}},
+			[]string{"backup failed", "since 2030-01-02 03:05 UTC", "bot backup"},
+			func(f *facts, now time.Time) { f.attempt, f.attemptOK, f.success = now, true, now }},
 		{"BackupOverdue", func(f *facts, s time.Time) {}, 48*time.Hour + time.Minute,
-			[]string{"backup overdue", "since 2030-01-02 03:04 UTC", "backup.interval"}},
+			[]string{"backup overdue", "since 2030-01-02 03:04 UTC", "backup.interval"},
+			func(f *facts, now time.Time) { f.attempt, f.attemptOK, f.success = now, true, now }},
 		{"DiskLow", func(f *facts, s time.Time) { f.free = 512 << 20 }, 0,
-			[]string{"disk space low", "512.0 MiB free", "alerts.min_free_disk (1.0 GiB)"}},
+			[]string{"disk space low", "512.0 MiB free", "alerts.min_free_disk (1.0 GiB)"},
+			func(f *facts, now time.Time) { f.free = 2 << 30 }},
 		{"ErrorBurst", func(f *facts, s time.Time) { f.errs = 21 }, 0,
-			[]string{"burst of errors", "21 errors", "alerts.error_burst (20)"}},
+			[]string{"burst of errors", "21 errors", "alerts.error_burst (20)"},
+			func(f *facts, now time.Time) { f.errs = 20 }},
 		{"VerificationFailed", func(f *facts, s time.Time) { f.verifiedAt, f.verifiedOK = s.Add(time.Minute), false }, time.Minute,
-			[]string{"verification failed", "since 2030-01-02 03:05 UTC", "bot audit verify"}},
+			[]string{"verification failed", "since 2030-01-02 03:05 UTC", "bot audit verify"},
+			func(f *facts, now time.Time) { f.verifiedAt, f.verifiedOK = now, true }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -197,6 +294,22 @@ func TestConditions(t *testing.T) {
 			}
 			if strings.Contains(got[0], w.Token) {
 				t.Errorf("message %q holds the webhook token", got[0])
+			}
+
+			// Restored a few minutes later: the clearing goes out at the
+			// next check, within the hour of the alert.
+			c.add(5 * time.Minute)
+			fs.set(func(f *facts) { tt.restore(f, c.now()) })
+			m.Check(ctx)
+			got = contents(srv, w)
+			want := Message(Condition(tt.want[0]), false, c.now(), "")
+			if len(got) != 2 || got[1] != want {
+				t.Fatalf("messages=%q, want the clearing %q", got, want)
+			}
+			c.add(MinGap)
+			m.Check(ctx)
+			if got := contents(srv, w); len(got) != 2 {
+				t.Fatalf("messages=%q, want nothing more once cleared", got)
 			}
 		})
 	}

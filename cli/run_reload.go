@@ -58,8 +58,12 @@ type liveRun struct {
 	errs   *alerts.ErrorCounter
 	alerts *alerts.Monitor
 
-	mu    sync.Mutex // guards cfg, sched and bot
-	cfg   *config.Config
+	// started is the configuration the process started with: what runs
+	// for every setting a reload cannot change.
+	started *config.Config
+
+	mu    sync.Mutex     // guards cfg, sched and bot
+	cfg   *config.Config // the last configuration applied
 	sched *backups.Scheduler
 	bot   liveBot // nil: the bot's settings need a restart
 }
@@ -70,7 +74,7 @@ func (e *env) liveLog(cfg *config.Config, log *slog.Logger) (*slog.Logger, *live
 	root := &swapRoot{h: log.Handler()}
 	errs := alerts.NewErrorCounter()
 	l := slog.New(errs.Wrap(&swapHandler{root: root}))
-	return l, &liveRun{e: e, log: l, root: root, errs: errs, cfg: cfg}
+	return l, &liveRun{e: e, log: l, root: root, errs: errs, started: cfg, cfg: cfg}
 }
 
 // start runs the alerts monitor on gatewayUp and, for 'bot run', reloads
@@ -129,9 +133,11 @@ func (lr *liveRun) reload(ctx context.Context, src reloadSource) {
 	prev := lr.cfg
 	lr.root.set(nl.Handler())
 	lr.alerts.SetSettings(alerts.SettingsFrom(next))
+	// Against the start, not the last file read: a setting changed and
+	// then changed back is the one running, and needs no restart.
 	var restart []string
 	for _, r := range restartOnly {
-		if !reflect.DeepEqual(r.get(prev), r.get(next)) {
+		if !reflect.DeepEqual(r.get(lr.started), r.get(next)) {
 			restart = append(restart, r.key)
 		}
 	}
@@ -167,7 +173,8 @@ var restartOnly = []struct {
 
 // applyToBot puts next's limits, retention and guild IDs in force in the
 // bot, where they differ from prev's, and returns those it could not
-// apply, which need a restart. lr.mu is held. A registration that fails
+// apply, which need a restart: without a bot, those that differ from the
+// ones it started with. lr.mu is held. A registration that fails
 // leaves prev's guild IDs in next, so that the next reload tries again.
 func (lr *liveRun) applyToBot(ctx context.Context, prev, next *config.Config) (restart []string) {
 	if lr.bot == nil {
@@ -175,9 +182,9 @@ func (lr *liveRun) applyToBot(ctx context.Context, prev, next *config.Config) (r
 			key     string
 			changed bool
 		}{
-			{"discord.guild_ids", !slices.Equal(prev.Discord.GuildIDs, next.Discord.GuildIDs)},
-			{"retention", prev.Retention != next.Retention},
-			{"limits", prev.Limits != next.Limits},
+			{"discord.guild_ids", !slices.Equal(lr.started.Discord.GuildIDs, next.Discord.GuildIDs)},
+			{"retention", lr.started.Retention != next.Retention},
+			{"limits", lr.started.Limits != next.Limits},
 		} {
 			if r.changed {
 				restart = append(restart, r.key)

@@ -32,6 +32,25 @@ func TestRunRefusesReachableListenWithoutToken(t *testing.T) {
 	}
 }
 
+// A short http.token is the owner's choice: off loopback 'bot run' accepts
+// it, and the warning every command prints at start says how to make a
+// strong one.
+func TestShortTokenWarnsAndStarts(t *testing.T) {
+	var out, errOut bytes.Buffer
+	e := testEnv(t.TempDir(), []string{"BOT_HTTP_LISTEN=0.0.0.0:8081", "BOT_HTTP_TOKEN=tok-42"}, &out, &errOut)
+	cfg, err := e.loadConfig("", nil)
+	if err != nil {
+		t.Fatalf("a short http.token was refused: %v", err)
+	}
+	if err := checkListen(cfg); err != nil {
+		t.Errorf("checkListen refused a short http.token: %v", err)
+	}
+	if w := errOut.String(); !strings.Contains(w, "warning: http.token is shorter than 16 characters") ||
+		!strings.Contains(w, "openssl rand -hex 32") || strings.Contains(w, "tok-42") {
+		t.Errorf("stderr=%q, want a warning with how to make a strong token, without the token", w)
+	}
+}
+
 func TestIsLoopback(t *testing.T) {
 	for addr, want := range map[string]bool{
 		"127.0.0.1:8081": true, "127.1.2.3:1": true, "[::1]:8081": true, "localhost:8081": true,

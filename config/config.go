@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // DefaultFile is the config file read when Source.Path is empty. It is looked
@@ -287,8 +288,8 @@ func (c *Config) Secrets() []string {
 }
 
 // warnings reports risky but legal setups: a config file holding secrets
-// that other users of the machine can read, and secrets on the command
-// line, which shows in `ps`.
+// that other users of the machine can read, secrets on the command line,
+// which shows in `ps`, and an http.token short enough to guess.
 func (l *loader) warnings(c *Config) []Warning {
 	var ws []Warning
 	var inFile []string
@@ -310,6 +311,11 @@ func (l *loader) warnings(c *Config) []Warning {
 	}
 	// A master key file others can read is refused where it is read (the
 	// keys package), with the same advice; a warning here would repeat it.
+	if t := c.HTTP.Token; c.HTTP.Listen != "" && t != "" && utf8.RuneCountInString(t) < minTokenLen {
+		ws = append(ws, Warning{Message: fmt.Sprintf(
+			"http.token is shorter than %d characters, so it can be guessed; set a strong one, such as the output of 'openssl rand -hex 32'",
+			minTokenLen)})
+	}
 	return ws
 }
 

@@ -284,6 +284,26 @@ func TestConfigFile(t *testing.T) {
 			t.Errorf("got=%q, want %q", got, want)
 		}
 	})
+	// The parser names a table or key defined twice without its place;
+	// the error still names the line that defines it again.
+	t.Run("ErrDefinedTwice", func(t *testing.T) {
+		for _, tt := range []struct{ name, file, want string }{
+			{"Table", "[limits]\nqueue = 7\n\n# again\n[limits]\nqueue = 8\n",
+				`config.toml:5: not valid TOML: table limits already exists; use key = "value" lines under [section] headers, as in config.example.toml`},
+			{"TableAfterMultiline", "[log]\nlevel = \"info\"\n[discord]\nguild_ids = [\n  \"1\",\n]\n[log]\n",
+				"config.toml:7: not valid TOML: table log already exists"},
+			{"Key", "[limits]\nqueue = 7\nqueue = 8\n", "config.toml:3: not valid TOML"},
+			{"TableOverKey", "limits = 1\n[limits]\n", "config.toml:2: not valid TOML"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				dir := t.TempDir()
+				writeFile(t, dir, "config.toml", tt.file, 0o600)
+				if got := loadError(t, Source{WorkDir: dir}); !strings.HasPrefix(got, tt.want) {
+					t.Errorf("got=%q, want prefix %q", got, tt.want)
+				}
+			})
+		}
+	})
 	t.Run("ErrMalformed", func(t *testing.T) {
 		dir := t.TempDir()
 		writeFile(t, dir, "config.toml", "[discord]\ntoken = \"abc\n[log]\n", 0o600)
@@ -340,6 +360,13 @@ func TestWarnings(t *testing.T) {
 		{"EmptyTokenInFile", "[discord]\ntoken = \"\"\n", 0o644, nil, nil, ""},
 		{"TokenFlag", "", 0o600, nil, map[string]string{"discord.token": "tok-1234567890"},
 			"discord.token was given on the command line, where other users can see it (ps); use BOT_DISCORD_TOKEN instead"},
+		// A short http.token starts the bot, with advice to make a strong one.
+		{"ShortHTTPToken", "", 0o600, []string{"BOT_HTTP_TOKEN=short-token"}, nil,
+			"http.token is shorter than 16 characters, so it can be guessed; set a strong one, such as the output of 'openssl rand -hex 32'"},
+		{"ShortHTTPTokenOffLoopback", "[http]\nlisten = \"0.0.0.0:8081\"\ntoken = \"1234\"\n", 0o600, nil, nil,
+			"http.token is shorter than 16 characters"},
+		{"LongHTTPToken", "", 0o600, []string{"BOT_HTTP_TOKEN=0123456789abcdef"}, nil, ""},
+		{"ShortHTTPTokenNoListen", "", 0o600, []string{"BOT_HTTP_TOKEN=short", "BOT_HTTP_LISTEN="}, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -47,6 +47,8 @@ func TestValueErrors(t *testing.T) {
 			`config.toml:2: discord.token: the value is not accepted: it is a whole number, not text in quotes; use the bot token as a string`},
 		{"TableForValue", "[discord.token]\nvalue = \"x\"\n", nil, nil,
 			`config.toml:2: discord.token.value: unknown setting: discord.token is a single value, not a table; use the bot token as a string`},
+		{"HTTPTokenSpaces", "", []string{"BOT_HTTP_TOKEN=   "}, nil,
+			`BOT_HTTP_TOKEN: http.token: the value is not accepted: it starts or ends with a space; use a random string, best of at least 16 characters (e.g. from 'openssl rand -hex 32'), or ""; required when http.listen is not on loopback`},
 		{"BothMasterKeys", "[keys]\nmaster_key_file = \"k\"\n", []string{"BOT_KEYS_MASTER_KEY=a2V5a2V5a2V5"}, nil,
 			`BOT_KEYS_MASTER_KEY: keys.master_key: is set together with keys.master_key_file; use only one of them`},
 		{"Several", "[log]\nlevel = \"x\"\nformat = \"y\"\n", nil, nil,

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -72,7 +73,7 @@ func (l *loader) loadFile(s Source) error {
 	}
 	l.fileAbs = abs
 	if err := l.fileKoanf.Load(rawbytes.Provider(data), toml.Parser()); err != nil {
-		return tomlError(shown, err)
+		return tomlError(shown, data, err)
 	}
 	ok := true
 	for _, key := range l.fileKoanf.Keys() {
@@ -97,16 +98,41 @@ func (l *loader) loadFile(s Source) error {
 }
 
 // tomlError turns a parser error into one that points at the line.
-func tomlError(shown string, err error) error {
-	e := &Error{Source: shown, Problem: "not valid TOML: " + err.Error(), Err: err}
+func tomlError(shown string, data []byte, err error) error {
+	e := &Error{Source: shown, Problem: "not valid TOML: " + strings.TrimPrefix(err.Error(), "toml: "), Err: err}
 	var de *gotoml.DecodeError
 	if errors.As(err, &de) {
 		row, col := de.Position()
 		msg := strings.TrimPrefix(de.Error(), "toml: ")
 		e.Line, e.Problem = row, fmt.Sprintf("not valid TOML (column %d): %s", col, msg)
+	} else {
+		e.Line = errorLine(data, err)
 	}
 	e.Accepted = `key = "value" lines under [section] headers, as in config.example.toml`
 	return e
+}
+
+// errorLine finds the line of a TOML error that carries no position: the
+// parser reports a table or key defined twice ("table limits already
+// exists") with the name alone. The first run of whole lines that fails
+// with the same message ends at the line that defines it again. A run
+// that ends inside a multi-line value fails with another message, so it
+// cannot be taken for the line. 0 means not found.
+func errorLine(data []byte, err error) int {
+	want := err.Error()
+	end := 0
+	for n := 1; end < len(data); n++ {
+		if i := bytes.IndexByte(data[end:], '\n'); i >= 0 {
+			end += i + 1
+		} else {
+			end = len(data)
+		}
+		var m map[string]any
+		if e := gotoml.Unmarshal(data[:end], &m); e != nil && e.Error() == want {
+			return n
+		}
+	}
+	return 0
 }
 
 // loadEnv reads BOT_* variables. A nil environ means none: Load never

@@ -186,7 +186,7 @@ func (s *Source) commands(now time.Time) ([]count, string) {
 	if s.Commands == nil {
 		return nil, "unknown"
 	}
-	n, since, err := s.Commands.LastHour(now)
+	n, _, err := s.Commands.LastHour(now)
 	if err != nil {
 		return nil, "unknown: " + err.Error()
 	}
@@ -198,13 +198,14 @@ func (s *Source) commands(now time.Time) ([]count, string) {
 	for _, o := range slices.Sorted(maps.Keys(n)) {
 		out = append(out, count{o, fmt.Sprint(n[o])})
 	}
-	switch {
-	case since.IsZero():
-		since = s.Started
-	case now.Sub(since) >= window-2*time.Minute:
-		return out, "in the last hour"
+	// A bot younger than the window has served all its commands within
+	// the last hour; saying how long it has run tells why the counts are
+	// low without changing what they are.
+	title := "in the last hour"
+	if up := now.Sub(s.Started); !s.Started.IsZero() && up < window {
+		title += " (running for " + span(up) + ")"
 	}
-	return out, "since the start, " + span(now.Sub(since)) + " ago"
+	return out, title
 }
 
 func (s *Source) backups(now time.Time) (last, next, problem string) {

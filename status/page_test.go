@@ -90,7 +90,7 @@ var (
 		"primary key 1234; 2 keys, 1 enabled", "encrypts the keysets on disk",
 		"interaction failed", "EY", "EF", "(warn)",
 	}
-	notOnPage = []string{privateName, privateReason, "database is locked", "EE", "/srv/bot"}
+	notOnPage = []string{privateName, privateReason, "database is locked", "EE", "/srv/bot", "running for"}
 )
 
 func TestPage(t *testing.T) {
@@ -144,6 +144,30 @@ func TestPageUnknownsAndProblems(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+}
+
+// TestPageYoungBot checks that a bot younger than an hour still titles its
+// commands with the last hour, and says how long it has run.
+func TestPageYoungBot(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: InteractionsMetric, Help: "interactions"}, []string{"command", "outcome"})
+	reg.MustRegister(c)
+	sm := NewSampler(reg)
+	started := fixtureNow.Add(-9 * time.Second)
+	if err := sm.Sample(started); err != nil {
+		t.Fatal(err)
+	}
+	c.WithLabelValues("warn", "ok").Add(4)
+	s := &Source{Version: "dev", Started: started, Now: func() time.Time { return fixtureNow }, Commands: sm}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	body := rec.Body.String()
+	if want := "<h2>Commands <small>in the last hour (running for 9s)</small></h2>"; !strings.Contains(body, want) {
+		t.Errorf("page lacks %q", want)
+	}
+	if strings.Contains(body, "since the start, ") || !strings.Contains(body, `<span class="num">4</span>ok`) {
+		t.Errorf("page does not count the commands of the last hour:\n%s", body)
 	}
 }
 
