@@ -15,9 +15,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/modbot/bot/internal/suggest"
 	"github.com/modbot/bot/keys"
@@ -72,9 +75,11 @@ func Main(ctx context.Context, args []string, e Env, build BuildInfo) int {
 	if now == nil {
 		now = time.Now
 	}
+	f, isFile := e.Stdin.(*os.File)
 	return run(ctx, args, &env{
 		stdin: e.Stdin, stdout: e.Stdout, stderr: e.Stderr, environ: e.Environ,
 		workDir: e.WorkDir, terminal: e.Terminal, now: now, build: build, bundleKDF: e.BundleKDF,
+		stdinTerminal: isFile && term.IsTerminal(int(f.Fd())),
 	})
 }
 

@@ -29,6 +29,9 @@ type env struct {
 	workDir string
 	// terminal reports whether stderr is a terminal; tests leave it false.
 	terminal bool
+	// stdinTerminal reports whether stdin is a terminal, where a person
+	// can answer a confirmation.
+	stdinTerminal bool
 	now      func() time.Time
 	build    BuildInfo
 	// bundleKDF is the cost of a --with-keys backup's passphrase; zero

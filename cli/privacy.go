@@ -4,13 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"golang.org/x/term"
 
 	"github.com/modbot/bot/config"
 	"github.com/modbot/bot/datadir"
@@ -57,13 +53,6 @@ const privacySubcommands = "export or erase"
 
 // privacyActor names the shell in the audit log.
 const privacyActor = "cli"
-
-// stdinTerminal reports whether r is a terminal, where a person can answer
-// a confirmation; tests replace it.
-var stdinTerminal = func(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
 
 func cmdPrivacy(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
@@ -220,7 +209,7 @@ func eraseMember(ctx context.Context, e *env, in *datadir.Installation, guildID,
 	fmt.Fprintf(e.stdout, "This erases every record about member %s:\n", userID)
 	report(e, lines)
 	if !yes {
-		if !stdinTerminal(e.stdin) {
+		if !e.stdinTerminal {
 			return fmt.Errorf("not erased: confirm on a terminal, or pass --yes to erase without asking")
 		}
 		fmt.Fprint(e.stderr, "It cannot be undone. Type erase to erase them: ")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -79,12 +78,15 @@ func auditActions(t *testing.T, dir string) []string {
 	return out
 }
 
-// asTerminal makes the commands take stdin for a terminal.
-func asTerminal(t *testing.T) {
+// runCLITerminal runs the command line with input typed on stdin, taken
+// for a terminal.
+func runCLITerminal(t *testing.T, dir, input string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	old := stdinTerminal
-	stdinTerminal = func(io.Reader) bool { return true }
-	t.Cleanup(func() { stdinTerminal = old })
+	var out, errOut bytes.Buffer
+	e := testEnv(dir, nil, &out, &errOut)
+	e.stdin, e.stdinTerminal = strings.NewReader(input), true
+	code = run(context.Background(), args, e)
+	return code, out.String(), errOut.String()
 }
 
 func TestPrivacyExport(t *testing.T) {
@@ -178,8 +180,7 @@ func TestPrivacyErase(t *testing.T) {
 		}
 	})
 	t.Run("NotConfirmed", func(t *testing.T) {
-		asTerminal(t)
-		code, _, errOut := runCLIStdin(t, dir, "yes\n", args...)
+		code, _, errOut := runCLITerminal(t, dir, "yes\n", args...)
 		if code != exitFailure || !strings.Contains(errOut, "not confirmed") {
 			t.Errorf("exit %d, stderr %q", code, errOut)
 		}
@@ -188,8 +189,7 @@ func TestPrivacyErase(t *testing.T) {
 		}
 	})
 	t.Run("Confirmed", func(t *testing.T) {
-		asTerminal(t)
-		code, out, errOut := runCLIStdin(t, dir, "erase\n", args...)
+		code, out, errOut := runCLITerminal(t, dir, "erase\n", args...)
 		if code != exitOK {
 			t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
 		}
