@@ -137,7 +137,8 @@ DROP INDEX IF EXISTS bare_by_target;
 CREATE INDEX IF NOT EXISTS bare_by_target_points
     ON bare_cases (guild_id, target_id, number, revoked_at, expires_at, points);
 CREATE INDEX IF NOT EXISTS bare_by_target_all ON bare_cases (target_id);
-CREATE INDEX IF NOT EXISTS bare_by_link ON bare_cases (linked_case_id);`
+CREATE INDEX IF NOT EXISTS bare_by_link ON bare_cases (linked_case_id);
+CREATE INDEX IF NOT EXISTS bare_by_kind ON bare_cases (guild_id, kind, moderator_id, created_at);`
 
 const baselineInsert = `INSERT INTO bare_cases (guild_id, number, kind, target_id,
 	target_name, moderator_id, moderator_name, reason, points, created_at, expires_at, revoked_at)

@@ -2,9 +2,11 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -99,5 +101,41 @@ func TestBaseline(t *testing.T) {
 	}
 	if len(got) != 1 || !reflect.DeepEqual(got[0], rows[0]) {
 		t.Errorf("ListForUser got=%+v, want only %+v", got, rows[0])
+	}
+}
+
+// TestBaselineMirrorsCaseIndexes: the baseline keeps an index for each of
+// the cases table's, with as many columns, so that a benchmark against it
+// measures what the bot adds to an insert, not an index it lacks.
+func TestBaselineMirrorsCaseIndexes(t *testing.T) {
+	ctx := context.Background()
+	db := newTestDB(t)
+	b, err := OpenBaseline(ctx, filepath.Join(t.TempDir(), "bare.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	widths := func(q interface {
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	}, table string) []int {
+		rows, err := q.QueryContext(ctx, `SELECT (SELECT count(*) FROM pragma_index_info(il.name))
+			FROM pragma_index_list(?) il WHERE il.origin = 'c' ORDER BY 1`, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []int
+		for rows.Next() {
+			var n int
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, n)
+		}
+		return out
+	}
+	cases, bare := widths(db.write, "cases"), widths(b.write, "bare_cases")
+	if !slices.Equal(cases, bare) {
+		t.Errorf("index widths of cases %v, of the baseline %v: give the baseline the index it lacks", cases, bare)
 	}
 }
