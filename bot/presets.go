@@ -116,13 +116,41 @@ func presetName(s string) (string, error) {
 	if strings.ContainsAny(name, "\n\t") {
 		return "", &UserError{"A preset's name must be one line."}
 	}
-	// A name is typed to be used: one with invisible characters (zero
-	// width spaces, direction marks) looks like another and never matches
-	// what a moderator types.
-	if strings.ContainsFunc(name, func(r rune) bool { return r != ' ' && !unicode.IsGraphic(r) || unicode.Is(unicode.Cf, r) }) {
+	// A name is typed to be used: one with invisible characters looks
+	// like another and never matches what a moderator types.
+	if hasInvisible(name) {
 		return "", &UserError{"A preset's name can't hold invisible characters (such as zero-width spaces); type it with visible letters only."}
 	}
 	return name, nil
+}
+
+// hasInvisible reports whether s holds a character that shows nothing
+// where it stands: zero-width spaces, word joiners, soft hyphens,
+// direction marks and fillers. Zero-width joiners and non-joiners are
+// allowed between two letters or symbols, where some scripts and emoji
+// need them; at an end, or beside a space, they only hide.
+func hasInvisible(s string) bool {
+	rs := []rune(s)
+	for i, r := range rs {
+		switch {
+		case r == '\u200c' || r == '\u200d':
+			if i == 0 || i == len(rs)-1 || !visible(rs[i-1]) || !visible(rs[i+1]) {
+				return true
+			}
+		case r == '\u00ad', r == '\u034f', r == '\u061c', r == '\u115f', r == '\u1160', r == '\u180e',
+			r >= '\u200b' && r <= '\u200f', r >= '\u202a' && r <= '\u202e', r >= '\u2060' && r <= '\u206f',
+			r == '\u3164', r == '\ufeff', r == '\uffa0':
+			return true
+		case r != ' ' && !unicode.IsGraphic(r):
+			return true
+		}
+	}
+	return false
+}
+
+// visible reports whether r shows something by itself.
+func visible(r rune) bool {
+	return unicode.IsGraphic(r) && !unicode.IsSpace(r) && !unicode.Is(unicode.Mn, r)
 }
 
 func (h *handlers) handlePresetRemove(e *event, data discord.SlashCommandInteractionData) error {

@@ -274,3 +274,25 @@ func TestPresetListFits(t *testing.T) {
 		t.Errorf("description of %d characters, over %d", n, embedDescriptionMax)
 	}
 }
+
+func TestHasInvisible(t *testing.T) {
+	for s, want := range map[string]bool{
+		"spam": false, "two words": false, "İhlal": false,
+		"اخطار\u200cها":    false, // ZWNJ inside a Persian word
+		"👨\u200d👩\u200d👧":  false, // a family emoji
+		"zw\u200b":         true,
+		"\u200cspam":       true,
+		"spam\u200d":       true,
+		"a \u200cb":        true,
+		"a\u3164b":         true, // Hangul filler
+		"a\u034fb":         true, // combining grapheme joiner
+		"soft\u00adhyphen": true,
+		"rtl\u200fmark":    true,
+		"word\u2060joiner": true,
+		"bom\ufeff":        true,
+	} {
+		if got := hasInvisible(s); got != want {
+			t.Errorf("hasInvisible(%q) got=%v, want %v", s, got, want)
+		}
+	}
+}

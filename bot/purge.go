@@ -75,8 +75,9 @@ func (h *handlers) handlePurge(ctx context.Context, data discord.SlashCommandInt
 			return "", nil, err
 		}
 		// Deleting someone's messages acts on them, so the rules of the
-		// other actions hold: not the owner, and only below oneself.
-		if u.ID != mc.actor.UserID {
+		// other actions hold: not the owner, and only below oneself. One's
+		// own messages and the bot's are always one's to clean up.
+		if u.ID != mc.actor.UserID && u.ID != mc.facts.BotID {
 			if err := CheckTarget(mc.actor, targetFrom(u.ID, member), mc.facts, "purge the messages of"); err != nil {
 				return "", nil, err
 			}

@@ -238,3 +238,25 @@ func TestPurge(t *testing.T) {
 		}
 	})
 }
+
+// TestPurgeOwnAndBotMessages: the hierarchy that /purge user: follows does
+// not stop a moderator from deleting their own messages or the bot's.
+func TestPurgeOwnAndBotMessages(t *testing.T) {
+	h := newHarness(t)
+	h.guild.BotRole().SetPermissions(discordtest.DefaultBotPermissions | discord.PermissionManageMessages)
+	ch := h.guild.Channels()[0]
+	cleanerRole := h.guild.AddRole("Cleaners", discord.PermissionManageMessages, 2)
+	cleaner := h.guild.AddMember(discordtest.MemberOptions{Username: "cleaner", Roles: []*discordtest.Role{cleanerRole}})
+	for _, tc := range []struct {
+		name string
+		from snowflake.ID
+	}{{"Own", cleaner.ID}, {"Bot", h.srv.BotUserID()}} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 3 {
+				h.srv.PostMessage(ch, tc.from, "x", time.Now().Add(-time.Minute))
+			}
+			in := h.slash(cleaner, "purge", discordtest.Options{"count": 10, "user": tc.from.String()})
+			wantText(t, "reply", in.Content, "Deleted 3 messages.")
+		})
+	}
+}

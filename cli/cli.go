@@ -308,7 +308,8 @@ func parseFlags(e *env, fs *flag.FlagSet, usage string, args []string) error {
 // flagsFirst reorders args so that the flags of fs come before the other
 // arguments, which the flag package wants, keeping the order within each.
 // A flag that takes a value keeps the argument after it unless given as
-// -name=value; an unknown flag stays a flag, for Parse to refuse.
+// -name=value; an unknown flag stays a flag, for Parse to refuse, and so
+// does a value flag given last without its value.
 func flagsFirst(fs *flag.FlagSet, args []string) []string {
 	var flags, plain []string
 	for i := 0; i < len(args); i++ {
@@ -333,10 +334,13 @@ func flagsFirst(fs *flag.FlagSet, args []string) []string {
 		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
 			continue
 		}
-		if i+1 < len(args) {
-			i++
-			flags = append(flags, args[i])
+		if i+1 == len(args) {
+			// Its value is missing: alone, the flag gets Parse's "flag
+			// needs an argument" rather than taking the "--" below.
+			return []string{a}
 		}
+		i++
+		flags = append(flags, args[i])
 	}
 	if len(plain) == 0 {
 		return flags

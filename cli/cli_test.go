@@ -163,6 +163,9 @@ func TestFlagsAfterArguments(t *testing.T) {
 	if code, _, errOut := runCLI(t, dir, nil, "restore", "b.db", "--no-such-flag"); code != exitUsage || !strings.Contains(errOut, "no-such-flag") {
 		t.Errorf("restore FILE --no-such-flag: exit %d, stderr %q; want a usage error naming it", code, errOut)
 	}
+	if code, _, errOut := runCLI(t, dir, nil, "restore", "b.db", "-c"); code != exitUsage || !strings.Contains(errOut, "flag needs an argument: -c") {
+		t.Errorf("restore FILE -c: exit %d, stderr %q; want a usage error for the missing value", code, errOut)
+	}
 
 	fs := newFlagSet("test")
 	fs.Bool("yes", false, "")
@@ -174,6 +177,7 @@ func TestFlagsAfterArguments(t *testing.T) {
 		{[]string{"a", "--", "--yes"}, []string{"--", "a", "--yes"}},
 		{[]string{"--yes"}, []string{"--yes"}},
 		{[]string{"-", "--unknown", "x"}, []string{"--unknown", "--", "-", "x"}},
+		{[]string{"a", "--out"}, []string{"--out"}},
 	} {
 		if got := flagsFirst(fs, tt.in); strings.Join(got, " ") != strings.Join(tt.want, " ") {
 			t.Errorf("flagsFirst(%q) got=%q, want %q", tt.in, got, tt.want)

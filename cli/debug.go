@@ -32,7 +32,8 @@ bot-debug-YYYYMMDD-HHMMSS.tar.gz in the working directory), holding:
 
   version.txt   this binary's version, commit, build date and platform
   config.txt    every setting and its value, secrets shown as (set)
-  health.json   what 'bot health --json' reports (the running bot's checks too)
+  health.json   what 'bot health --json --offline' reports, with the
+                running bot's checks (it asks Discord nothing)
   metrics.txt   the running bot's /metrics on http.listen
   logs.jsonl    the last log lines the running bot kept in memory
 
@@ -85,7 +86,7 @@ func cmdDebugBundle(ctx context.Context, e *env, args []string) error {
 	var health bytes.Buffer
 	quiet := *e
 	quiet.stdout, quiet.stderr = &health, io.Discard
-	healthArgs := []string{"--json"}
+	healthArgs := []string{"--json", "--offline"}
 	if *cfgPath != "" {
 		healthArgs = append(healthArgs, "-c", *cfgPath)
 	}

@@ -114,8 +114,8 @@ func TestDebugBundleHoldsNoSecrets(t *testing.T) {
 		"BOT_HTTP_LISTEN=" + srv.Listener.Addr().String(),
 		"BOT_BACKUP_PASSPHRASE=" + plantedPassphrase,
 		"BOT_DISCORD_GUILD_IDS=" + plantedGuildID,
-		// The bundle's health check asks Discord about the token: here
-		// nothing answers, on loopback.
+		// Should the bundle ask Discord anything, nothing answers here but
+		// loopback.
 		"BOT_DISCORD_API_URL=http://" + closedAddr(t) + "/api/v10",
 	}
 	code, out, errOut := runCLI(t, dir, environ, "debug", "bundle", "bug.tar.gz")

@@ -79,23 +79,16 @@ func cmdKeys(ctx context.Context, e *env, args []string) error {
 	yes := flags.Bool("yes", false, "do not ask to confirm --destroy (retire)")
 	newFile := flags.String("new-file", "", "file holding the new master key (change-master-key)")
 	remove := flags.Bool("remove", false, "store the keysets in clear from now on (change-master-key)")
-	// KEY_ID may come before the flags, as the usage shows it.
-	var keyArg string
-	if sub == "retire" && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		keyArg, args = args[0], args[1:]
-	}
 	if err := parseFlags(e, flags, keysUsage, args); err != nil {
 		return err
 	}
-	if sub == "retire" && keyArg == "" && flags.NArg() > 0 {
-		// Flags may follow KEY_ID too.
-		keyArg = flags.Arg(0)
-		if err := parseFlags(e, flags, keysUsage, flags.Args()[1:]); err != nil {
-			return err
-		}
+	rest := flags.Args()
+	var keyArg string
+	if sub == "retire" && len(rest) > 0 {
+		keyArg, rest = rest[0], rest[1:]
 	}
-	if flags.NArg() > 0 {
-		return usagef("unexpected argument %q", flags.Arg(0))
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
 	}
 	switch sub {
 	case "generate-master-key":

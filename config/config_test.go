@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	gotoml "github.com/pelletier/go-toml/v2"
 )
 
 // writeFile writes content to dir/name with mode and returns its path.
@@ -466,6 +469,48 @@ func TestAsWebhookURL(t *testing.T) {
 	for _, bad := range []string{"http://discord.com/api/webhooks/1/x", "https://discord.com/channels/1", "not a url", "https:///webhooks/1/x"} {
 		if _, err := asWebhookURL(bad); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// TestErrorLineLargeFile: the line of a table defined twice is found in a
+// large file too, wherever the second definition is, with CRLF endings.
+func TestErrorLineLargeFile(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("[limits]\r\n")
+	for i := range 5000 {
+		fmt.Fprintf(&b, "# line %d\r\n", i+2)
+	}
+	b.WriteString("[limits]\r\n") // line 5002
+	for i := range 3000 {
+		fmt.Fprintf(&b, "# after %d\r\n", i)
+	}
+	data := []byte(b.String())
+	var m map[string]any
+	err := gotoml.Unmarshal(data, &m)
+	if err == nil {
+		t.Fatal("a table defined twice decoded")
+	}
+	if got := errorLine(data, err); got != 5002 {
+		t.Errorf("errorLine got=%d, want 5002", got)
+	}
+}
+
+// BenchmarkErrorLine finds the line of a table defined twice at the end of
+// a file of 16,000 lines.
+func BenchmarkErrorLine(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("[limits]\n")
+	for i := range 16000 {
+		fmt.Fprintf(&sb, "# line %d\n", i)
+	}
+	sb.WriteString("[limits]\n")
+	data := []byte(sb.String())
+	var m map[string]any
+	err := gotoml.Unmarshal(data, &m)
+	for b.Loop() {
+		if errorLine(data, err) == 0 {
+			b.Fatal("no line")
 		}
 	}
 }

@@ -120,19 +120,42 @@ func tomlError(shown string, data []byte, err error) error {
 // cannot be taken for the line. 0 means not found.
 func errorLine(data []byte, err error) int {
 	want := err.Error()
-	end := 0
-	for n := 1; end < len(data); n++ {
+	// ends[i] is the end of line i+1.
+	var ends []int
+	for end := 0; end < len(data); {
 		if i := bytes.IndexByte(data[end:], '\n'); i >= 0 {
 			end += i + 1
 		} else {
 			end = len(data)
 		}
+		ends = append(ends, end)
+	}
+	fails := func(n int) bool {
 		var m map[string]any
-		if e := gotoml.Unmarshal(data[:end], &m); e != nil && e.Error() == want {
-			return n
+		e := gotoml.Unmarshal(data[:ends[n-1]], &m)
+		return e != nil && e.Error() == want
+	}
+	// The parser stops at the second definition, so every run of lines
+	// that reaches it fails with the message and none shorter does: a
+	// binary search finds the line in a few decodes of a large file. The
+	// line found is checked, so a file where that does not hold gets no
+	// line rather than a wrong one.
+	lo, hi := 1, len(ends)
+	if hi == 0 || !fails(hi) {
+		return 0
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
 		}
 	}
-	return 0
+	if lo > 1 && fails(lo-1) {
+		return 0
+	}
+	return lo
 }
 
 // loadEnv reads BOT_* variables. A nil environ means none: Load never
