@@ -7,12 +7,15 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/disgoorg/disgo/discord"
+
 	"github.com/modbot/bot/discordtest"
+	"github.com/modbot/bot/internal/chromiumtest"
 )
 
 // Decided: an http.listen other machines can reach needs http.token, or
@@ -64,12 +67,18 @@ func TestIsLoopback(t *testing.T) {
 
 // TestRunServesStatusPage: a running bot serves its status page, the
 // recent log and /readyz behind http.token, and /healthz without it;
-// 'bot health' passes the token to /readyz.
+// 'bot health' passes the token to /readyz. Once it has served commands,
+// some done, one refused and one failed, the page is rendered in headless
+// Chromium and its screenshot is the one the README shows
+// (UPDATE_SCREENSHOT=1 writes docs/status-page.png).
 func TestRunServesStatusPage(t *testing.T) {
 	const token = "status-page-token-for-tests"
 	srv := discordtest.NewServer()
 	defer srv.Close()
 	g := srv.AddGuild(discordtest.GuildOptions{})
+	mods := g.AddRole("Mods", discord.PermissionModerateMembers|discord.PermissionBanMembers, 5)
+	mod := g.AddMember(discordtest.MemberOptions{Username: "mod", Roles: []*discordtest.Role{mods}})
+	member := g.AddMember(discordtest.MemberOptions{Username: "member"})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +86,11 @@ func TestRunServesStatusPage(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	dir := initDir(t)
-	environ := withEnv(fakeEnv(srv, g), "BOT_HTTP_LISTEN="+addr, "BOT_HTTP_TOKEN="+token)
+	environ := withEnv(fakeEnv(srv, g), "BOT_HTTP_LISTEN="+addr, "BOT_HTTP_TOKEN="+token, "BOT_BACKUP_INTERVAL=24h")
+	// A backup made, and the next one scheduled, as an installation has.
+	if code, _, errOut := runCLI(t, dir, withEnv(environ, "BOT_HTTP_LISTEN="), "backup"); code != exitOK {
+		t.Fatalf("bot backup: exit %d: %s", code, errOut)
+	}
 	r := startRun(t, dir, environ, srv, g)
 	defer r.stop(t)
 
@@ -131,43 +144,47 @@ func TestRunServesStatusPage(t *testing.T) {
 		t.Errorf("bot health's ready check got=%+v, want ok with the token", c)
 	}
 
-	// The running bot's own page, as a browser renders it.
-	if dom, ok := renderInBrowser(t, "http://"+addr+"/?token="+token); ok {
-		for _, want := range []string{"Healthy", "connected", "Commands", "Backups", "Keys"} {
-			if !strings.Contains(dom, want) {
-				t.Errorf("the page in Chromium lacks %q", want)
-			}
-		}
-	}
-}
-
-// renderInBrowser loads url in headless Chromium and returns the DOM it
-// rendered; ok is false when no browser is installed, which fails the
-// test under CI=true (.ci/run installs one).
-func renderInBrowser(t *testing.T, url string) (dom string, ok bool) {
-	t.Helper()
-	var bin string
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
-	if bin == "" {
-		if os.Getenv("CI") == "true" {
-			t.Error("chromium is not installed, and CI=true: .ci/run installs Debian's chromium")
-		}
-		return "", false
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// Commands for the page to count: two done, one refused (a member may
+	// not warn), one failed (Discord refuses the ban without saying why),
+	// which the last errors list with its error ID.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-		"--no-first-run", "--user-data-dir="+t.TempDir(), "--dump-dom", url)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		t.Errorf("chromium: %v\n%s", err, errOut.String())
-		return "", false
+	invoke := func(who *discordtest.Member, command string, opts discordtest.Options, want string) {
+		t.Helper()
+		in, err := srv.InvokeSlash(ctx, g, who, command, opts)
+		if err != nil || !strings.Contains(in.Content, want) {
+			t.Fatalf("/%s: %v, %+v; want a reply with %q", command, err, in, want)
+		}
 	}
-	return out.String(), true
+	invoke(mod, "ping", nil, "Pong!")
+	invoke(mod, "warn", discordtest.Options{"user": member, "reason": "spam"}, "case #1")
+	invoke(member, "warn", discordtest.Options{"user": mod, "reason": "spam"}, "permission")
+	srv.FailNext("PUT", "/guilds/{guild_id}/bans/{user_id}", http.StatusBadRequest, 1)
+	invoke(mod, "ban", discordtest.Options{"user": member, "reason": "spam"}, "error ID")
+
+	// The running bot's own page, as a browser renders it.
+	bin, ok := chromiumtest.Find(t)
+	if !ok {
+		return
+	}
+	url := "http://" + addr + "/?token=" + token
+	dom := chromiumtest.Run(t, bin, "--dump-dom", url)
+	for _, want := range []string{"Healthy", "connected", "Commands", "Backups", "Keys", "Last errors",
+		"<span class=\"num\">2</span>ok", "<span class=\"num\">1</span>refused", "<span class=\"num\">1</span>error",
+		"interaction failed", "(ban)"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("the page in Chromium lacks %q", want)
+		}
+	}
+	for _, not := range []string{mod.ID.String(), member.ID.String(), "spam", token} {
+		if strings.Contains(dom, not) {
+			t.Errorf("the page in Chromium shows %q", not)
+		}
+	}
+	png := chromiumtest.Screenshot(t, bin, url, "status-page.png", 412, 2400)
+	if os.Getenv(chromiumtest.UpdateDocsEnv) == "1" {
+		if err := os.WriteFile(filepath.Join("..", "docs", "status-page.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
