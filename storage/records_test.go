@@ -121,7 +121,7 @@ func TestRecordEditsAreNamed(t *testing.T) {
 	}{
 		{"DeleteCase", []string{`DELETE FROM cases WHERE number = 3`}, "case #3 is missing from guild " + testGuild},
 		{"Unrevoke", []string{`UPDATE cases SET revoked_at = NULL, revoked_by = NULL, revoke_reason = NULL WHERE number = 1`},
-			"case #1 in guild " + testGuild + ": changed"},
+			"case #1 in guild " + testGuild + ": its revocation was removed since it was written (revoked at "},
 		{"Points", []string{`UPDATE cases SET points = 50 WHERE number = 1`},
 			"case #1 in guild " + testGuild + ": points changed since it was written (written as 1, now 50)"},
 		{"KindToNote", []string{`UPDATE cases SET kind = 'note' WHERE number = 7`},

@@ -136,7 +136,7 @@ func verifyRecords(ctx context.Context, tx dbtx, c Cipher) (RecordReport, error)
 	if head.records == nil {
 		return RecordReport{}, ErrRecordsUnsealed
 	}
-	v := recordVerifier{sealer: newRowSealer(head.records.key[:]), guilds: map[string]*caseNumbers{}}
+	v := recordVerifier{sealer: newRowSealer(head.records.key[:]), guilds: map[string]*caseNumbers{}, c: c}
 	for table := range numRecordTables {
 		if err := v.table(ctx, tx, table); err != nil {
 			return v.report, err
@@ -169,6 +169,7 @@ func verifyRecords(ctx context.Context, tx dbtx, c Cipher) (RecordReport, error)
 // recordVerifier accumulates what VerifyRecords reads.
 type recordVerifier struct {
 	sealer   *rowSealer
+	c        Cipher // opens the audit entries that name what changed
 	sums     [numRecordTables]tableSum
 	report   RecordReport
 	firstBad *RecordError
@@ -193,7 +194,11 @@ func (v *recordVerifier) table(ctx context.Context, tx dbtx, table int) error {
 			if v.firstBad == nil {
 				v.firstBad = rowError(table, r)
 				if table == tCases && r.stored != nil {
-					if what := v.caseChange(r); what != "" {
+					what, err := v.caseChange(ctx, tx, r)
+					if err != nil {
+						return err
+					}
+					if what != "" {
 						v.firstBad.Reason = what
 					}
 				}
@@ -223,7 +228,7 @@ const maxTriedPoints = 1000
 // for the edits a SQLite shell makes most often: its kind, its points, or
 // a revocation added. It tries each as the original value, which the seal
 // then proves; "" when none matches, and the report stays general.
-func (v *recordVerifier) caseChange(r recordRow) string {
+func (v *recordVerifier) caseChange(ctx context.Context, tx dbtx, r recordRow) (string, error) {
 	matches := func(col int, val any) bool {
 		vals := slices.Clone(r.values)
 		vals[col] = val
@@ -233,14 +238,14 @@ func (v *recordVerifier) caseChange(r recordRow) string {
 	if now, ok := r.values[caseColKind].(string); ok {
 		for _, k := range []CaseKind{CaseWarning, CaseNote, CaseTimeout, CaseUntimeout, CaseKick, CaseBan, CaseUnban} {
 			if string(k) != now && matches(caseColKind, string(k)) {
-				return fmt.Sprintf("kind changed since it was written (written as %s, now %s)", k, now)
+				return fmt.Sprintf("kind changed since it was written (written as %s, now %s)", k, now), nil
 			}
 		}
 	}
 	if now, ok := r.values[caseColPoints].(int64); ok {
 		for p := range int64(maxTriedPoints + 1) {
 			if p != now && matches(caseColPoints, p) {
-				return fmt.Sprintf("points changed since it was written (written as %d, now %d)", p, now)
+				return fmt.Sprintf("points changed since it was written (written as %d, now %d)", p, now), nil
 			}
 		}
 	}
@@ -248,10 +253,32 @@ func (v *recordVerifier) caseChange(r recordRow) string {
 		vals := slices.Clone(r.values)
 		vals[caseColRevokedAt], vals[caseColRevokedBy], vals[caseColRevReason] = nil, nil, nil
 		if stored, _, err := v.sealer.seal(tCases, vals); err == nil && hmac.Equal(stored, r.stored) {
-			return "marked revoked since it was written, outside the bot"
+			return "marked revoked since it was written, outside the bot", nil
+		}
+		return "", nil
+	}
+	// Not revoked now: the chain, already verified, says whether the bot
+	// revoked it. The bot never takes a revocation back.
+	guild, _ := r.values[0].(string)
+	number, _ := r.values[1].(int64)
+	rows, err := tx.QueryContext(ctx, `SELECT seq, at, guild_id, actor, action, details FROM audit_log
+		WHERE guild_id = ? AND action = 'case.revoke' ORDER BY seq`, guild)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	want := fmt.Sprintf("case %d", number)
+	for rows.Next() {
+		e, _, err := scanAudit(rows, v.c)
+		if err != nil {
+			return "", err
+		}
+		if e.Details == want {
+			return fmt.Sprintf("its revocation was removed since it was written (revoked at %s, audit entry %d)",
+				e.At.Format("2006-01-02 15:04 UTC"), e.Seq), nil
 		}
 	}
-	return ""
+	return "", rows.Err()
 }
 
 // countNumber counts a case number of a guild, kept or erased.
