@@ -116,7 +116,7 @@ func TestDebugBundleHoldsNoSecrets(t *testing.T) {
 		"BOT_DISCORD_GUILD_IDS=" + plantedGuildID,
 		// Should the bundle ask Discord anything, nothing answers here but
 		// loopback.
-		"BOT_DISCORD_API_URL=http://" + closedAddr(t) + "/api/v10",
+		"BOT_DISCORD_API_URL=http://" + freePort(t) + "/api/v10",
 	}
 	code, out, errOut := runCLI(t, dir, environ, "debug", "bundle", "bug.tar.gz")
 	if code != exitOK {
@@ -163,7 +163,7 @@ func TestDebugBundleHoldsNoSecrets(t *testing.T) {
 // still written and says why it holds no metrics or logs.
 func TestDebugBundleBotNotRunning(t *testing.T) {
 	dir := t.TempDir()
-	addr := closedAddr(t)
+	addr := freePort(t)
 	code, out, errOut := runCLI(t, dir, []string{"BOT_HTTP_LISTEN=" + addr, "BOT_DISCORD_API_URL=http://" + addr + "/api/v10"}, "debug", "bundle")
 	if code != exitOK || !strings.Contains(out, "the bot was not running") {
 		t.Fatalf("bot debug bundle: exit %d\n%s%s", code, out, errOut)
@@ -178,16 +178,4 @@ func TestDebugBundleBotNotRunning(t *testing.T) {
 			t.Errorf("%s got=%q, want the note that the bot was not running", name, files[name])
 		}
 	}
-}
-
-// closedAddr is an address on loopback where nothing listens.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }

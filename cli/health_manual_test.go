@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -21,12 +20,7 @@ func TestHealthManualActionsPermission(t *testing.T) {
 	defer srv.Close()
 	perms := discordtest.DefaultBotPermissions &^ discord.PermissionViewAuditLog
 	g := srv.AddGuild(discordtest.GuildOptions{Name: "No Audit Log", BotPermissions: &perms})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freePort(t)
 	dir := initDir(t)
 	environ := withEnv(fakeEnv(srv, g), "BOT_HTTP_LISTEN="+addr)
 	r := startRun(t, dir, environ, srv, g)

@@ -2,12 +2,12 @@ package cli
 
 import (
 	"context"
-	"os"
-	"path/filepath"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/modbot/bot/config"
+	"github.com/modbot/bot/logring"
 )
 
 // TestAttackReloadDropsRing: 'bot run' logs through ringLogger (redaction,
@@ -16,25 +16,16 @@ import (
 // error after the first reload is missing from the status page's "last
 // errors", from /debug/logs and from 'bot debug bundle'.
 func TestAttackReloadDropsRing(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(file, []byte("[log]\nlevel = \"info\"\nformat = \"json\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var out lockedBuffer
-	e := testEnv(dir, []string{"BOT_DISCORD_TOKEN=MTIz.abc.defghijklmnop"}, &out, &out)
-	src := reloadSource{path: file}
-	cfg, err := e.loadConfig(src.path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, ring, err := e.ringLogger(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, lr := e.liveLog(cfg, base)
-	stop := lr.start(context.Background(), nil, func() bool { return true }, nil)
-	defer stop()
+	var ring *logring.Ring
+	f := newReloadFixture(t, "[log]\nlevel = \"info\"\nformat = \"json\"\n", nil, func(e *env, cfg *config.Config) *slog.Logger {
+		base, r, err := e.ringLogger(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ring = r
+		return base
+	})
+	log, lr, src := f.log, f.lr, f.src
 
 	log.Error("before the reload")
 	lr.reload(context.Background(), src)

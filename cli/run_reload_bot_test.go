@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -53,30 +51,9 @@ func (f *fakeLiveBot) SetGuildIDs(_ context.Context, ids []snowflake.ID) error {
 // and a registration that fails is tried again by the next reload of the
 // same file.
 func TestReloadBot(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "config.toml")
-	write := func(s string) {
-		t.Helper()
-		if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("[log]\nformat = \"text\"\n")
-	var out lockedBuffer
-	e := testEnv(dir, []string{"BOT_DISCORD_TOKEN=MTIz.abc.defghijklmnop"}, &out, &out)
-	src := reloadSource{path: file}
-	cfg, err := e.loadConfig(src.path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := e.logger(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, lr := e.liveLog(cfg, base)
 	fb := &fakeLiveBot{fail: true}
-	stop := lr.start(context.Background(), fb, func() bool { return true }, nil)
-	defer stop()
+	f := newReloadFixture(t, "[log]\nformat = \"text\"\n", fb, plainLogger(t))
+	out, lr, src, write := f.out, f.lr, f.src, f.write
 	ctx := context.Background()
 
 	write("[log]\nformat = \"text\"\n[discord]\nguild_ids = [\"123456789012345678\"]\n[retention]\ncases = \"90d\"\n[limits]\nqueue = 7\n")

@@ -2,39 +2,21 @@ package cli
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/modbot/bot/config"
 )
 
 // TestReload: a reload applies the new log level to loggers made before
 // it, names the settings that need a restart, and an invalid file keeps
 // the running configuration and says which key and line are wrong.
 func TestReload(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "config.toml")
-	write := func(s string) {
-		t.Helper()
-		if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("[log]\nlevel = \"info\"\nformat = \"text\"\n")
-	var out lockedBuffer
-	e := testEnv(dir, []string{"BOT_DISCORD_TOKEN=MTIz.abc.defghijklmnop"}, &out, &out)
-	src := reloadSource{path: file}
-	cfg, err := e.loadConfig(src.path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := e.logger(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, lr := e.liveLog(cfg, base)
-	stop := lr.start(context.Background(), nil, func() bool { return true }, nil)
-	defer stop()
+	f := newReloadFixture(t, "[log]\nlevel = \"info\"\nformat = \"text\"\n", nil, plainLogger(t))
+	out, log, lr, src, write := f.out, f.log, f.lr, f.src, f.write
 	child := log.With("component", "test")
 	child.Debug("hidden before")
 
@@ -76,30 +58,9 @@ func TestReload(t *testing.T) {
 // then changed back, it is the running one again and needs no restart.
 // Without a bot, the bot's settings are restart-only too.
 func TestReloadRestartAgainstStart(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "config.toml")
-	write := func(s string) {
-		t.Helper()
-		if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 	const start = "[log]\nformat = \"text\"\n[storage]\ndata_dir = \"data\"\n"
-	write(start)
-	var out lockedBuffer
-	e := testEnv(dir, []string{"BOT_DISCORD_TOKEN=MTIz.abc.defghijklmnop"}, &out, &out)
-	src := reloadSource{path: file}
-	cfg, err := e.loadConfig(src.path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := e.logger(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, lr := e.liveLog(cfg, base)
-	stop := lr.start(context.Background(), nil, func() bool { return true }, nil)
-	defer stop()
+	f := newReloadFixture(t, start, nil, plainLogger(t))
+	out, lr, src, write := f.out, f.lr, f.src, f.write
 	ctx := context.Background()
 	// reload returns what this reload logged as needing a restart, "" for
 	// nothing.
@@ -126,5 +87,57 @@ func TestReloadRestartAgainstStart(t *testing.T) {
 	write(start)
 	if line := reload(); line != "" {
 		t.Errorf("log=%q, want no restart asked for once the file holds the running values again", out.String())
+	}
+}
+
+// reloadFixture is a configuration file and the live reloading of bot run
+// started from it.
+type reloadFixture struct {
+	t    *testing.T
+	file string
+	out  *lockedBuffer
+	e    *env
+	src  reloadSource
+	log  *slog.Logger
+	lr   *liveRun
+}
+
+// newReloadFixture writes content as the configuration file and starts
+// reloading with b (nil: no bot) and the logger that logger makes from
+// the loaded configuration.
+func newReloadFixture(t *testing.T, content string, b liveBot, logger func(*env, *config.Config) *slog.Logger) *reloadFixture {
+	t.Helper()
+	dir := t.TempDir()
+	f := &reloadFixture{t: t, file: filepath.Join(dir, "config.toml"), out: &lockedBuffer{}}
+	f.write(content)
+	f.e = testEnv(dir, []string{"BOT_DISCORD_TOKEN=MTIz.abc.defghijklmnop"}, f.out, f.out)
+	f.src = reloadSource{path: f.file}
+	cfg, err := f.e.loadConfig(f.src.path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.log, f.lr = f.e.liveLog(cfg, logger(f.e, cfg))
+	stop := f.lr.start(context.Background(), b, func() bool { return true }, nil)
+	t.Cleanup(stop)
+	return f
+}
+
+// plainLogger is env.logger, failing the test on an error.
+func plainLogger(t *testing.T) func(*env, *config.Config) *slog.Logger {
+	return func(e *env, cfg *config.Config) *slog.Logger {
+		t.Helper()
+		l, err := e.logger(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+}
+
+// write replaces the configuration file's content.
+func (f *reloadFixture) write(s string) {
+	f.t.Helper()
+	if err := os.WriteFile(f.file, []byte(s), 0o600); err != nil {
+		f.t.Fatal(err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -79,12 +78,7 @@ func TestRunServesStatusPage(t *testing.T) {
 	mods := g.AddRole("Mods", discord.PermissionModerateMembers|discord.PermissionBanMembers, 5)
 	mod := g.AddMember(discordtest.MemberOptions{Username: "mod", Roles: []*discordtest.Role{mods}})
 	member := g.AddMember(discordtest.MemberOptions{Username: "member"})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freePort(t)
 	dir := initDir(t)
 	environ := withEnv(fakeEnv(srv, g), "BOT_HTTP_LISTEN="+addr, "BOT_HTTP_TOKEN="+token, "BOT_BACKUP_INTERVAL=24h")
 	// A backup made, and the next one scheduled, as an installation has.
