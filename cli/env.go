@@ -32,8 +32,8 @@ type env struct {
 	// stdinTerminal reports whether stdin is a terminal, where a person
 	// can answer a confirmation.
 	stdinTerminal bool
-	now      func() time.Time
-	build    BuildInfo
+	now           func() time.Time
+	build         BuildInfo
 	// bundleKDF is the cost of a --with-keys backup's passphrase; zero
 	// means keys' default.
 	bundleKDF keys.KDFParams
