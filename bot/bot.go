@@ -187,6 +187,7 @@ func New(opts Options) (*Bot, error) {
 	c.OnInteraction(b.handleInteraction)
 	if src, ok := c.(auditLogSource); ok {
 		src.OnAuditLogEntry(b.handleAuditLogEntry)
+		src.OnGuildReady(b.handleGuildReady)
 		b.handlers.auditEntries = true
 	}
 	return b, nil

@@ -28,6 +28,7 @@ type REST interface {
 	RemoveMember(guildID, userID snowflake.ID, opts ...rest.RequestOpt) error
 	AddBan(guildID, userID snowflake.ID, deleteMessages time.Duration, opts ...rest.RequestOpt) error
 	DeleteBan(guildID, userID snowflake.ID, opts ...rest.RequestOpt) error
+	GetAuditLog(guildID, userID snowflake.ID, actionType discord.AuditLogEvent, before, after snowflake.ID, limit int, opts ...rest.RequestOpt) (*discord.AuditLog, error)
 	SetGlobalCommands(applicationID snowflake.ID, commands []discord.ApplicationCommandCreate, opts ...rest.RequestOpt) ([]discord.ApplicationCommand, error)
 	SetGuildCommands(applicationID, guildID snowflake.ID, commands []discord.ApplicationCommandCreate, opts ...rest.RequestOpt) ([]discord.ApplicationCommand, error)
 	Do(endpoint *rest.CompiledEndpoint, rqBody, rsBody any, opts ...rest.RequestOpt) error

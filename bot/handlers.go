@@ -42,6 +42,10 @@ type handlers struct {
 	// manualPosts takes the modlog posts of manual actions one at a time
 	// (manual_actions.go).
 	manualPosts sync.Mutex
+	// backfills takes the guilds of a new gateway session one at a time
+	// (manual_backfill.go): a bot in many guilds would otherwise read all
+	// their audit logs at once, against Discord's global rate limit.
+	backfills sync.Mutex
 
 	// settingsLocks holds a *sync.Mutex per guild ID. A settings change
 	// reads, edits and saves the whole settings row; without the lock two

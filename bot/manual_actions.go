@@ -24,10 +24,12 @@ import (
 // member gets no DM (the moderator acted, and told them or not, outside the
 // bot), escalation does not run, and nothing is done in Discord.
 
-// auditLogSource is a Connection that delivers audit-log entries;
-// *conn.Client is one.
+// auditLogSource is a Connection that delivers audit-log entries, and
+// tells of the guilds of each new gateway session, whose missed entries
+// are read from the audit log (manual_backfill.go); *conn.Client is one.
 type auditLogSource interface {
 	OnAuditLogEntry(func(guildID snowflake.ID, entry discord.AuditLogEntry))
+	OnGuildReady(func(guildID snowflake.ID))
 }
 
 // manualActionPermission is what Discord requires of the bot before it
@@ -107,7 +109,7 @@ func (b *Bot) handleAuditLogEntry(guildID snowflake.ID, e discord.AuditLogEntry)
 		safely(b.log, "audit-log entry", func() {
 			ctx, cancel := context.WithTimeout(b.baseCtx, closingEntryTimeout)
 			defer cancel()
-			b.handlers.recordManualActionWith(ctx, guildID, e, false)
+			b.handlers.recordManualActionWith(ctx, guildID, e, entrySource{})
 		})
 		return
 	}
@@ -127,12 +129,28 @@ func (b *Bot) handleAuditLogEntry(guildID snowflake.ID, e discord.AuditLogEntry)
 // itself made it (its own command already recorded it), the guild turned
 // manual actions off, or the entry was recorded before (a replay).
 func (h *handlers) recordManualAction(ctx context.Context, guildID snowflake.ID, e discord.AuditLogEntry) {
-	h.recordManualActionWith(ctx, guildID, e, true)
+	h.recordManualActionWith(ctx, guildID, e, entrySource{online: true})
 }
 
-// recordManualActionWith is recordManualAction; without online, names come
-// from the gateway cache alone and nothing is posted to the modlog.
-func (h *handlers) recordManualActionWith(ctx context.Context, guildID snowflake.ID, e discord.AuditLogEntry, online bool) {
+// entrySource is how an audit-log entry reached the bot, which changes how
+// it is recorded.
+type entrySource struct {
+	// online: names may come from REST and the case is posted to the
+	// modlog. Without it, during a shutdown, names come from the gateway
+	// cache alone and nothing is posted.
+	online bool
+	// backfill: the entry was read from the audit log on connecting, where
+	// most entries were recorded before: skipping one is no news.
+	backfill bool
+	// users are the users the audit log's answer named beside its
+	// entries, so that naming them costs no REST call each.
+	users map[snowflake.ID]discord.User
+}
+
+// recordManualActionWith is recordManualAction, for an entry from src. It
+// reports whether the entry became a case.
+func (h *handlers) recordManualActionWith(ctx context.Context, guildID snowflake.ID, e discord.AuditLogEntry, src entrySource) bool {
+	online := src.online
 	// The entry's ID carries when the moderator acted; an entry replayed
 	// after a restart is dated by it, not by its arrival.
 	now := h.now()
@@ -142,7 +160,7 @@ func (h *handlers) recordManualActionWith(ctx context.Context, guildID snowflake
 	log := h.log.With(slog.String("guild", guildID.String()), slog.String("audit_log_entry", e.ID.String()))
 	act, ok := manualActionOf(e, now)
 	if !ok || e.TargetID == nil {
-		return
+		return false
 	}
 	self := h.discord.botID()
 	if self == 0 && online {
@@ -156,25 +174,25 @@ func (h *handlers) recordManualActionWith(ctx context.Context, guildID snowflake
 	}
 	if self == 0 {
 		log.Error("an audit-log entry is not recorded: the bot does not know its own ID yet, so it cannot tell whether it made the entry itself")
-		return
+		return false
 	}
 	if e.UserID == self {
-		return
+		return false
 	}
 	settings, err := h.stores.Settings.Get(ctx, guildID.String())
 	if err != nil {
 		log.Error("could not read the settings for a manual action", errAttr(err))
-		return
+		return false
 	}
 	if settings.IgnoreManualActions {
-		return
+		return false
 	}
-	target := h.discord.memberUser(ctx, log, guildID, *e.TargetID, online)
+	target := h.discord.memberUser(ctx, log, guildID, *e.TargetID, src)
 	// A null user_id (Discord itself acted, or the account is gone) names
 	// no one to look up.
 	mod := discord.User{ID: e.UserID, Username: unnamedModerator}
 	if e.UserID != 0 {
-		mod = h.discord.memberUser(ctx, log, guildID, e.UserID, online)
+		mod = h.discord.memberUser(ctx, log, guildID, e.UserID, src)
 	}
 	reason := "(no reason given in Discord)"
 	if e.Reason != nil {
@@ -198,10 +216,14 @@ func (h *handlers) recordManualActionWith(ctx context.Context, guildID snowflake
 	switch {
 	case err != nil:
 		log.Error("could not record an action taken outside the bot", slog.String("kind", string(act.kind)), errAttr(err))
-		return
+		return false
 	case !recorded:
-		log.Info("audit-log entry not recorded: recorded before (a replay?), or from before the member's erasure")
-		return
+		level := slog.LevelInfo
+		if src.backfill {
+			level = slog.LevelDebug
+		}
+		log.Log(ctx, level, "audit-log entry not recorded: recorded before (a replay?), or from before the member's erasure")
+		return false
 	}
 	log.Info("recorded an action taken outside the bot", slog.String("kind", string(act.kind)), slog.Int64("case", c.Number))
 	if act.kind == storage.CaseUnban {
@@ -212,7 +234,7 @@ func (h *handlers) recordManualActionWith(ctx context.Context, guildID snowflake
 		}
 	}
 	if !online {
-		return
+		return true
 	}
 	embed := caseEmbed(c)
 	embed.Footer = &discord.EmbedFooter{Text: "Taken outside the bot, in Discord's own menus or by another bot"}
@@ -226,15 +248,20 @@ func (h *handlers) recordManualActionWith(ctx context.Context, guildID snowflake
 	h.manualPosts.Lock()
 	defer h.manualPosts.Unlock()
 	h.discord.postCaseModlog(ctx, log, settings, c.Number, embed)
+	return true
 }
 
 // memberUser returns a user as the case names them: from the gateway
-// cache, else from REST (when online), else by ID alone.
-func (d *discordAPI) memberUser(ctx context.Context, log *slog.Logger, guildID, id snowflake.ID, online bool) discord.User {
+// cache, else as the audit log named them beside the entry, else from
+// REST (when online), else by ID alone.
+func (d *discordAPI) memberUser(ctx context.Context, log *slog.Logger, guildID, id snowflake.ID, src entrySource) discord.User {
 	if m, ok := d.cache.Member(guildID, id); ok && m.User.Username != "" {
 		return m.User
 	}
-	if !online {
+	if u, ok := src.users[id]; ok && u.Username != "" {
+		return u
+	}
+	if !src.online {
 		return discord.User{ID: id, Username: fmt.Sprintf("user %s", id)}
 	}
 	u, err := d.userByID(ctx, log, id)

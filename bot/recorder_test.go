@@ -115,6 +115,10 @@ func (r *recordedREST) DeleteBan(guild, user snowflake.ID, opts ...rest.RequestO
 	return r.record("DeleteBan", guild, user, nil, opts)
 }
 
+func (r *recordedREST) GetAuditLog(guild, _ snowflake.ID, _ discord.AuditLogEvent, _, _ snowflake.ID, _ int, opts ...rest.RequestOpt) (*discord.AuditLog, error) {
+	return &discord.AuditLog{}, r.record("GetAuditLog", guild, 0, nil, opts)
+}
+
 func (r *recordedREST) SetGlobalCommands(_ snowflake.ID, cmds []discord.ApplicationCommandCreate, opts ...rest.RequestOpt) ([]discord.ApplicationCommand, error) {
 	return nil, r.record("SetGlobalCommands", 0, 0, cmds, opts)
 }

@@ -21,3 +21,14 @@ func (c *Client) OnGuildChange(f func(guildID snowflake.ID, present bool)) {
 		disgobot.NewListenerFunc(func(e *events.GuildLeave) { f(e.GuildID, false) }),
 	)
 }
+
+// OnGuildReady sets the function told of each guild Discord sends after
+// READY, that is, each time the bot starts a new gateway session
+// (IDENTIFY): events sent to the session before, or while no session
+// existed, are lost, and f may look for what they would have said. A
+// resumed session sends no such guild, since Discord replays what the bot
+// missed instead. f is called on the gateway's reader, after the guild is
+// in the cache, so it must return quickly. Set it once, before Open.
+func (c *Client) OnGuildReady(f func(guildID snowflake.ID)) {
+	c.client.AddEventListeners(disgobot.NewListenerFunc(func(e *events.GuildReady) { f(e.GuildID) }))
+}

@@ -1,7 +1,13 @@
 package discordtest
 
 import (
+	"cmp"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/disgoorg/disgo/discord"
@@ -14,7 +20,8 @@ import (
 // menus (BanAs and the others), appends an entry and dispatches
 // GUILD_AUDIT_LOG_ENTRY_CREATE to the sessions that asked for the
 // GUILD_MODERATION intent, in guilds where the bot has View Audit Log, as
-// Discord does.
+// Discord does. GET /guilds/{guild_id}/audit-logs returns the log to a bot
+// with View Audit Log, as a bot reads what happened while it was away.
 
 // Audit-log action types the fake writes.
 const (
@@ -161,4 +168,151 @@ func (r *Role) SendUpdate() {
 	ev := obj{"guild_id": r.Guild.ID.String(), "role": roleJSON(r)}
 	s.mu.Unlock()
 	s.broadcast("GUILD_ROLE_UPDATE", intentGuilds, ev)
+}
+
+// AddAuditLogEntry puts e in the guild's audit log as an entry made before
+// the test began (its ID dates it), as Discord keeps entries for 45 days:
+// it is dispatched to no one, and only GET audit-logs returns it.
+func (g *Guild) AddAuditLogEntry(e AuditLogEntry) {
+	g.srv.mu.Lock()
+	defer g.srv.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(g.auditLog, e.ID, func(x AuditLogEntry, id snowflake.ID) int { return cmp.Compare(x.ID, id) })
+	g.auditLog = slices.Insert(g.auditLog, i, e)
+}
+
+// auditLogQuery is GET audit-logs' query, read as Discord reads it.
+type auditLogQuery struct {
+	userID, targetID, before, after snowflake.ID
+	actionType                      int
+	limit                           int
+}
+
+// parseAuditLogQuery reads q, or says what Discord would refuse.
+func parseAuditLogQuery(q url.Values) (auditLogQuery, error) {
+	aq := auditLogQuery{limit: 50}
+	for name, dst := range map[string]*snowflake.ID{"user_id": &aq.userID, "target_id": &aq.targetID, "before": &aq.before, "after": &aq.after} {
+		if v := q.Get(name); v != "" {
+			id, err := snowflake.Parse(v)
+			if err != nil {
+				return aq, fmt.Errorf("%s: %q is not a snowflake", name, v)
+			}
+			*dst = id
+		}
+	}
+	if v := q.Get("action_type"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return aq, fmt.Errorf("action_type: %q is not an audit-log action type", v)
+		}
+		aq.actionType = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return aq, fmt.Errorf("limit: %q is not between 1 and 100", v)
+		}
+		aq.limit = n
+	}
+	return aq, nil
+}
+
+// matches reports whether e passes the query's filters, paging aside.
+func (q auditLogQuery) matches(e AuditLogEntry) bool {
+	return (q.userID == 0 || e.UserID == q.userID) &&
+		(q.targetID == 0 || e.TargetID != nil && *e.TargetID == q.targetID) &&
+		(q.actionType == 0 || int(e.ActionType) == q.actionType) &&
+		(q.before == 0 || e.ID < q.before) &&
+		(q.after == 0 || e.ID > q.after)
+}
+
+// getAuditLog answers GET /guilds/{guild_id}/audit-logs as Discord does:
+// View Audit Log is required (403 50013 without it); entries come newest
+// first, at most limit (default 50, 1 to 100) of them, those before
+// `before` and after `after`; with only `after`, the oldest ones after it.
+// The users the entries name come beside them.
+func (s *Server) getAuditLog(c *call) (int, any) {
+	q, err := parseAuditLogQuery(c.r.URL.Query())
+	if err != nil {
+		s.violate(c.r, c.route, ViolationSpec, err.Error())
+		return badBody(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, status, body := c.guildLocked()
+	if g == nil {
+		return status, body
+	}
+	if bot := g.members[s.botID]; bot == nil || !g.permissionsLocked(bot).Has(discord.PermissionViewAuditLog) {
+		return missingPermissions()
+	}
+	var picked []AuditLogEntry
+	if q.after != 0 && q.before == 0 {
+		for _, e := range g.auditLog {
+			if q.matches(e) && len(picked) < q.limit {
+				picked = append(picked, e)
+			}
+		}
+		slices.Reverse(picked)
+	} else {
+		for i := len(g.auditLog) - 1; i >= 0 && len(picked) < q.limit; i-- {
+			if q.matches(g.auditLog[i]) {
+				picked = append(picked, g.auditLog[i])
+			}
+		}
+	}
+	entries := make([]obj, 0, len(picked))
+	users := []obj{}
+	named := map[snowflake.ID]bool{}
+	name := func(id snowflake.ID) {
+		if id == 0 || named[id] {
+			return
+		}
+		named[id] = true
+		u := s.userJSONLocked(id)
+		u["public_flags"], u["flags"], u["primary_guild"] = 0, 0, nil
+		users = append(users, u)
+	}
+	for _, e := range picked {
+		entries = append(entries, auditEntryJSON(e))
+		name(e.UserID)
+		if e.TargetID != nil {
+			name(*e.TargetID)
+		}
+	}
+	return http.StatusOK, obj{
+		"audit_log_entries": entries, "users": users,
+		"integrations": []obj{}, "webhooks": []obj{}, "guild_scheduled_events": []obj{},
+		"threads": []obj{}, "application_commands": []obj{}, "auto_moderation_rules": []obj{},
+	}
+}
+
+// auditEntryJSON is an entry as GET audit-logs shows it: a null user_id or
+// target_id where there is none, and no reason, changes or options keys
+// where there are none.
+func auditEntryJSON(e AuditLogEntry) obj {
+	o := obj{"id": e.ID.String(), "action_type": int(e.ActionType), "user_id": nil, "target_id": nil}
+	if e.UserID != 0 {
+		o["user_id"] = e.UserID.String()
+	}
+	if e.TargetID != nil {
+		o["target_id"] = e.TargetID.String()
+	}
+	if e.Reason != nil {
+		o["reason"] = *e.Reason
+	}
+	if len(e.Changes) > 0 {
+		changes := make([]obj, 0, len(e.Changes))
+		for _, ch := range e.Changes {
+			co := obj{"key": string(ch.Key)}
+			if len(ch.OldValue) > 0 {
+				co["old_value"] = json.RawMessage(ch.OldValue)
+			}
+			if len(ch.NewValue) > 0 {
+				co["new_value"] = json.RawMessage(ch.NewValue)
+			}
+			changes = append(changes, co)
+		}
+		o["changes"] = changes
+	}
+	return o
 }

@@ -2,11 +2,14 @@ package discordtest
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/disgo/gateway"
+	"github.com/disgoorg/snowflake/v2"
 )
 
 // auditEvents returns the GUILD_AUDIT_LOG_ENTRY_CREATE payloads sent.
@@ -67,4 +70,91 @@ func TestAuditLogIntent(t *testing.T) {
 			t.Errorf("the bot's ban entry got=%+v, want the bot as its user", e)
 		}
 	})
+}
+
+// TestGetAuditLog: GET audit-logs returns the guild's entries newest
+// first, filtered by action type and paged with before and after, with
+// the users they name, in the shape Discord's OpenAPI description gives;
+// a bot without View Audit Log gets 403 50013.
+func TestGetAuditLog(t *testing.T) {
+	srv := newServer(t)
+	g := srv.AddGuild(GuildOptions{})
+	noLog := DefaultBotPermissions &^ discord.PermissionViewAuditLog
+	hidden := srv.AddGuild(GuildOptions{Name: "Hidden", BotPermissions: &noLog})
+	mod := g.AddMember(MemberOptions{Username: "mod"})
+	kicked := g.AddMember(MemberOptions{Username: "kicked"})
+	timedOut := g.AddMember(MemberOptions{Username: "timedout"})
+	banned := g.AddMember(MemberOptions{Username: "banned"})
+	old := g.AddMember(MemberOptions{Username: "old"})
+	client := newBot(t, srv, nil)
+
+	g.AddAuditLogEntry(AuditLogEntry{ID: snowflake.New(time.Now().Add(-48 * time.Hour)), ActionType: discord.AuditLogEventMemberBanAdd,
+		UserID: mod.ID, TargetID: &old.ID})
+	g.KickAs(mod, kicked, "spam")
+	g.TimeoutAs(mod, timedOut, time.Now().Add(time.Hour), "")
+	g.BanAs(mod, banned.ID, "raid")
+	log := g.AuditLog()
+	if len(log) != 4 || log[0].TargetID == nil || *log[0].TargetID != old.ID {
+		t.Fatalf("audit log got=%+v, want the older entry first of 4", log)
+	}
+
+	all, err := client.Rest().GetAuditLog(g.ID, 0, 0, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []snowflake.ID
+	for _, e := range all.AuditLogEntries {
+		got = append(got, *e.TargetID)
+	}
+	if want := []snowflake.ID{banned.ID, timedOut.ID, kicked.ID, old.ID}; !slices.Equal(got, want) {
+		t.Errorf("entries got targets %v, want %v (newest first)", got, want)
+	}
+	if e := all.AuditLogEntries[0]; e.UserID != mod.ID || e.Reason == nil || *e.Reason != "raid" {
+		t.Errorf("ban entry got=%+v", e)
+	}
+	if e := all.AuditLogEntries[1]; e.Reason != nil || len(e.Changes) != 1 || e.Changes[0].Key != discord.AuditLogChangeKeyCommunicationDisabledUntil {
+		t.Errorf("timeout entry got=%+v, want its change and no reason", e)
+	}
+	names := map[snowflake.ID]string{}
+	for _, u := range all.Users {
+		names[u.ID] = u.Username
+	}
+	if len(all.Users) != 5 || names[mod.ID] != "mod" || names[banned.ID] != "banned" {
+		t.Errorf("users got=%v, want the moderator and the four targets once each", names)
+	}
+	sp, err := loadSpec(SpecPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.RequestsTo("GET", "/guilds/{guild_id}/audit-logs")
+	if err := sp.validateResponse("GET", "/guilds/{guild_id}/audit-logs", 200, reqs[len(reqs)-1].Response); err != nil {
+		t.Errorf("the answer does not match the OpenAPI description: %v", err)
+	}
+
+	bans, err := client.Rest().GetAuditLog(g.ID, 0, discord.AuditLogEventMemberBanAdd, 0, 0, 1)
+	if err != nil || len(bans.AuditLogEntries) != 1 || *bans.AuditLogEntries[0].TargetID != banned.ID {
+		t.Fatalf("newest ban got=%+v, %v", bans, err)
+	}
+	next, err := client.Rest().GetAuditLog(g.ID, 0, discord.AuditLogEventMemberBanAdd, bans.AuditLogEntries[0].ID, 0, 1)
+	if err != nil || len(next.AuditLogEntries) != 1 || *next.AuditLogEntries[0].TargetID != old.ID {
+		t.Fatalf("the ban before it got=%+v, %v", next, err)
+	}
+	if len(next.Users) != 2 {
+		t.Errorf("users of one entry got=%d, want its moderator and target", len(next.Users))
+	}
+	after, err := client.Rest().GetAuditLog(g.ID, 0, 0, 0, log[0].ID, 2)
+	if err != nil || len(after.AuditLogEntries) != 2 || *after.AuditLogEntries[1].TargetID != kicked.ID {
+		t.Fatalf("the two entries after the oldest got=%+v, %v", after, err)
+	}
+	expectNoViolations(t, srv)
+
+	if _, err := client.Rest().GetAuditLog(hidden.ID, 0, 0, 0, 0, 0); restCode(err) != 50013 {
+		t.Errorf("without View Audit Log got=%v, want 403 50013", err)
+	}
+	if _, err := client.Rest().GetAuditLog(g.ID, 0, 0, 0, 0, 101); restCode(err) != 50035 {
+		t.Errorf("limit 101 got=%v, want 400 50035", err)
+	}
+	if vs := srv.Violations(); len(vs) != 1 || vs[0].Kind != ViolationSpec || !strings.Contains(vs[0].Detail, "limit") {
+		t.Errorf("violations got=%v, want the limit", vs)
+	}
 }

@@ -25,6 +25,7 @@ func (s *Server) guildRoutes(add func(string, string, bool, routeHandler)) {
 	add("GET", "/guilds/{guild_id}/bans/{user_id}", true, s.getBan)
 	add("PUT", "/guilds/{guild_id}/bans/{user_id}", true, s.addBan)
 	add("DELETE", "/guilds/{guild_id}/bans/{user_id}", true, s.removeBan)
+	add("GET", "/guilds/{guild_id}/audit-logs", true, s.getAuditLog)
 }
 
 // guildLocked returns the route's guild, as the bot may see it: unknown

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -137,6 +138,41 @@ func (s *spec) schema(method, path string) (*jsonschema.Schema, error) {
 	}
 	s.compiled[key] = sch
 	return sch, nil
+}
+
+// validateResponse checks a JSON response body of the operation
+// method+path, answered with status, against the schema the spec gives
+// that answer; an answer the spec does not describe is an error.
+func (s *spec) validateResponse(method, path string, status int, body []byte) error {
+	code := strconv.Itoa(status)
+	key := "response " + method + " " + path + " " + code
+	s.mu.Lock()
+	sch, ok := s.compiled[key]
+	if !ok {
+		paths, _ := s.doc["paths"].(map[string]any)
+		item, _ := paths[path].(map[string]any)
+		op, _ := item[strings.ToLower(method)].(map[string]any)
+		responses, _ := op["responses"].(map[string]any)
+		resp, _ := responses[code].(map[string]any)
+		content, _ := resp["content"].(map[string]any)
+		if _, json := content["application/json"]; !json {
+			s.mu.Unlock()
+			return fmt.Errorf("%s %s: no JSON answer %s in the OpenAPI description", method, path, code)
+		}
+		var err error
+		sch, err = s.compiler.Compile(specURL + "#" + pointer("paths", path, strings.ToLower(method), "responses", code, "content", "application/json", "schema"))
+		if err != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("compile the schema of %s %s's answer %s: %w", method, path, code, err)
+		}
+		s.compiled[key] = sch
+	}
+	s.mu.Unlock()
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("answer is not JSON: %w", err)
+	}
+	return sch.Validate(v)
 }
 
 // pointer builds a URL-escaped JSON pointer from its tokens.
