@@ -209,11 +209,15 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	b.log.Info("loaded command modules", slog.Int("count", len(names)), slog.Any("commands", names))
 
+	// From here on, what the connection started (interactions, the
+	// audit-log backfill of each guild) may be using the database, which
+	// the caller closes once Run returns: every return waits for it.
 	if err := b.conn.Open(ctx); err != nil {
+		b.shutdown()
 		return err
 	}
 	if err := b.syncCommands(ctx); err != nil {
-		b.conn.Close(context.Background())
+		b.shutdown()
 		return fmt.Errorf("register slash commands: %w", err)
 	}
 	b.log.Info("bot is ready", slog.String("user", b.conn.ID().String()))

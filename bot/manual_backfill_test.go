@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -293,4 +294,56 @@ func TestMissedEntriesPaging(t *testing.T) {
 	if n := h.auditLogReads() - reads; n != 2+len(backfillTypes)-1 {
 		t.Errorf("reads with a cut-off got=%d, want two pages of kicks and one of each other type", n)
 	}
+}
+
+// afterRun fails the test for a case recorded once Run has returned: the
+// caller closes the database then.
+type afterRun struct {
+	CaseStore
+	t        *testing.T
+	returned *atomic.Bool
+}
+
+// CreateManual takes its time, as a slow disk does, so that a Run that does
+// not wait for it has returned by the time it writes.
+func (a afterRun) CreateManual(ctx context.Context, n storage.NewCase, entryID string) (storage.Case, bool, error) {
+	time.Sleep(300 * time.Millisecond)
+	if a.returned.Load() {
+		a.t.Errorf("a case was recorded after Run returned")
+	}
+	return a.CaseStore.CreateManual(ctx, n, entryID)
+}
+
+// TestRunWaitsForBackfillWhenRegistrationFails: when the commands cannot
+// be registered, Run returns only once the audit-log backfill the
+// connection started is done (or stopped before it began), so nothing
+// reaches the database after.
+func TestRunWaitsForBackfillWhenRegistrationFails(t *testing.T) {
+	h := newHarness(t)
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	gone := h.newMember("gone")
+	h.guild.BanAs(h.mod, gone.ID, "while the bot was away")
+	h.srv.Delay(http.MethodGet, auditLogRoute, 200*time.Millisecond)
+	// The bot reads what is registered before it registers anything.
+	h.srv.FailNext(http.MethodGet, "/applications/{application_id}/guilds/{guild_id}/commands", http.StatusForbidden, 1)
+	defer h.srv.ClearFaults()
+
+	var returned atomic.Bool
+	stores := h.stores
+	stores.Cases = afterRun{CaseStore: h.stores.Cases, t: t, returned: &returned}
+	b, err := New(Options{Connection: h.newConn(), GuildIDs: []snowflake.ID{h.guild.ID}, ShutdownTimeout: 5 * time.Second,
+		Logger: testLogger(t), Version: "test", Stores: stores})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "register slash commands") {
+		t.Fatalf("Run got=%v, want the registration's failure", err)
+	}
+	returned.Store(true)
+	// A backfill left running records the ban within this time: the read
+	// takes 200 ms and the write 300 ms. One that Run waited for, or that
+	// the stop came before, writes nothing now.
+	time.Sleep(time.Second)
 }
