@@ -108,6 +108,10 @@ type Bot struct {
 	router   *router
 	limits   *limiter
 
+	// backfillsPending counts the guilds whose audit log is to be read or
+	// being read for actions taken outside the bot while it was away;
+	// scheduled actions wait for them (scheduler.held).
+	backfillsPending atomic.Int64
 	// baseCtx is the parent of every interaction's context; cancelled when a
 	// graceful shutdown runs out of time.
 	baseCtx    context.Context
@@ -189,6 +193,9 @@ func New(opts Options) (*Bot, error) {
 		src.OnAuditLogEntry(b.handleAuditLogEntry)
 		src.OnGuildReady(b.handleGuildReady)
 		b.handlers.auditEntries = true
+		b.sched.hold = func() bool {
+			return b.backfillsPending.Load() > 0 || len(api.cache.UnreadyGuildIDs()) > 0
+		}
 	}
 	return b, nil
 }

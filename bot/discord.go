@@ -43,6 +43,9 @@ type Cache interface {
 	Member(guildID, userID snowflake.ID) (discord.Member, bool)
 	SelfMember(guildID snowflake.ID) (discord.Member, bool)
 	SelfUser() (discord.OAuth2User, bool)
+	// UnreadyGuildIDs lists the guilds a new session's READY announced
+	// that have not arrived yet.
+	UnreadyGuildIDs() []snowflake.ID
 }
 
 // discordAPI is how the handlers and the scheduler reach Discord: the REST

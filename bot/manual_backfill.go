@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/disgo/rest"
@@ -48,8 +49,10 @@ const (
 
 // backfillWindow is how far back the audit log is read. The record that
 // an entry became a case is kept storage.ManualEntryKeep and then pruned:
-// an older entry, read again, would be recorded twice.
-const backfillWindow = storage.ManualEntryKeep
+// an older entry, read again, would be recorded twice. A day less than
+// that, so that a prune that runs while the log is read (the retention
+// sweep runs at start) cannot reach an entry the read returns.
+const backfillWindow = storage.ManualEntryKeep - 24*time.Hour
 
 // handleGuildReady is called on the gateway's reader for each guild of a
 // new session: it reads the guild's missed entries in its own goroutine,
@@ -59,8 +62,16 @@ func (b *Bot) handleGuildReady(guildID snowflake.ID) {
 		return
 	}
 	b.inflight.Add(1)
+	// Counted here, on the reader, so that the scheduler holds back from
+	// the moment the guild arrives.
+	b.backfillsPending.Add(1)
 	go func() {
 		defer b.inflight.Done()
+		defer func() {
+			if b.backfillsPending.Add(-1) == 0 {
+				b.sched.nudge()
+			}
+		}()
 		defer func() {
 			if v := recover(); v != nil {
 				logPanic(b.log, "audit-log backfill", v)

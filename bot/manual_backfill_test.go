@@ -129,34 +129,35 @@ func TestManualActionsWhileDown(t *testing.T) {
 	}
 }
 
-// TestManualActionsWhileDownWindow: only the last week of the audit log
-// is read, since the records of older entries are pruned and they could
-// be recorded twice; within it, entries are recorded oldest first.
+// TestManualActionsWhileDownWindow: only the last six days of the audit
+// log are read, since the records of entries older than a week are pruned
+// and they could be recorded twice; within it, entries are recorded
+// oldest first.
 func TestManualActionsWhileDownWindow(t *testing.T) {
 	h := newHarness(t)
 	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
-	tooOld, sixDays, today := h.newMember("eightdays"), h.newMember("sixdays"), h.newMember("today")
+	tooOld, fiveDays, today := h.newMember("sixandahalfdays"), h.newMember("fivedays"), h.newMember("today")
 	for _, e := range []struct {
 		m   *discordtest.Member
 		age time.Duration
-	}{{tooOld, 8 * 24 * time.Hour}, {sixDays, 6 * 24 * time.Hour}} {
+	}{{tooOld, 6*24*time.Hour + 12*time.Hour}, {fiveDays, 5 * 24 * time.Hour}} {
 		h.guild.AddAuditLogEntry(discord.AuditLogEntry{ID: snowflake.New(time.Now().Add(-e.age)), ActionType: discord.AuditLogEventMemberBanAdd,
 			UserID: h.mod.ID, TargetID: &e.m.ID, Reason: new("banned long ago")})
 	}
 	h.guild.BanAs(h.mod, today.ID, "banned today")
 	h.restartIdentifying(nil)
 	if n := len(h.casesOf(tooOld)); n != 0 {
-		t.Errorf("cases of an entry older than a week: got %d, want 0", n)
+		t.Errorf("cases of an entry six and a half days old: got %d, want 0", n)
 	}
-	old := h.waitCases(sixDays, storage.CaseBan, 1)[0]
+	old := h.waitCases(fiveDays, storage.CaseBan, 1)[0]
 	recent := h.waitCases(today, storage.CaseBan, 1)[0]
 	if old.Number >= recent.Number {
-		t.Errorf("case numbers got %d (six days ago) and %d (today), want in the order of the actions", old.Number, recent.Number)
+		t.Errorf("case numbers got %d (five days ago) and %d (today), want in the order of the actions", old.Number, recent.Number)
 	}
-	if age := time.Since(old.CreatedAt); age < 6*24*time.Hour-time.Minute || age > 6*24*time.Hour+time.Minute {
-		t.Errorf("case of six days ago dated %v ago, want when the moderator acted", age)
+	if age := time.Since(old.CreatedAt); age < 5*24*time.Hour-time.Minute || age > 5*24*time.Hour+time.Minute {
+		t.Errorf("case of five days ago dated %v ago, want when the moderator acted", age)
 	}
 }
 
@@ -346,4 +347,33 @@ func TestRunWaitsForBackfillWhenRegistrationFails(t *testing.T) {
 	// takes 200 ms and the write 300 ms. One that Run waited for, or that
 	// the stop came before, writes nothing now.
 	time.Sleep(time.Second)
+}
+
+// TestOverdueUnbanWaitsForBackfill: a timed ban ran out while the bot was
+// down, and meanwhile a moderator unbanned the member by hand and banned
+// them again for good. The overdue unban must not run before the backfill
+// has recorded the manual unban, which cancels it, or it would lift the
+// moderator's ban.
+func TestOverdueUnbanWaitsForBackfill(t *testing.T) {
+	h := newHarness(t)
+	target := h.newMember("tempban")
+	wantText(t, "reply", h.slash(h.mod, "ban", discordtest.Options{"user": target, "reason": "raid", "duration": "1h"}).Content, "Banned")
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	h.guild.UnbanAs(h.mod, target.ID, "wrong member")
+	h.guild.BanAs(h.mod, target.ID, "the right one after all, for good")
+	// Reading the log takes a while, as it does for a large server.
+	h.srv.Delay(http.MethodGet, auditLogRoute, 300*time.Millisecond)
+	defer h.srv.ClearFaults()
+	// The bot comes back two hours later: the unban is overdue.
+	h.restartIdentifying(func(o *Options) {
+		o.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+		o.SchedulerInterval = schedulerPoll
+	})
+	// The scheduler has looked at least once after the backfill.
+	time.Sleep(10 * schedulerPoll)
+	if _, banned := h.guild.Banned(target.ID); !banned {
+		t.Error("the overdue unban lifted the ban a moderator made by hand while the bot was down")
+	}
 }

@@ -48,6 +48,9 @@ type scheduler struct {
 	log      *slog.Logger
 	interval time.Duration
 	wake     chan struct{}
+	// hold reports whether due actions must wait (see held); nil: never.
+	hold      func() bool
+	heldSince time.Time // when held began holding; zero: not holding
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -119,8 +122,33 @@ func (s *scheduler) requeue(ctx context.Context) {
 	}
 }
 
+// maxHold bounds how long held keeps due actions waiting: a guild that
+// never arrives, or an audit log that cannot be read, must not stop them.
+const maxHold = 2 * time.Minute
+
+// held reports whether due actions wait for now: while a new gateway
+// session's guilds arrive and their audit logs are read for actions taken
+// outside the bot while it was away. An unban that came due meanwhile
+// would otherwise run before a ban a moderator made by hand since is
+// recorded, and lift it. Only the scheduler's goroutine calls it.
+func (s *scheduler) held() bool {
+	if s.hold == nil || !s.hold() {
+		s.heldSince = time.Time{}
+		return false
+	}
+	now := time.Now()
+	if s.heldSince.IsZero() {
+		s.heldSince = now
+		s.log.Info("scheduled actions wait until the audit log of each server is read")
+	}
+	return now.Sub(s.heldSince) < maxHold
+}
+
 // runDue carries out every action due now, a batch at a time.
 func (s *scheduler) runDue(ctx context.Context) {
+	if s.held() {
+		return
+	}
 	for ctx.Err() == nil {
 		actions, err := s.stores.Schedule.ClaimDue(ctx, s.now(), claimBatch)
 		if err != nil {

@@ -85,11 +85,26 @@ func TestManualActionsErasureAndDeparture(t *testing.T) {
 		}
 		verify("a deletion batch")
 	}
-	for _, table := range []string{"cases", "manual_action_entries", "guild_manual_actions", "member_erasures", "erased_cases"} {
+	for _, table := range []string{"cases", "guild_manual_actions", "erased_cases"} {
 		if n := count(table); n != 0 {
 			t.Errorf("%s: %d rows of the deleted guild left", table, n)
 		}
 	}
+	// The erasure's mark and the entries' records stay, so that the bot,
+	// added back within the week, records neither the old entry again nor
+	// another from before the erasure still in Discord's audit log.
+	for _, table := range []string{"manual_action_entries", "member_erasures"} {
+		if n := count(table); n == 0 {
+			t.Errorf("%s: none left after the guild's deletion, want them kept", table)
+		}
+	}
+	if _, ok, err := cs.CreateManual(ctx, n, "900000000000000001"); err != nil || ok {
+		t.Errorf("the old entry after the guild's deletion: recorded=%v err=%v, want nothing", ok, err)
+	}
+	if _, ok, err := cs.CreateManual(ctx, n, "900000000000000003"); err != nil || ok {
+		t.Errorf("another entry from before the erasure after the guild's deletion: recorded=%v err=%v, want nothing", ok, err)
+	}
+	verify("after the guild's deletion")
 }
 
 // An entry of an action taken before the member's erasure, handled after

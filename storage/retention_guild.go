@@ -205,11 +205,14 @@ func deleteGuildRest(ctx context.Context, tx dbtx, rec *recorder, guildID string
 		{tEscalations, "escalation_rules"},
 		{tSettings, "guild_settings"},
 		{tCounters, "case_counters"},
-		{tMemberErasures, "member_erasures"},
 		{tGuildRetention, "guild_retention"},
 		{tManualSettings, "guild_manual_actions"},
-		{tManualEntries, "manual_action_entries"},
 		{tDepartures, "guild_departures"},
+		// Kept: member_erasures (keyed marks, no member's data), so that
+		// an action from before an erasure, still in Discord's audit log,
+		// cannot bring the member back if the bot is added again; and
+		// manual_action_entries, which the sweep prunes after a week
+		// anyway, so that such a re-add does not record an entry twice.
 	} {
 		if _, err := rec.remove(ctx, tx, t.table, `t.guild_id = ?`, guildID); err != nil {
 			return err
