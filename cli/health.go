@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -112,8 +113,11 @@ func printChecks(w io.Writer, checks []check, healthy bool) {
 // the database) skips the checks that depend on it rather than hiding the
 // others.
 func runHealthChecks(ctx context.Context, e *env, cfgPath string, offline bool) []check {
+	// The configuration's warnings (a secret others can read, a short
+	// http.token) are part of the report, not lines before it.
+	var warned bytes.Buffer
 	quiet := *e
-	quiet.stderr = io.Discard
+	quiet.stderr = &warned
 	cfg, err := quiet.loadConfig(cfgPath, nil)
 	if err != nil {
 		return []check{{"config", "fail", err.Error()}}
@@ -123,6 +127,13 @@ func runHealthChecks(ctx context.Context, e *env, cfgPath string, offline bool) 
 		source = e.rel(cfg.File)
 	}
 	checks := []check{{"config", "ok", source}}
+	if w := strings.TrimSpace(warned.String()); w != "" {
+		lines := strings.Split(w, "\n")
+		for i, l := range lines {
+			lines[i] = strings.TrimPrefix(l, "warning: ")
+		}
+		checks[0] = check{"config", "warn", source + ": " + strings.Join(lines, "; ")}
+	}
 
 	checks = append(checks, dataChecks(ctx, e, cfg)...)
 	checks = append(checks, diskCheck(cfg))

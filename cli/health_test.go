@@ -61,6 +61,18 @@ func TestHealthOffline(t *testing.T) {
 			t.Errorf("broken keys: exit %d, keys %+v; want exit 1 and keys failing", code, checks["keys"])
 		}
 	})
+	t.Run("ConfigWarning", func(t *testing.T) {
+		// A short http.token is accepted with a warning, which the report
+		// carries as a warning, not a failure. (Nothing runs on the
+		// address, so the bot's own check fails.)
+		dir := initDir(t)
+		_, checks, _ := healthReport(t, dir, []string{"BOT_HTTP_LISTEN=" + freePort(t), "BOT_HTTP_TOKEN=shorttoken"}, "--offline")
+		c := checks["config"]
+		if c.Status != "warn" || !strings.Contains(c.Detail, "http.token is shorter than 16 characters") ||
+			strings.Contains(c.Detail, "warning:") || strings.Contains(c.Detail, "shorttoken") {
+			t.Errorf("config check %+v; want a warning naming the short http.token, without the token", c)
+		}
+	})
 	t.Run("BadConfig", func(t *testing.T) {
 		code, checks, _ := healthReport(t, dir, []string{"BOT_LOG_LEVEL=loud"}, "--offline")
 		if code != exitFailure || checks["config"].Status != "fail" || !strings.Contains(checks["config"].Detail, "log.level") {
