@@ -112,6 +112,9 @@ type Bot struct {
 	// being read for actions taken outside the bot while it was away;
 	// scheduled actions wait for them (scheduler.held).
 	backfillsPending atomic.Int64
+	// backfillCut is set when a shutdown stopped a backfill before it
+	// recorded everything it read (see Settled).
+	backfillCut atomic.Bool
 	// baseCtx is the parent of every interaction's context; cancelled when a
 	// graceful shutdown runs out of time.
 	baseCtx    context.Context
@@ -193,9 +196,7 @@ func New(opts Options) (*Bot, error) {
 		src.OnAuditLogEntry(b.handleAuditLogEntry)
 		src.OnGuildReady(b.handleGuildReady)
 		b.handlers.auditEntries = true
-		b.sched.hold = func() bool {
-			return b.backfillsPending.Load() > 0 || len(api.cache.UnreadyGuildIDs()) > 0
-		}
+		b.sched.hold = b.backfilling
 	}
 	return b, nil
 }

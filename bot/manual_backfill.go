@@ -59,6 +59,7 @@ const backfillWindow = storage.ManualEntryKeep - 24*time.Hour
 // tracked for a graceful shutdown.
 func (b *Bot) handleGuildReady(guildID snowflake.ID) {
 	if b.closing.Load() {
+		b.backfillCut.Store(true)
 		return
 	}
 	b.inflight.Add(1)
@@ -79,19 +80,33 @@ func (b *Bot) handleGuildReady(guildID snowflake.ID) {
 		}()
 		b.handlers.backfills.Lock()
 		defer b.handlers.backfills.Unlock()
-		if b.closing.Load() {
-			return
+		if b.closing.Load() || b.handlers.backfillManualActions(b.baseCtx, guildID, b.closing.Load) {
+			b.backfillCut.Store(true)
 		}
-		b.handlers.backfillManualActions(b.baseCtx, guildID, b.closing.Load)
 	}()
+}
+
+// Settled reports whether every guild of the gateway session has arrived
+// and had its audit log read for actions taken outside the bot while it
+// was away. Until then the session must not be saved for a restart to
+// resume: a resumed session gets no guild again, so what was not read
+// would never be. After a read cut short by a shutdown it stays false.
+func (b *Bot) Settled() bool {
+	return !b.backfillCut.Load() && !b.backfilling()
+}
+
+// backfilling reports whether guilds of a new session are still to arrive
+// or to have their audit logs read.
+func (b *Bot) backfilling() bool {
+	return b.backfillsPending.Load() > 0 || len(b.handlers.discord.cache.UnreadyGuildIDs()) > 0
 }
 
 // backfillManualActions records the entries of guildID's audit log of the
 // last backfillWindow that are not recorded yet, oldest first, so that
 // case numbers follow the order in which moderators acted. Once stopping
-// reports true (a shutdown), the rest are recorded as an entry during a
-// shutdown is: from the cache, without a modlog post.
-func (h *handlers) backfillManualActions(ctx context.Context, guildID snowflake.ID, stopping func() bool) {
+// reports true (a shutdown) it records no more and reports the read cut
+// short: the next start that connects afresh reads them again.
+func (h *handlers) backfillManualActions(ctx context.Context, guildID snowflake.ID, stopping func() bool) (cut bool) {
 	log := h.log.With(slog.String("guild", guildID.String()))
 	settings, err := h.stores.Settings.Get(ctx, guildID.String())
 	if err != nil {
@@ -119,11 +134,13 @@ func (h *handlers) backfillManualActions(ctx context.Context, guildID snowflake.
 	}
 	recorded := 0
 	for _, e := range entries {
-		if ctx.Err() != nil {
-			break
+		if stopping() || ctx.Err() != nil {
+			cut = true
+			log.Info("stopped reading the audit log for a shutdown; the next start that connects afresh reads the rest",
+				slog.Int("recorded", recorded), slog.Int("read", len(entries)))
+			return cut
 		}
-		src := entrySource{online: !stopping(), backfill: true, users: users}
-		if h.recordManualActionWith(ctx, guildID, e, src) {
+		if h.recordManualActionWith(ctx, guildID, e, entrySource{online: true, backfill: true, users: users}) {
 			recorded++
 		}
 	}
@@ -131,6 +148,7 @@ func (h *handlers) backfillManualActions(ctx context.Context, guildID snowflake.
 		log.Info("recorded actions taken outside the bot while it was away, from the audit log",
 			slog.Int("recorded", recorded), slog.Int("read", len(entries)))
 	}
+	return false
 }
 
 // missedEntries reads the entries of guildID's audit log newer than since

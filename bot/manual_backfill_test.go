@@ -377,3 +377,41 @@ func TestOverdueUnbanWaitsForBackfill(t *testing.T) {
 		t.Error("the overdue unban lifted the ban a moderator made by hand while the bot was down")
 	}
 }
+
+// TestBackfillCutByShutdown: a shutdown while the audit log is read
+// records nothing more and leaves the bot unsettled, so that its session
+// is not kept for a resume; the next start that connects afresh records
+// every entry, each with its modlog post.
+func TestBackfillCutByShutdown(t *testing.T) {
+	h := newHarness(t)
+	modlog := h.addModlog()
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	a, b := h.newMember("first"), h.newMember("second")
+	h.guild.BanAs(h.mod, a.ID, "while away")
+	h.guild.KickAs(h.mod, b, "while away")
+	posts := len(h.srv.Messages(modlog.ID))
+	h.srv.Delay(http.MethodGet, auditLogRoute, 300*time.Millisecond)
+	h.restart(nil)
+	if h.bot.Settled() {
+		t.Fatal("settled while the audit log is still being read")
+	}
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if h.bot.Settled() {
+		t.Error("settled after a shutdown cut the audit log's reading short")
+	}
+	if n := len(h.casesOf(a)) + len(h.casesOf(b)); n != 0 {
+		t.Errorf("cases recorded by a read cut short got=%d, want 0: they would have no modlog post", n)
+	}
+	h.srv.ClearFaults()
+	h.restartIdentifying(nil)
+	h.waitCases(a, storage.CaseBan, 1)
+	h.waitCases(b, storage.CaseKick, 1)
+	waitMessages(t, h.srv, modlog.ID, posts+2)
+	if !h.bot.Settled() {
+		t.Error("not settled after the audit log was read")
+	}
+}

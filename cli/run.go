@@ -181,6 +181,7 @@ func (e *env) runBotRing(ctx context.Context, cfg *config.Config, log *slog.Logg
 	if err != nil {
 		return err
 	}
+	gw.resumableWhen(b.Settled)
 	if cfg.HTTP.Listen != "" {
 		// The status page reads the gateway's latency and the commands
 		// served from the bot's metrics.

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modbot/bot/config"
@@ -18,6 +19,10 @@ import (
 // bot had already handled.
 const sessionSaveEvery = time.Second
 
+// settleRetry is how soon a session that could not be saved yet, because
+// its guilds were still arriving, is looked at again.
+const settleRetry = 20 * time.Millisecond
+
 // gatewayRun keeps, for one 'bot run', the files through which a restart
 // resumes the gateway session and a crash loop slows down.
 type gatewayRun struct {
@@ -26,9 +31,23 @@ type gatewayRun struct {
 	start time.Time
 	delay time.Duration // before identifying, for a crash loop
 	ready chan struct{} // a session became ready: save it now
+	// settled, once set, reports whether the bot has what a restart that
+	// resumes would not get again (bot.Bot.Settled).
+	settled atomic.Pointer[func() bool]
 
 	mu     sync.Mutex // guards starts and the file
 	starts datadir.GatewayStarts
+}
+
+// resumableWhen makes the session saved only while settled reports true.
+func (g *gatewayRun) resumableWhen(settled func() bool) { g.settled.Store(&settled) }
+
+// resumable reports whether the session may be saved for a restart to
+// resume: not before the bot exists, nor while a new session's guilds
+// arrive and their audit logs are read.
+func (g *gatewayRun) resumable() bool {
+	f := g.settled.Load()
+	return f != nil && (*f)()
 }
 
 // beginGateway records this start and works out, from the recent starts
@@ -100,17 +119,29 @@ func (g *gatewayRun) keepSaving(c *conn.Client) (stop func()) {
 		var last conn.Session
 		t := time.NewTicker(sessionSaveEvery)
 		defer t.Stop()
+		// A session not yet resumable (its guilds still arriving) is
+		// looked at again soon: it should be on disk before a crash.
+		retry := time.NewTimer(time.Hour)
+		retry.Stop()
+		defer retry.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-g.ready:
 			case <-t.C:
+			case <-retry.C:
 			}
-			if s, ok := c.Session(); ok && (s.ID != last.ID || s.Seq != last.Seq) {
-				g.saveSession(s)
-				last = s
+			s, ok := c.Session()
+			if !ok || (s.ID == last.ID && s.Seq == last.Seq) {
+				continue
 			}
+			if !g.resumable() {
+				retry.Reset(settleRetry)
+				continue
+			}
+			g.saveSession(s)
+			last = s
 		}
 	}()
 	return func() { close(done); wg.Wait() }
@@ -122,11 +153,11 @@ func (g *gatewayRun) saveSession(s conn.Session) {
 	}
 }
 
-// end saves the session c left resumable (or removes a stale one), and
-// after a clean stop forgets this start, which then counts towards no
-// crash loop.
+// end saves the session c left resumable (or removes a stale one, or one
+// whose audit logs were not all read), and after a clean stop forgets this
+// start, which then counts towards no crash loop.
 func (g *gatewayRun) end(c *conn.Client, clean bool) {
-	if s, ok := c.Session(); ok {
+	if s, ok := c.Session(); ok && g.resumable() {
 		g.saveSession(s)
 	} else if err := datadir.RemoveSession(g.cfg); err != nil {
 		g.log.Warn("could not remove the saved gateway session", slog.Any("err", err))
