@@ -2,32 +2,14 @@ package conn
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/disgoorg/snowflake/v2"
 
 	"github.com/modbot/bot/discordtest"
 )
 
 // readyGuilds counts the guilds a Client reported to OnGuildReady.
-type readyGuilds struct {
-	mu  sync.Mutex
-	ids []snowflake.ID
-}
-
-func (r *readyGuilds) add(id snowflake.ID) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.ids = append(r.ids, id)
-}
-
-func (r *readyGuilds) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.ids)
-}
+type readyGuilds struct{ idLog }
 
 // openWithReady connects a Client with opts that reports to r, and waits
 // until it is ready.
@@ -39,7 +21,7 @@ func openWithReady(t *testing.T, srv *discordtest.Server, opts Options, r *ready
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.OnGuildReady(r.add)
+	c.OnGuildReady(r.addID)
 	t.Cleanup(func() { c.Close(context.Background()) })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,28 +53,34 @@ func sentAt(srv *discordtest.Server, op int) []time.Time {
 	return at
 }
 
-// recorder keeps the IDs of the interactions a Client received.
-type recorder struct {
+// idLog keeps IDs a Client reported, safe for its goroutines.
+type idLog struct {
 	mu  sync.Mutex
 	ids []snowflake.ID
 }
 
-func (r *recorder) add(i discord.Interaction) {
+func (r *idLog) addID(id snowflake.ID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.ids = append(r.ids, i.ID())
+	r.ids = append(r.ids, id)
 }
 
-func (r *recorder) has(id snowflake.ID) bool {
+func (r *idLog) has(id snowflake.ID) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, x := range r.ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(r.ids, id)
 }
+
+func (r *idLog) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ids)
+}
+
+// recorder keeps the IDs of the interactions a Client received.
+type recorder struct{ idLog }
+
+func (r *recorder) add(i discord.Interaction) { r.addID(i.ID()) }
 
 // interaction is a minimal /ping as a direct message, enough for disgo to
 // parse and pass on.
