@@ -48,20 +48,9 @@ func (h *handlers) handleClearWarnings(e *event, data discord.SlashCommandIntera
 	if e.GuildID() == nil || e.Member() == nil {
 		return &UserError{"/clearwarnings works only in a server."}
 	}
-	if err := e.deferEphemeral(); err != nil {
-		return fmt.Errorf("defer /clearwarnings: %w", err)
-	}
-	log := h.interactionLog(e, "clearwarnings")
-	upd, err := h.clearPreview(e.ctx, e, data)
-	if err != nil {
-		content := h.failureText(e, log, err)
-		upd = discord.MessageUpdate{Content: &content, Embeds: &[]discord.Embed{}, Components: &[]discord.ContainerComponent{}}
-	}
-	upd.AllowedMentions = noMentions()
-	if err := e.updateResponse(upd); err != nil {
-		log.Warn("could not fill in the deferred reply", errAttr(err))
-	}
-	return nil
+	return h.askToConfirm(e, "clearwarnings", func(ctx context.Context) (discord.MessageUpdate, error) {
+		return h.clearPreview(ctx, e, data)
+	})
 }
 
 func (h *handlers) clearPreview(ctx context.Context, e *event, data discord.SlashCommandInteractionData) (discord.MessageUpdate, error) {

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/disgoorg/disgo/discord"
 	"github.com/disgoorg/snowflake/v2"
 )
 
@@ -119,4 +121,24 @@ func parseConfirmButton(route string, args []string) (confirmButton, error) {
 		return confirmButton{}, bad
 	}
 	return confirmButton{route: route, invoker: invoker, target: target, issued: time.Unix(issued, 0), key: args[3], confirm: args[4] == "confirm"}, nil
+}
+
+// askToConfirm answers a command that acts only once confirmed: privately
+// and deferred, since preview reads the store, and then with what preview
+// shows (its confirm and cancel buttons included) or the reason it failed.
+func (h *handlers) askToConfirm(e *event, command string, preview func(context.Context) (discord.MessageUpdate, error)) error {
+	if err := e.deferEphemeral(); err != nil {
+		return fmt.Errorf("defer /%s: %w", command, err)
+	}
+	log := h.interactionLog(e, command)
+	upd, err := preview(e.ctx)
+	if err != nil {
+		content := h.failureText(e, log, err)
+		upd = discord.MessageUpdate{Content: &content, Embeds: &[]discord.Embed{}, Components: &[]discord.ContainerComponent{}}
+	}
+	upd.AllowedMentions = noMentions()
+	if err := e.updateResponse(upd); err != nil {
+		log.Warn("could not fill in the deferred reply", errAttr(err))
+	}
+	return nil
 }

@@ -151,20 +151,9 @@ func (h *handlers) handlePrivacyErase(e *event, data discord.SlashCommandInterac
 	if e.GuildID() == nil || e.Member() == nil {
 		return errPrivacyInDM
 	}
-	if err := e.deferEphemeral(); err != nil {
-		return fmt.Errorf("defer /privacy erase: %w", err)
-	}
-	log := h.interactionLog(e, "privacy erase")
-	upd, err := h.erasePreview(e.ctx, e, data)
-	if err != nil {
-		content := h.failureText(e, log, err)
-		upd = discord.MessageUpdate{Content: &content, Embeds: &[]discord.Embed{}, Components: &[]discord.ContainerComponent{}}
-	}
-	upd.AllowedMentions = noMentions()
-	if err := e.updateResponse(upd); err != nil {
-		log.Warn("could not fill in the deferred reply", errAttr(err))
-	}
-	return nil
+	return h.askToConfirm(e, "privacy erase", func(ctx context.Context) (discord.MessageUpdate, error) {
+		return h.erasePreview(ctx, e, data)
+	})
 }
 
 func (h *handlers) erasePreview(ctx context.Context, e *event, data discord.SlashCommandInteractionData) (discord.MessageUpdate, error) {
